@@ -1,0 +1,40 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""The ``liuray`` entry point: one sub-command per module of this package."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from liuray import __version__
+from liuray.cli import run
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser (also used to render ``--help`` in the docs)."""
+    parser = argparse.ArgumentParser(
+        prog="liuray",
+        description="liuray: a data-activated dataflow graph engine for scientific pipelines "
+        "(DALiuGE-compatible, native on Ray).",
+    )
+    parser.add_argument("--version", action="version", version=f"liuray {__version__}")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+    run.add_parser(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse ``argv`` and run the chosen command; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help()
+        return 2
+    status: int = handler(args)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

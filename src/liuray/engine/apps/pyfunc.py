@@ -1,0 +1,247 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Python-function apps (``dlg.apps.pyfunc.PyFuncApp``) and the Python branch app.
+
+The function comes from ``func_name`` (an import path such as ``numpy.mean`` or
+``mypkg.module.func``) or from ``func_code`` (Python source defining it; base64 pickles
+are accepted too). Arguments are bound as DALiuGE does:
+
+1. inputs whose port name matches a parameter of the function, by name;
+2. the remaining inputs, in link order, to the remaining positional parameters;
+3. application arguments (EAGLE ``applicationArgs``) whose name matches a parameter;
+4. ``func_defaults`` (a dict or JSON object), then the function's own defaults.
+
+The result is written to every output, encoded per the output port's ``encoding`` when
+the output is not in memory. With a process pool (``liuray run --processes``) the call
+runs in a worker process, so CPU-bound Python code runs in parallel.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import importlib
+import inspect
+import json
+import pickle
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from liuray.engine.apps.base import AppDrop
+from liuray.engine.apps.simple import branch_not_taken
+from liuray.engine.params import as_bool
+from liuray.types import DropUid
+
+_NOT_ARGUMENTS = frozenset(
+    {
+        "func_name",
+        "func_code",
+        "func_defaults",
+        "func_arg_mapping",
+        "pickle",
+        "input_parser",
+        "output_parser",
+        "dropclass",
+        "execution_time",
+        "num_cpus",
+        "group_start",
+        "n_tries",
+        "input_error_threshold",
+        "block_skip",
+    }
+)
+_CONVERTERS: dict[str, Callable[[Any], Any]] = {
+    "integer": lambda v: int(float(v)) if isinstance(v, str) else v,
+    "int": lambda v: int(float(v)) if isinstance(v, str) else v,
+    "float": lambda v: float(v) if isinstance(v, str) else v,
+    "boolean": lambda v: as_bool(v),
+    "bool": lambda v: as_bool(v),
+    "json": lambda v: json.loads(v) if isinstance(v, str) else v,
+    "object": lambda v: json.loads(v) if isinstance(v, str) and v[:1] in "[{" else v,
+    "list": lambda v: json.loads(v) if isinstance(v, str) and v[:1] == "[" else v,
+    "dict": lambda v: json.loads(v) if isinstance(v, str) and v[:1] == "{" else v,
+}
+
+
+def load_function(func_name: str | None, func_code: Any = None) -> Callable[..., Any]:
+    """Find the function an app names.
+
+    Raises:
+        ValueError: if neither is given, or the function cannot be found.
+    """
+    if func_code:
+        return _from_code(func_code, func_name)
+    if not func_name:
+        raise ValueError("PyFuncApp needs 'func_name' (an import path) or 'func_code' (source)")
+    module_name, _, attribute = func_name.rpartition(".")
+    if not module_name:
+        import builtins
+
+        found = getattr(builtins, attribute, None)
+        if callable(found):
+            return found  # type: ignore[no-any-return]
+        raise ValueError(f"func_name {func_name!r} must be an import path such as 'os.path.join'")
+    # Walk down for paths like package.module.Class.method.
+    parts = func_name.split(".")
+    for split in range(len(parts) - 1, 0, -1):
+        try:
+            target: Any = importlib.import_module(".".join(parts[:split]))
+        except ImportError:
+            continue
+        try:
+            for name in parts[split:]:
+                target = getattr(target, name)
+        except AttributeError:
+            break
+        if callable(target):
+            return target  # type: ignore[no-any-return]
+    raise ValueError(f"cannot import function {func_name!r}: no such module or attribute")
+
+
+def _from_code(code: Any, func_name: str | None) -> Callable[..., Any]:
+    if isinstance(code, str) and "def " not in code and "lambda" not in code:
+        try:
+            loaded = pickle.loads(base64.b64decode(code, validate=True))
+        except (binascii.Error, pickle.UnpicklingError, EOFError, ValueError, AttributeError):
+            loaded = None
+        if callable(loaded):
+            return loaded  # type: ignore[no-any-return]
+    source = code if isinstance(code, str) else bytes(code).decode("utf-8")
+    namespace: dict[str, Any] = {}
+    exec(compile(source, f"<func_code {func_name or ''}>", "exec"), namespace)
+    wanted = (func_name or "").rpartition(".")[2]
+    if wanted and callable(namespace.get(wanted)):
+        return namespace[wanted]  # type: ignore[no-any-return]
+    functions = [
+        v for k, v in namespace.items() if inspect.isfunction(v) and not k.startswith("__")
+    ]
+    if not functions:
+        raise ValueError("func_code defines no function")
+    return functions[-1]
+
+
+def _call(func_name: str | None, func_code: Any, args: list[Any], kwargs: dict[str, Any]) -> Any:
+    """Module-level so a process pool can pickle the call."""
+    return load_function(func_name, func_code)(*args, **kwargs)
+
+
+class PyFuncApp(AppDrop):
+    """Calls a Python function; see the module docstring for argument binding."""
+
+    __slots__ = ()
+
+    def run(self) -> Iterable[DropUid] | None:
+        func_name = self.param("func_name")
+        func_code = self.param("func_code")
+        func = load_function(func_name, func_code)
+        args, kwargs = self.bind(func)
+        pool = self.context.process_pool
+        if pool is not None:
+            result = pool.submit(_call, func_name, func_code, args, kwargs).result()
+        else:
+            result = func(*args, **kwargs)
+        return self.deliver(result)
+
+    def deliver(self, result: Any) -> Iterable[DropUid] | None:
+        """Write the function's result to the outputs."""
+        for out in self.outputs:
+            out.set_value(result, self._encoding(out.uid))
+        return None
+
+    def _encoding(self, uid: DropUid) -> str | None:
+        port = self.output_ports.get(uid)
+        return _port_encoding(self.spec, port) if port else None
+
+    def bind(self, func: Callable[..., Any]) -> tuple[list[Any], dict[str, Any]]:
+        """Build the call's arguments (see the module docstring)."""
+        try:
+            signature = inspect.signature(func)
+        except (TypeError, ValueError):  # some builtins have no signature
+            return [
+                d.get(_port_encoding(self.spec, self.input_ports.get(d.uid))) for d in self.inputs
+            ], {}
+        parameters = signature.parameters
+        kwargs: dict[str, Any] = {}
+        unnamed: list[Any] = []
+        for drop in self.inputs:
+            port = self.input_ports.get(drop.uid)
+            value = drop.get(_port_encoding(self.spec, port))
+            if port is not None and port in parameters and port not in kwargs:
+                kwargs[port] = value
+            else:
+                unnamed.append(value)
+        args: list[Any] = []
+        for name, parameter in parameters.items():
+            if not unnamed:
+                break
+            if parameter.kind is parameter.VAR_POSITIONAL:
+                args.extend(unnamed)
+                unnamed = []
+            elif (
+                parameter.kind in (parameter.POSITIONAL_ONLY, parameter.POSITIONAL_OR_KEYWORD)
+                and name not in kwargs
+            ):
+                args.append(unnamed.pop(0))
+        self._add_arguments(parameters, kwargs, skip=set(list(parameters)[: len(args)]))
+        # Positional-only parameters cannot be passed by name.
+        for name, parameter in parameters.items():
+            if parameter.kind is parameter.POSITIONAL_ONLY and name in kwargs:
+                args.append(kwargs.pop(name))
+        return args, kwargs
+
+    def _add_arguments(self, parameters: Any, kwargs: dict[str, Any], skip: set[str]) -> None:
+        defaults = self.param("func_defaults")
+        if isinstance(defaults, str):
+            try:
+                defaults = json.loads(defaults)
+            except json.JSONDecodeError:
+                defaults = None
+        defaults = defaults if isinstance(defaults, dict) else {}
+        for name in parameters:
+            if name in kwargs or name in skip or name in _NOT_ARGUMENTS:
+                continue
+            field = _field(self.spec, name)
+            if field is not None and str(field.get("usage", "NoPort")) in ("NoPort", ""):
+                value = field.get("value")
+                if value is not None and value != "":
+                    convert = _CONVERTERS.get(str(field.get("type", "")).lower())
+                    kwargs[name] = convert(value) if convert else value
+                    continue
+            if name in self.spec and name not in ("inputs", "outputs", "node", "oid"):
+                kwargs[name] = self.spec[name]
+            elif name in defaults:
+                kwargs[name] = defaults[name]
+
+
+def _field(spec: dict[str, Any], name: str) -> dict[str, Any] | None:
+    for group in ("applicationArgs", "componentParams"):
+        fields = spec.get(group)
+        if isinstance(fields, dict) and isinstance(fields.get(name), dict):
+            return fields[name]  # type: ignore[no-any-return]
+    return None
+
+
+def _port_encoding(spec: dict[str, Any], port: str | None) -> str | None:
+    if not port:
+        return None
+    field = _field(spec, port)
+    if field is not None and field.get("encoding"):
+        return str(field["encoding"])
+    return None
+
+
+class Branch(PyFuncApp):
+    """Evaluates a condition function on its input and skips the branch not taken.
+
+    The input value is copied to the output on port ``true`` or ``false`` (or output 0 /
+    output 1); the other output is SKIPPED, and the skip cascades downstream.
+    """
+
+    __slots__ = ()
+
+    def deliver(self, result: Any) -> Iterable[DropUid] | None:
+        skip = branch_not_taken(self, bool(result))
+        value = self.inputs[0].get() if self.inputs else result
+        for out in self.outputs:
+            if out.uid not in skip:
+                out.set_value(value, self._encoding(out.uid))
+        return skip

@@ -1,0 +1,228 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""DALiuGE's simple apps (``dlg.apps.simple.*``), the building blocks of test graphs.
+
+Behaviour follows DALiuGE's documentation of each app; numpy is imported only by the
+array apps (extra ``liuray[apps]``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from liuray.engine.apps.base import AppDrop
+from liuray.engine.drops.memory import MemoryDrop
+from liuray.engine.params import as_bool, as_float, as_int
+from liuray.errors import missing_extra
+from liuray.types import DropUid
+
+
+def _numpy() -> Any:
+    try:
+        import numpy
+    except ImportError as err:
+        raise missing_extra("numpy", "apps") from err
+    return numpy
+
+
+def _value(drop: Any) -> Any:
+    """An input's content as a Python value (objects as stored, bytes unpickled if pickled)."""
+    return drop.get()
+
+
+class NullBarrierApp(AppDrop):
+    """Does nothing; used to join branches of a graph."""
+
+    __slots__ = ()
+
+    def run(self) -> None:
+        return None
+
+
+class HelloWorldApp(AppDrop):
+    """Writes ``Hello <greet>`` (default ``World``) to every output."""
+
+    __slots__ = ()
+
+    def run(self) -> None:
+        greet = self.param("greet", "World")
+        message = f"Hello {greet}".encode()
+        for out in self.outputs:
+            out.set_value(message)
+
+
+class SleepApp(AppDrop):
+    """Sleeps ``sleep_time`` seconds (cancellable)."""
+
+    __slots__ = ()
+
+    def run(self) -> None:
+        self.sleep(as_float(self.param("sleep_time"), "sleep_time", 0.0))
+
+
+class CopyApp(AppDrop):
+    """Copies its inputs, in order, into every output."""
+
+    __slots__ = ()
+
+    def run(self) -> None:
+        if (
+            len(self.inputs) == 1
+            and isinstance(self.inputs[0], MemoryDrop)
+            and self.inputs[0].has_value
+        ):
+            value = self.inputs[0].get()
+            for out in self.outputs:
+                out.set_value(value)
+            return
+        data = b"".join(drop.read_bytes() for drop in self.inputs)
+        for out in self.outputs:
+            out.write(data)
+
+
+class SleepAndCopyApp(CopyApp):
+    """Sleeps ``sleep_time`` seconds, then copies like :class:`CopyApp`."""
+
+    __slots__ = ()
+
+    def run(self) -> None:
+        self.sleep(as_float(self.param("sleep_time"), "sleep_time", 0.0))
+        super().run()
+
+
+class RandomArrayApp(AppDrop):
+    """Writes a numpy array of ``size`` uniform numbers in [``low``, ``high``)."""
+
+    __slots__ = ()
+
+    def run(self) -> None:
+        np = _numpy()
+        size = as_int(self.param("size"), "size", 100)
+        low = as_float(self.param("low"), "low", 0.0)
+        high = as_float(self.param("high"), "high", 1.0)
+        rng = np.random.default_rng()
+        if as_bool(self.param("integer"), False):
+            array = rng.integers(int(low), int(high), size=size)
+        else:
+            array = rng.uniform(low, high, size=size)
+        self.write_all(array)
+
+
+class AverageArraysApp(AppDrop):
+    """Averages its input arrays element-wise (``method``: mean, median, sum...)."""
+
+    __slots__ = ()
+
+    def run(self) -> None:
+        np = _numpy()
+        method = str(self.param("method", "mean"))
+        reducer = getattr(np, method, None)
+        if reducer is None:
+            raise ValueError(
+                f"unknown method {method!r}; use a numpy reduction such as "
+                "'mean', 'median', 'sum', 'min' or 'max'"
+            )
+        arrays = [np.asarray(_value(drop), dtype=float) for drop in self.inputs]
+        if not arrays:
+            raise ValueError("AverageArraysApp needs at least one input array")
+        self.write_all(reducer(np.stack(arrays), axis=0))
+
+
+class GenericScatterApp(AppDrop):
+    """Splits its input (anything with a length) into one part per output."""
+
+    __slots__ = ()
+
+    def run(self) -> None:
+        np = _numpy()
+        if len(self.inputs) != 1:
+            raise ValueError(f"GenericScatterApp needs exactly one input, got {len(self.inputs)}")
+        parts = np.array_split(np.asarray(_value(self.inputs[0])), max(1, len(self.outputs)))
+        for out, part in zip(self.outputs, parts, strict=False):
+            out.set_value(part)
+
+
+class GenericNpyScatterApp(GenericScatterApp):
+    """Same as :class:`GenericScatterApp` (values travel as numpy arrays)."""
+
+    __slots__ = ()
+
+
+class GenericGatherApp(AppDrop):
+    """Concatenates the bytes of its inputs into every output."""
+
+    __slots__ = ()
+
+    def run(self) -> None:
+        data = b"".join(drop.read_bytes() for drop in self.inputs)
+        for out in self.outputs:
+            out.write(data)
+
+
+class ArrayGatherApp(AppDrop):
+    """Gathers its inputs into one numpy array (concatenated)."""
+
+    __slots__ = ()
+
+    def run(self) -> None:
+        np = _numpy()
+        parts = [np.atleast_1d(np.asarray(_value(drop))) for drop in self.inputs]
+        self.write_all(np.concatenate(parts) if parts else np.array([]))
+
+
+class GenericNpyGatherApp(ArrayGatherApp):
+    """Same as :class:`ArrayGatherApp`."""
+
+    __slots__ = ()
+
+
+class DictGatherApp(AppDrop):
+    """Gathers inputs into a dict keyed by input port name (or uid)."""
+
+    __slots__ = ()
+
+    def run(self) -> None:
+        gathered = {self.input_ports.get(d.uid, d.uid): _value(d) for d in self.inputs}
+        self.write_all(gathered)
+
+
+class PickOne(AppDrop):
+    """Loop helper: writes the first element of its input array to the first output and
+    the rest to the second."""
+
+    __slots__ = ()
+
+    def run(self) -> None:
+        np = _numpy()
+        if len(self.inputs) != 1:
+            raise ValueError(f"PickOne needs exactly one input, got {len(self.inputs)}")
+        array = np.atleast_1d(np.asarray(_value(self.inputs[0])))
+        if not self.outputs:
+            return
+        self.outputs[0].set_value(array[0] if len(array) else None)
+        for out in self.outputs[1:]:
+            out.set_value(array[1:])
+
+
+class SimpleBranch(AppDrop):
+    """Branch with a fixed ``result``: true keeps the first output, false the second."""
+
+    __slots__ = ()
+
+    def run(self) -> Iterable[DropUid]:
+        return branch_not_taken(self, as_bool(self.param("result"), True))
+
+
+def branch_not_taken(app: AppDrop, condition: bool) -> list[DropUid]:
+    """The output uids a branch app must skip given its ``condition``.
+
+    Outputs on ports named ``true``/``false`` are chosen by name; otherwise (DALiuGE's
+    ``BranchAppDrop``) output 0 is the true branch and output 1 the false branch.
+    """
+    named = {app.output_ports.get(o.uid, "").lower(): o.uid for o in app.outputs}
+    if "true" in named or "false" in named:
+        skip = named.get("false" if condition else "true")
+        return [skip] if skip else []
+    if len(app.outputs) < 2:
+        return []
+    return [app.outputs[1 if condition else 0].uid]

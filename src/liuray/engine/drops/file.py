@@ -1,0 +1,87 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""File data drops (``dlg.data.drops.file.FileDROP``).
+
+The path comes from the spec's ``filepath`` (and optional ``dirname``); a relative path
+is resolved under the *session* directory, an absolute one is used as is, and with no
+name at all the drop's uid is used. The process's working directory is never changed.
+Files persist by default (DALiuGE's ``persist=True``). The ``path`` port encoding hands
+consumers the file's path instead of its content.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from liuray.engine import codec
+from liuray.engine.drops.base import DataDrop, DropContext
+from liuray.engine.params import param
+from liuray.types import DropSpec, DropUid
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+class FileDrop(DataDrop):
+    """A drop whose payload is a file."""
+
+    __slots__ = ("_path",)
+
+    def __init__(self, uid: DropUid, spec: DropSpec, context: DropContext) -> None:
+        super().__init__(uid, spec, context)
+        self._path: Path | None = None
+
+    @property
+    def path(self) -> Path:
+        """Absolute path of the file (computed on first use)."""
+        if self._path is None:
+            self._path = self._resolve()
+        return self._path
+
+    def _resolve(self) -> Path:
+        filepath = str(param(self.spec, "filepath", "") or "")
+        dirname = str(param(self.spec, "dirname", "") or "")
+        name = filepath or _UNSAFE.sub("_", self.uid)
+        path = Path(os.path.expanduser(name))
+        if not path.is_absolute():
+            base = Path(os.path.expanduser(dirname)) if dirname else Path()
+            if not base.is_absolute():
+                base = self.context.session_dir / base
+            path = base / path
+        return path
+
+    def get(self, encoding: str | None = None) -> Any:
+        if encoding and encoding.lower() in ("path", "dataurl"):
+            return str(self.path)
+        return codec.decode(self.read_bytes(), encoding)
+
+    def read_bytes(self) -> bytes:
+        try:
+            return self.path.read_bytes()
+        except FileNotFoundError:
+            return b""
+
+    @property
+    def size(self) -> int:
+        try:
+            return self.path.stat().st_size
+        except FileNotFoundError:
+            return 0
+
+    @property
+    def data_url(self) -> str:
+        return self.path.as_uri()
+
+    def prepare(self) -> None:
+        """Create the parent directory so external programs can write the file."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+
+    def _append(self, data: bytes) -> None:
+        self.prepare()
+        with self.path.open("ab") as handle:
+            handle.write(data)
+
+    def _store(self, data: bytes) -> None:
+        self.prepare()
+        self.path.write_bytes(data)

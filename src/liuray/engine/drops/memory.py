@@ -1,0 +1,89 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""In-memory data drops (``dlg.data.drops.memory.InMemoryDROP`` and friends).
+
+Holds either a Python object set by a Python app (no serialisation at all) or bytes
+appended by writers. Released (payload dropped) once all consumers finished, unless the
+spec says ``persist``. An initial value may come from the spec's ``pydata`` field
+(EAGLE writes it as text; base64 pickles are accepted too).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import pickle
+from typing import Any, ClassVar
+
+from liuray.engine import codec
+from liuray.engine.drops.base import DataDrop, DropContext
+from liuray.engine.params import param
+from liuray.types import DropSpec, DropUid
+
+_EMPTY: Any = object()
+
+
+class MemoryDrop(DataDrop):
+    """A drop whose payload lives in this process's memory."""
+
+    __slots__ = ("_buffer", "_value")
+    releasable_by_default: ClassVar[bool] = True
+
+    def __init__(self, uid: DropUid, spec: DropSpec, context: DropContext) -> None:
+        super().__init__(uid, spec, context)
+        self._value: Any = _EMPTY
+        self._buffer: bytearray | None = None
+        pydata = param(spec, "pydata")
+        if pydata is not None:
+            self._value = _initial_value(pydata, param(spec, "encoding"))
+
+    def set_value(self, value: Any, encoding: str | None = None) -> None:
+        self._value = value
+        self._buffer = None
+
+    def get(self, encoding: str | None = None) -> Any:
+        if self._value is not _EMPTY:
+            return self._value
+        return codec.decode(self.read_bytes(), encoding)
+
+    def read_bytes(self) -> bytes:
+        if self._buffer is not None:
+            return bytes(self._buffer)
+        if self._value is _EMPTY:
+            return b""
+        return codec.encode(self._value)
+
+    @property
+    def has_value(self) -> bool:
+        """True when the payload is a stored Python object (not raw bytes)."""
+        return self._value is not _EMPTY
+
+    @property
+    def size(self) -> int:
+        if self._buffer is not None:
+            return len(self._buffer)
+        return 0 if self._value is _EMPTY else len(codec.encode(self._value))
+
+    def release(self) -> None:
+        self._value = _EMPTY
+        self._buffer = None
+
+    def _append(self, data: bytes) -> None:
+        if self._buffer is None:
+            self._buffer = bytearray()
+            self._value = _EMPTY
+        self._buffer += data
+
+    def _store(self, data: bytes) -> None:
+        self._buffer = bytearray(data)
+        self._value = _EMPTY
+
+
+def _initial_value(pydata: Any, encoding: Any) -> Any:
+    if not isinstance(pydata, str):
+        return pydata
+    if str(encoding or "").lower() in ("pickle", "dill", "base64"):
+        try:
+            return pickle.loads(base64.b64decode(pydata, validate=True))
+        except (binascii.Error, pickle.UnpicklingError, EOFError, ValueError):
+            pass
+    return pydata

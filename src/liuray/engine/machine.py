@@ -1,0 +1,502 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""The session machine: DALiuGE's firing rules as a pure state machine.
+
+State:
+    One :class:`DropNode` per drop of a session partition (data drops and app drops),
+    holding its state and the counters the firing rules need. Nodes refer to each other
+    by uid only, so the machine holds no drop payloads and does no I/O.
+
+Who mutates it:
+    Whoever owns the session (the local executor, a node manager) calls
+    :meth:`SessionMachine.handle` with events and carries out the returned instructions.
+    *Mutates; call only while holding the session's lock.* Nothing here blocks or sleeps.
+
+Policy (DALiuGE's semantics, ``daliuge.md`` section 1.5):
+    * A data drop settles when all its producers have: ERROR if any producer failed,
+      SKIPPED if a producer skipped (with ``block_skip``, only once all producers skipped),
+      else COMPLETED. Data drops without producers are roots, completed by a trigger.
+    * An app fires once every input (streaming ones included) settled. If
+      ``floor(errors * 100 / inputs) > input_error_threshold`` it goes to ERROR without
+      running; else if any input was skipped (``block_skip``: all of them) it is SKIPPED;
+      else it runs. Errors and skips cascade to its outputs.
+    * A failed attempt is retried while ``n_tries`` allows.
+    * A branch app names the outputs it did not take; those are SKIPPED (and cascade).
+    * A releasable data drop (memory, not persisted) is released, state EXPIRED, once all
+      its consumers settled.
+    * The session ends when no drop is unfinished: FAILED if any drop is in ERROR.
+    * Cancel turns every unfinished drop CANCELLED and cancels running apps.
+
+Work is processed from an explicit queue, so a 100,000-drop cascade never recurses.
+
+>>> from liuray.engine.events import DropsTriggered, AppFinished
+>>> m = SessionMachine([
+...     DropNode.app("hello", outputs=("greeting",)),
+...     DropNode.data("greeting", producers=("hello",)),
+... ])
+>>> m.handle(DropsTriggered(("hello",)))
+[RunApp(uid='hello', attempt=1)]
+>>> m.handle(AppFinished("hello"))
+[SessionEnded(state=<SessionState.FINISHED: 'finished'>)]
+>>> m.nodes["greeting"].state
+<DropState.COMPLETED: 'completed'>
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable
+
+from liuray.engine.events import (
+    AppFailed,
+    AppFinished,
+    CancelApp,
+    DataWritten,
+    DropsLost,
+    DropsTriggered,
+    Event,
+    Instruction,
+    ProducerSettled,
+    PublishState,
+    ReleaseData,
+    RunApp,
+    SessionCancelled,
+    SessionEnded,
+)
+from liuray.engine.states import (
+    APP_TRANSITIONS,
+    DROP_TRANSITIONS,
+    AppState,
+    DropState,
+    SessionState,
+    check,
+)
+from liuray.errors import GraphError
+from liuray.types import DropUid
+
+_SETTLED_DATA = frozenset(
+    {
+        DropState.COMPLETED,
+        DropState.ERROR,
+        DropState.SKIPPED,
+        DropState.CANCELLED,
+        DropState.EXPIRED,
+        DropState.DELETED,
+    }
+)
+_SETTLED_APP = frozenset({AppState.FINISHED, AppState.ERROR, AppState.SKIPPED, AppState.CANCELLED})
+_NO_UIDS: tuple[DropUid, ...] = ()
+
+
+class DropNode:
+    """The machine's view of one drop: links by uid, state and firing counters.
+
+    Build with :meth:`app` or :meth:`data`. ``external_producers`` counts producers that
+    live on other nodes (their settlement arrives as :class:`ProducerSettled`).
+    """
+
+    __slots__ = (
+        "app_state",
+        "attempt",
+        "block_skip",
+        "consumers",
+        "error",
+        "error_threshold",
+        "errors_in",
+        "external_producers",
+        "inputs",
+        "is_app",
+        "outputs",
+        "pending",
+        "pending_consumers",
+        "producers",
+        "releasable",
+        "skips_in",
+        "state",
+        "tries",
+        "uid",
+        "watched",
+    )
+
+    def __init__(self, uid: DropUid, is_app: bool) -> None:
+        self.uid = uid
+        self.is_app = is_app
+        self.state = DropState.INITIALIZED
+        self.app_state: AppState | None = AppState.NOT_RUN if is_app else None
+        self.inputs: tuple[DropUid, ...] = _NO_UIDS
+        self.outputs: tuple[DropUid, ...] = _NO_UIDS
+        self.consumers: tuple[DropUid, ...] = _NO_UIDS
+        self.producers: tuple[DropUid, ...] = _NO_UIDS
+        self.external_producers = 0
+        # Apps: inputs not yet settled. Data: producers not yet settled.
+        self.pending = 0
+        self.errors_in = 0
+        self.skips_in = 0
+        self.pending_consumers = 0
+        self.error_threshold = 0
+        self.tries = 1
+        self.attempt = 0
+        self.block_skip = False
+        self.releasable = False
+        self.watched = False
+        self.error = ""
+
+    @classmethod
+    def app(
+        cls,
+        uid: DropUid,
+        inputs: Iterable[DropUid] = (),
+        outputs: Iterable[DropUid] = (),
+        *,
+        error_threshold: int = 0,
+        tries: int = 1,
+        block_skip: bool = False,
+    ) -> DropNode:
+        """An application drop reading ``inputs`` and writing ``outputs``."""
+        node = cls(uid, True)
+        node.inputs = tuple(inputs)
+        node.outputs = tuple(outputs)
+        node.error_threshold = error_threshold
+        node.tries = max(1, tries)
+        node.block_skip = block_skip
+        return node
+
+    @classmethod
+    def data(
+        cls,
+        uid: DropUid,
+        producers: Iterable[DropUid] = (),
+        consumers: Iterable[DropUid] = (),
+        *,
+        external_producers: int = 0,
+        releasable: bool = False,
+        watched: bool = False,
+        block_skip: bool = False,
+    ) -> DropNode:
+        """A data drop written by ``producers`` and read by ``consumers``."""
+        node = cls(uid, False)
+        node.producers = tuple(producers)
+        node.consumers = tuple(consumers)
+        node.external_producers = external_producers
+        node.releasable = releasable
+        node.watched = watched
+        node.block_skip = block_skip
+        return node
+
+    @property
+    def settled(self) -> bool:
+        """True once the drop's outcome is final."""
+        if self.is_app:
+            return self.app_state in _SETTLED_APP
+        return self.state in _SETTLED_DATA
+
+    def __repr__(self) -> str:
+        kind = f"app {self.app_state}" if self.is_app else "data"
+        return f"DropNode({self.uid!r}, {kind}, {self.state})"
+
+
+class SessionMachine:
+    """All drops of one session partition and DALiuGE's rules over them (pure, no I/O).
+
+    Args:
+        nodes: the drops; links must be symmetric (``a in b.consumers`` iff
+            ``b in a.inputs``), which :func:`link_check` verifies.
+    """
+
+    def __init__(self, nodes: Iterable[DropNode]) -> None:
+        self.nodes: dict[DropUid, DropNode] = {n.uid: n for n in nodes}
+        self.state = SessionState.RUNNING
+        self.unfinished = 0
+        self.errors = 0
+        self._out: list[Instruction] = []
+        self._settled: deque[DropNode] = deque()
+        for node in self.nodes.values():
+            self.unfinished += 1
+            if node.is_app:
+                node.pending = len(node.inputs)
+            else:
+                node.pending = len(node.producers) + node.external_producers
+                node.pending_consumers = len(node.consumers)
+        self._handlers = {
+            DropsTriggered: self._on_triggered,
+            AppFinished: self._on_app_finished,
+            AppFailed: self._on_app_failed,
+            DataWritten: self._on_data_written,
+            ProducerSettled: self._on_producer_settled,
+            DropsLost: self._on_lost,
+            SessionCancelled: self._on_cancelled,
+        }
+
+    # ------------------------------------------------------------------ public
+
+    def handle(self, *events: Event) -> list[Instruction]:
+        """Apply ``events`` in order; return the instructions they call for.
+
+        Raises:
+            GraphError: an event names a uid that is not in the session.
+            InvalidTransition: an event is impossible in the drop's current state.
+        """
+        out = self._out = []
+        for event in events:
+            self._handlers[type(event)](event)  # type: ignore[operator]
+            self._drain()
+        if self.unfinished == 0 and self.state is SessionState.RUNNING:
+            self.state = SessionState.FAILED if self.errors else SessionState.FINISHED
+            out.append(SessionEnded(self.state))
+        return out
+
+    def roots(self) -> list[DropUid]:
+        """Drops nothing inside or outside the machine will start: trigger these."""
+        return [
+            n.uid
+            for n in self.nodes.values()
+            if (n.is_app and not n.inputs)
+            or (not n.is_app and not n.producers and not n.external_producers)
+        ]
+
+    def counts(self) -> dict[str, int]:
+        """Number of drops per state name (apps by execution state), for progress."""
+        counts: dict[str, int] = {}
+        for node in self.nodes.values():
+            key = str(node.app_state) if node.is_app else str(node.state)
+            counts[key] = counts.get(key, 0) + 1
+        return counts
+
+    # ------------------------------------------------------------------ events
+
+    def _node(self, uid: DropUid) -> DropNode:
+        try:
+            return self.nodes[uid]
+        except KeyError:
+            raise GraphError(f"no drop {uid!r} in this session", uid=uid) from None
+
+    def _on_triggered(self, event: DropsTriggered) -> None:
+        for uid in event.uids:
+            node = self._node(uid)
+            if node.is_app:
+                if node.app_state is AppState.NOT_RUN:
+                    self._start(node)
+            elif node.state in (DropState.INITIALIZED, DropState.WRITING):
+                self._settle_data(node, DropState.COMPLETED)
+
+    def _on_app_finished(self, event: AppFinished) -> None:
+        node = self._node(event.uid)
+        if node.app_state is not AppState.RUNNING:
+            return self._ignore_late(node, AppState.FINISHED)
+        self._settle_app(node, AppState.FINISHED, skip_outputs=event.skip_outputs)
+        return None
+
+    def _on_app_failed(self, event: AppFailed) -> None:
+        node = self._node(event.uid)
+        if node.app_state is not AppState.RUNNING:
+            return self._ignore_late(node, AppState.ERROR)
+        if node.attempt < node.tries:
+            node.attempt += 1
+            self._out.append(RunApp(node.uid, attempt=node.attempt))
+            return None
+        node.error = event.reason
+        self._settle_app(node, AppState.ERROR)
+        return None
+
+    def _on_data_written(self, event: DataWritten) -> None:
+        node = self._node(event.uid)
+        if node.state is DropState.INITIALIZED:
+            node.state = DropState.WRITING
+
+    def _on_producer_settled(self, event: ProducerSettled) -> None:
+        node = self._node(event.uid)
+        if node.is_app:
+            raise GraphError(
+                f"drop {node.uid!r} is an app; only data drops have producers", uid=node.uid
+            )
+        self._producer_done(node, event.state, event.reason)
+
+    def _on_lost(self, event: DropsLost) -> None:
+        for uid in event.uids:
+            node = self._node(uid)
+            if node.settled:
+                continue
+            node.error = event.reason
+            if node.is_app:
+                self._settle_app(node, AppState.ERROR)
+            else:
+                self._settle_data(node, DropState.ERROR)
+
+    def _on_cancelled(self, _: SessionCancelled) -> None:
+        if self.state is not SessionState.RUNNING:
+            return
+        for node in self.nodes.values():
+            if node.settled:
+                continue
+            if node.is_app:
+                if node.app_state is AppState.RUNNING:
+                    self._out.append(CancelApp(node.uid))
+                node.app_state = AppState.CANCELLED
+            node.state = DropState.CANCELLED
+        self.unfinished = 0
+        self._settled.clear()
+        self.state = SessionState.CANCELLED
+        self._out.append(SessionEnded(SessionState.CANCELLED))
+
+    # ------------------------------------------------------------------ rules
+
+    def _ignore_late(self, node: DropNode, end: AppState) -> None:
+        # An app that was cancelled (or lost) may still report back: that is expected.
+        if node.app_state in (AppState.CANCELLED, AppState.ERROR):
+            return
+        assert node.app_state is not None
+        check(f"App {node.uid!r}", node.app_state, end, APP_TRANSITIONS)
+
+    def _start(self, node: DropNode) -> None:
+        node.app_state = AppState.RUNNING
+        node.attempt = 1
+        self._out.append(RunApp(node.uid))
+
+    def _settle_app(
+        self, node: DropNode, end: AppState, skip_outputs: tuple[DropUid, ...] = ()
+    ) -> None:
+        assert node.app_state is not None
+        node.app_state = check(f"App {node.uid!r}", node.app_state, end, APP_TRANSITIONS)
+        node.state = _APP_DROP_STATE[end]
+        self.unfinished -= 1
+        if end is AppState.ERROR:
+            self.errors += 1
+        outcome = _OUTPUT_OUTCOME[end]
+        nodes = self.nodes
+        for uid in node.outputs:
+            out = nodes[uid]
+            self._producer_done(
+                out,
+                DropState.SKIPPED if uid in skip_outputs else outcome,
+                f"producer {node.uid!r} failed",
+            )
+        for uid in node.inputs:
+            self._consumer_done(nodes[uid])
+
+    def _producer_done(self, node: DropNode, outcome: DropState, reason: str) -> None:
+        if node.state in _SETTLED_DATA:
+            return
+        node.pending -= 1
+        if outcome is DropState.ERROR:
+            node.errors_in += 1
+            if not node.error:
+                node.error = reason
+        elif outcome is DropState.SKIPPED:
+            node.skips_in += 1
+            if not node.block_skip:
+                self._settle_data(node, DropState.SKIPPED)
+                return
+        if node.pending > 0:
+            return
+        total = len(node.producers) + node.external_producers
+        if node.errors_in:
+            self._settle_data(node, DropState.ERROR)
+        elif node.skips_in and node.skips_in == total:
+            self._settle_data(node, DropState.SKIPPED)
+        else:
+            self._settle_data(node, DropState.COMPLETED)
+
+    def _settle_data(self, node: DropNode, end: DropState) -> None:
+        node.state = check(f"Drop {node.uid!r}", node.state, end, DROP_TRANSITIONS)
+        self.unfinished -= 1
+        if end is DropState.ERROR:
+            self.errors += 1
+        if node.watched:
+            self._out.append(PublishState(node.uid, end, node.error))
+        self._settled.append(node)
+
+    def _consumer_done(self, node: DropNode) -> None:
+        node.pending_consumers -= 1
+        if node.pending_consumers == 0 and node.releasable and node.state is DropState.COMPLETED:
+            node.state = DropState.EXPIRED
+            self._out.append(ReleaseData(node.uid))
+
+    def _drain(self) -> None:
+        settled = self._settled
+        nodes = self.nodes
+        while settled:
+            data = settled.popleft()
+            state = data.state
+            for uid in data.consumers:
+                app = nodes[uid]
+                if app.app_state is not AppState.NOT_RUN:
+                    continue
+                app.pending -= 1
+                if state is DropState.ERROR:
+                    app.errors_in += 1
+                elif state is DropState.SKIPPED or state is DropState.CANCELLED:
+                    app.skips_in += 1
+                if app.pending == 0:
+                    self._fire(app)
+
+    def _fire(self, app: DropNode) -> None:
+        total = len(app.inputs)
+        if app.errors_in and app.errors_in * 100 // total > app.error_threshold:
+            app.error = (
+                f"{app.errors_in} of {total} inputs in error "
+                f"(input_error_threshold {app.error_threshold}%)"
+            )
+            self._settle_app(app, AppState.ERROR)
+        elif app.skips_in and (not app.block_skip or app.skips_in == total):
+            self._settle_app(app, AppState.SKIPPED)
+        else:
+            self._start(app)
+
+    # ------------------------------------------------------------------ checks
+
+    def check_invariants(self) -> None:
+        """Raise AssertionError if the bookkeeping is inconsistent (used by tests)."""
+        unfinished = sum(1 for n in self.nodes.values() if not n.settled)
+        if self.state is SessionState.RUNNING and unfinished != self.unfinished:
+            raise AssertionError(f"unfinished counter {self.unfinished} != {unfinished}")
+        for node in self.nodes.values():
+            if node.is_app and node.app_state is AppState.FINISHED:
+                bad = [u for u in node.outputs if not self.nodes[u].settled]
+                if bad:
+                    raise AssertionError(f"{node.uid} finished but outputs {bad} unsettled")
+
+
+_APP_DROP_STATE = {
+    AppState.FINISHED: DropState.COMPLETED,
+    AppState.ERROR: DropState.ERROR,
+    AppState.SKIPPED: DropState.SKIPPED,
+    AppState.CANCELLED: DropState.CANCELLED,
+}
+_OUTPUT_OUTCOME = {
+    AppState.FINISHED: DropState.COMPLETED,
+    AppState.ERROR: DropState.ERROR,
+    AppState.SKIPPED: DropState.SKIPPED,
+    AppState.CANCELLED: DropState.CANCELLED,
+}
+
+
+def link_check(nodes: Iterable[DropNode]) -> None:
+    """Verify that links are symmetric and point at existing drops of the right kind.
+
+    Raises:
+        GraphError: naming the first offending drop and link.
+    """
+    by_uid = {n.uid: n for n in nodes}
+    for node in by_uid.values():
+        links = (
+            (("inputs", "consumers"), ("outputs", "producers"))
+            if node.is_app
+            else (("consumers", "inputs"), ("producers", "outputs"))
+        )
+        for forward, back in links:
+            for uid in getattr(node, forward):
+                other = by_uid.get(uid)
+                if other is None or other.is_app == node.is_app:
+                    raise GraphError(
+                        f"drop {node.uid!r}: {forward} names {uid!r}, which is not a "
+                        f"{'data' if node.is_app else 'app'} drop of this graph",
+                        uid=node.uid,
+                        link=uid,
+                    )
+                if node.uid not in getattr(other, back):
+                    raise GraphError(
+                        f"drop {node.uid!r} lists {uid!r} in {forward!r} but {uid!r} does not "
+                        f"list {node.uid!r} in {back!r}; links must be declared on both ends "
+                        "(the physical-graph loader does this for you)",
+                        uid=node.uid,
+                        link=uid,
+                    )

@@ -1,0 +1,123 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""From a spec's ``dropclass`` to the class that implements it.
+
+DALiuGE's built-in class names (``dlg.apps.simple.HelloWorldApp``,
+``dlg.data.drops.memory.InMemoryDROP``...) map to liuray's own implementations; the old
+``dfms.`` prefix and the pre-2023 ``dlg.drop.*`` paths are accepted too. Any other name
+is imported by path and must be a subclass of :class:`AppDrop` or :class:`DataDrop`.
+Data drops without a ``dropclass`` fall back to DALiuGE's legacy ``storage``/``category``
+names (``Memory``, ``File``, ``null``...).
+
+>>> resolve("dlg.apps.simple.HelloWorldApp", is_app=True).__name__
+'HelloWorldApp'
+"""
+
+from __future__ import annotations
+
+import importlib
+from functools import lru_cache
+
+from liuray.engine.apps import bash, pyfunc, simple
+from liuray.engine.apps.base import AppDrop
+from liuray.engine.drops.base import DataDrop
+from liuray.engine.drops.file import FileDrop
+from liuray.engine.drops.memory import MemoryDrop
+from liuray.engine.drops.null import NullDrop
+from liuray.errors import GraphError
+
+_SIMPLE_APPS = (
+    "NullBarrierApp",
+    "HelloWorldApp",
+    "SleepApp",
+    "CopyApp",
+    "SleepAndCopyApp",
+    "RandomArrayApp",
+    "AverageArraysApp",
+    "GenericScatterApp",
+    "GenericNpyScatterApp",
+    "GenericGatherApp",
+    "ArrayGatherApp",
+    "GenericNpyGatherApp",
+    "DictGatherApp",
+    "PickOne",
+    "SimpleBranch",
+)
+
+APPS: dict[str, type[AppDrop]] = {
+    **{f"dlg.apps.simple.{name}": getattr(simple, name) for name in _SIMPLE_APPS},
+    "dlg.apps.simple.Branch": pyfunc.Branch,
+    "dlg.apps.branch.Branch": pyfunc.Branch,
+    "dlg.apps.pyfunc.PyFuncApp": pyfunc.PyFuncApp,
+    "dlg.apps.bash_shell_app.BashShellApp": bash.BashShellApp,
+    "dlg.apps.bash_shell_app.StreamingInputBashApp": bash.BashShellApp,
+    "dlg.apps.bash_shell_app.StreamingOutputBashApp": bash.BashShellApp,
+    "dlg.apps.bash_shell_app.StreamingInputOutputBashApp": bash.BashShellApp,
+    "dlg.apps.app_base.BarrierAppDROP": simple.NullBarrierApp,
+}
+
+DATA: dict[str, type[DataDrop]] = {
+    "dlg.data.drops.memory.InMemoryDROP": MemoryDrop,
+    "dlg.data.drops.memory.PythonObjectDROP": MemoryDrop,
+    "dlg.data.drops.memory.SharedMemoryDROP": MemoryDrop,
+    "dlg.data.drops.file.FileDROP": FileDrop,
+    "dlg.data.drops.json_drop.JsonDROP": FileDrop,
+    "dlg.data.drops.data_base.NullDROP": NullDrop,
+    "dlg.data.drops.NullDROP": NullDrop,
+    "dlg.drop.InMemoryDROP": MemoryDrop,
+    "dlg.drop.FileDROP": FileDrop,
+    "dlg.drop.NullDROP": NullDrop,
+}
+
+LEGACY_STORAGE: dict[str, type[DataDrop]] = {
+    "memory": MemoryDrop,
+    "sharedmemory": MemoryDrop,
+    "file": FileDrop,
+    "null": NullDrop,
+    "json": FileDrop,
+    "data": MemoryDrop,
+    "pythonobject": MemoryDrop,
+}
+
+
+def resolve(dropclass: str, *, is_app: bool, storage: str = "") -> type[AppDrop] | type[DataDrop]:
+    """The implementation of ``dropclass``; see the module docstring.
+
+    Raises:
+        GraphError: the class is unknown, cannot be imported, or is of the wrong kind.
+    """
+    return _resolve(dropclass, is_app, storage.lower())
+
+
+@lru_cache(maxsize=512)
+def _resolve(dropclass: str, is_app: bool, storage: str) -> type[AppDrop] | type[DataDrop]:
+    table: dict[str, type[AppDrop]] | dict[str, type[DataDrop]] = APPS if is_app else DATA
+    name = "dlg." + dropclass[5:] if dropclass.startswith("dfms.") else dropclass
+    if name in table:
+        return table[name]
+    if not name:
+        if not is_app and storage in LEGACY_STORAGE:
+            return LEGACY_STORAGE[storage]
+        kind = "app" if is_app else "data"
+        raise GraphError(
+            f"no 'dropclass' given for this {kind} drop; "
+            f"use one of {sorted(table)} or an import path"
+        )
+    module_name, _, class_name = name.rpartition(".")
+    try:
+        found = getattr(importlib.import_module(module_name), class_name) if module_name else None
+    except ImportError as err:
+        found, problem = None, f"{type(err).__name__}: {err}"
+    except AttributeError:
+        found, problem = None, f"module {module_name!r} has no {class_name!r}"
+    else:
+        problem = "not found" if found is None else ""
+    base: type[AppDrop] | type[DataDrop] = AppDrop if is_app else DataDrop
+    if isinstance(found, type) and issubclass(found, base):
+        return found
+    if found is not None:
+        problem = f"it is not a subclass of liuray's {base.__name__}"
+    raise GraphError(
+        f"dropclass {dropclass!r} is not a built-in {'app' if is_app else 'data'} class and "
+        f"cannot be used ({problem}); built-in classes: {sorted(table)}",
+        dropclass=dropclass,
+    )

@@ -1,0 +1,293 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""A running graph: drop objects, the session machine, and the glue between them.
+
+State:
+    :class:`GraphRun` owns one session partition on one node: a drop object per drop
+    (payloads, app code), a :class:`SessionMachine` (states, firing rules) and a lock.
+
+Who mutates it:
+    Worker threads report app outcomes through :meth:`GraphRun.execute`; clients and
+    transports feed events through :meth:`GraphRun.apply`. The machine is touched only
+    under ``self.lock``; instructions are carried out *after* the lock is released, so
+    no I/O or app code ever runs while holding it. There is one lock per session, never
+    one per drop.
+
+Policy:
+    ``RunApp`` goes to the shared :class:`~liuray.engine.local.WorkerPool`;
+    ``ReleaseData`` frees a payload; ``CancelApp`` stops an app; ``PublishState`` is
+    handed to ``on_publish`` (the node manager forwards it to other nodes);
+    ``SessionEnded`` sets :attr:`GraphRun.ended` and calls ``on_end``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+from collections.abc import Callable, Collection, Iterable, Mapping
+from concurrent.futures import Executor
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from liuray.engine.apps.base import AppDrop
+from liuray.engine.drops.base import DataDrop
+from liuray.engine.events import (
+    AppFailed,
+    AppFinished,
+    CancelApp,
+    DataWritten,
+    DropsTriggered,
+    Event,
+    PublishState,
+    ReleaseData,
+    RunApp,
+    SessionCancelled,
+    SessionEnded,
+)
+from liuray.engine.machine import DropNode, SessionMachine
+from liuray.engine.params import as_bool, as_int, param
+from liuray.engine.registry import resolve
+from liuray.engine.states import DropState, SessionState
+from liuray.errors import GraphError
+from liuray.graph.physical import DropDescription, PhysicalGraph
+from liuray.types import DropUid
+
+if TYPE_CHECKING:
+    from liuray.engine.local import WorkerPool
+
+PublishCallback = Callable[["GraphRun", DropUid, DropState, str], None]
+EndCallback = Callable[["GraphRun"], None]
+
+
+class GraphRun:
+    """One session partition executing on one node (see the module docstring).
+
+    Args:
+        graph: the validated partition to run.
+        session_id: the session's id.
+        session_dir: the session's directory (created on first use).
+        pool: worker pool running the apps (shared by sessions of one node).
+        process_pool: optional process pool for Python function apps.
+        external_producers: for data drops written on other nodes, how many remote
+            producers each has (their outcome arrives as ``ProducerSettled``).
+        watched: drops whose settlement must be published to other nodes.
+        on_publish: called with (run, uid, state, reason) for watched drops.
+        on_end: called once when the session ends.
+
+    Raises:
+        GraphError: a drop's class is unknown or its parameters are invalid.
+    """
+
+    def __init__(
+        self,
+        graph: PhysicalGraph,
+        *,
+        session_id: str,
+        session_dir: Path,
+        pool: WorkerPool,
+        process_pool: Executor | None = None,
+        external_producers: Mapping[DropUid, int] | None = None,
+        watched: Collection[DropUid] = (),
+        on_publish: PublishCallback | None = None,
+        on_end: EndCallback | None = None,
+    ) -> None:
+        self.session_id = session_id
+        self._session_dir = session_dir
+        self._dir_ready = False
+        self._process_pool = process_pool
+        self.pool = pool
+        self.lock = threading.Lock()
+        self.on_publish = on_publish
+        self.on_end = on_end
+        self.ended = threading.Event()
+        self.started_at = 0.0
+        self.ended_at = 0.0
+        self.drops: dict[DropUid, AppDrop | DataDrop] = {}
+        external = external_producers or {}
+        for description in graph:
+            self.drops[description.oid] = self._instantiate(description)
+        nodes = [self._wire(d, external.get(d.oid, 0), d.oid in watched) for d in graph]
+        self.machine = SessionMachine(nodes)
+
+    # ------------------------------------------------------------------ building
+
+    def _instantiate(self, description: DropDescription) -> AppDrop | DataDrop:
+        spec = description.spec
+        try:
+            cls = resolve(
+                description.dropclass,
+                is_app=description.is_app,
+                storage=str(spec.get("storage") or spec.get("category") or ""),
+            )
+        except GraphError as err:
+            raise GraphError(
+                f"drop {description.oid!r}: {err.message}", uid=description.oid, **err.detail
+            ) from None
+        return cls(description.oid, spec, self)
+
+    def _wire(self, d: DropDescription, external: int, watched: bool) -> DropNode:
+        drops = self.drops
+        drop = drops[d.oid]
+        spec = d.spec
+        if isinstance(drop, AppDrop):
+            drop.inputs = [drops[u] for u in d.inputs]  # type: ignore[misc]
+            drop.streaming_inputs = [drops[u] for u in d.streaming_inputs]  # type: ignore[misc]
+            drop.outputs = [drops[u] for u in d.outputs]  # type: ignore[misc]
+            drop.input_ports = d.input_ports
+            drop.output_ports = d.output_ports
+            try:
+                threshold = as_int(param(spec, "input_error_threshold"), "input_error_threshold", 0)
+                tries = as_int(param(spec, "n_tries"), "n_tries", 1)
+            except ValueError as err:
+                raise GraphError(f"drop {d.oid!r}: {err}", uid=d.oid) from None
+            return DropNode.app(
+                d.oid,
+                d.inputs + d.streaming_inputs,
+                d.outputs,
+                error_threshold=threshold,
+                tries=tries,
+                block_skip=as_bool(param(spec, "block_skip"), False),
+            )
+        assert isinstance(drop, DataDrop)
+        drop.streaming_consumers = [drops[u] for u in d.streaming_consumers]  # type: ignore[misc]
+        return DropNode.data(
+            d.oid,
+            d.producers,
+            d.consumers + d.streaming_consumers,
+            external_producers=external,
+            releasable=drop.releasable and not watched,
+            watched=watched,
+            block_skip=as_bool(param(spec, "block_skip"), False),
+        )
+
+    # ------------------------------------------------------------------ context
+
+    @property
+    def session_dir(self) -> Path:
+        """The session directory, created on first use."""
+        if not self._dir_ready:
+            self._session_dir.mkdir(parents=True, exist_ok=True)
+            self._dir_ready = True
+        return self._session_dir
+
+    @property
+    def process_pool(self) -> Executor | None:
+        """The process pool Python apps may use, if any."""
+        return self._process_pool
+
+    def data_written(self, uid: DropUid) -> None:
+        """A data drop got its first bytes."""
+        self.apply(DataWritten(uid))
+
+    # ------------------------------------------------------------------ running
+
+    def start(self, roots: Iterable[DropUid] | None = None) -> None:
+        """Trigger ``roots`` (default: every drop nothing else will start)."""
+        self.started_at = time.time()
+        uids = tuple(self.machine.roots() if roots is None else roots)
+        self.apply(DropsTriggered(uids))
+
+    def cancel(self) -> None:
+        """Cancel every unfinished drop."""
+        self.apply(SessionCancelled())
+
+    def apply(self, *events: Event) -> None:
+        """Feed events to the machine and carry out its instructions (thread-safe)."""
+        with self.lock:
+            instructions = self.machine.handle(*events)
+        for instruction in instructions:
+            if isinstance(instruction, RunApp):
+                self.pool.submit(self, instruction.uid, instruction.attempt)
+            elif isinstance(instruction, ReleaseData):
+                self.drops[instruction.uid].release()  # type: ignore[union-attr]
+            elif isinstance(instruction, PublishState):
+                if self.on_publish is not None:
+                    self.on_publish(self, instruction.uid, instruction.state, instruction.reason)
+            elif isinstance(instruction, CancelApp):
+                self.drops[instruction.uid].cancel()  # type: ignore[union-attr]
+            elif isinstance(instruction, SessionEnded):
+                self.ended_at = time.time()
+                self.ended.set()
+                if self.on_end is not None:
+                    self.on_end(self)
+
+    def execute(self, uid: DropUid, attempt: int) -> None:
+        """Run one app attempt and report its outcome (called on a worker thread)."""
+        app = self.drops[uid]
+        assert isinstance(app, AppDrop)
+        if attempt == 1:
+            app.started_at = time.time()
+        event: Event
+        try:
+            skip = app.run()
+            event = AppFinished(uid, tuple(skip) if skip else ())
+        except Exception as err:
+            app.log("".join(traceback.format_exception(err)).rstrip())
+            reason = str(err) or type(err).__name__
+            event = AppFailed(
+                uid,
+                f"{type(err).__name__}: {reason}"
+                if not isinstance(err, GraphError | OSError)
+                else reason,
+            )
+        app.finished_at = time.time()
+        self.apply(event)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the session ended; False on timeout."""
+        return self.ended.wait(timeout)
+
+    # ------------------------------------------------------------------ inspection
+
+    @property
+    def state(self) -> SessionState:
+        """The session's state as far as this partition knows."""
+        return self.machine.state
+
+    def counts(self) -> dict[str, int]:
+        """Drops per state name (apps by execution state)."""
+        with self.lock:
+            return self.machine.counts()
+
+    def drop_status(self) -> dict[DropUid, dict[str, int]]:
+        """DALiuGE's ``graph/status`` map: oid -> {"status", "execStatus" (apps)}."""
+        with self.lock:
+            result: dict[DropUid, dict[str, int]] = {}
+            for uid, node in self.machine.nodes.items():
+                entry = {"status": node.state.code}
+                if node.app_state is not None:
+                    entry["execStatus"] = node.app_state.code
+                result[uid] = entry
+            return result
+
+    def failures(self) -> list[tuple[DropUid, str]]:
+        """(uid, error) of every drop in ERROR, apps' own errors first."""
+        with self.lock:
+            nodes = [n for n in self.machine.nodes.values() if n.state is DropState.ERROR]
+        nodes.sort(key=lambda n: (not n.is_app, n.uid))
+        return [(n.uid, n.error or "error") for n in nodes]
+
+    def detail(self, uid: DropUid) -> dict[str, Any]:
+        """Everything known about one drop (state, timings, error, captured logs)."""
+        node = self.machine.nodes.get(uid)
+        if node is None:
+            raise GraphError(f"no drop {uid!r} in session {self.session_id!r}", uid=uid)
+        drop = self.drops[uid]
+        info: dict[str, Any] = {
+            "oid": uid,
+            "session": self.session_id,
+            "status": node.state.code,
+            "state": str(node.state),
+            "error": node.error or None,
+        }
+        if isinstance(drop, AppDrop):
+            info.update(
+                execStatus=node.app_state.code if node.app_state else None,
+                execState=str(node.app_state),
+                logs=list(drop.logs or ()),
+                started_at=drop.started_at or None,
+                finished_at=drop.finished_at or None,
+            )
+        else:
+            info.update(logs=[], size=drop.size, data_url=drop.data_url)
+        return info

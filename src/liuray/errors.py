@@ -1,0 +1,93 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Every error liuray raises on purpose.
+
+The tree (each message says what failed, on which object, what was expected and what
+to do next)::
+
+    LiurayError
+    ├── GraphError            a graph is malformed (unknown class, dangling link, cycle...)
+    ├── InvalidTransition     a drop/app/session was asked to make an illegal state change
+    ├── DropExecutionError    an app raised, or a bash command exited non-zero
+    ├── SessionNotFound       no session with that id
+    ├── SessionExists         a session with that id already exists
+    ├── InvalidSessionState   the session is not in a state that allows the request
+    ├── NodeNotFound          a graph or request names a node that is not registered
+    ├── TransportError        a node manager could not be reached / answered badly
+    ├── DeployError           a cluster could not be brought up or scaled
+    └── MissingDependency     an optional extra is not installed
+
+Structured fields (uid, session id, state...) are passed to ``__init__`` and kept in
+``args`` so that errors survive pickling across processes and Ray.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class LiurayError(Exception):
+    """Root of liuray's errors; ``detail`` carries structured, JSON-able context."""
+
+    def __init__(self, message: str, **detail: Any) -> None:
+        super().__init__(message, detail)
+        self.message = message
+        self.detail = detail
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (type(self), self.message, self.detail))
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def _rebuild(cls: type[LiurayError], message: str, detail: dict[str, Any]) -> LiurayError:
+    return cls(message, **detail)
+
+
+class GraphError(LiurayError):
+    """A graph (physical or logical) is malformed; the message names the drop."""
+
+
+class InvalidTransition(LiurayError):
+    """An illegal state change was requested; the message lists the legal ones."""
+
+
+class DropExecutionError(LiurayError):
+    """An application failed while running."""
+
+
+class SessionNotFound(LiurayError):
+    """No session with the given id exists."""
+
+
+class SessionExists(LiurayError):
+    """A session with the given id already exists."""
+
+
+class InvalidSessionState(LiurayError):
+    """The session's state does not allow the request (e.g. appending after deploy)."""
+
+
+class NodeNotFound(LiurayError):
+    """A node named by a graph or a request is not registered."""
+
+
+class TransportError(LiurayError):
+    """A node manager could not be reached, or answered with an error."""
+
+
+class DeployError(LiurayError):
+    """A cluster could not be brought up, scaled or reached."""
+
+
+class MissingDependency(LiurayError):
+    """An optional dependency is missing; the message says which extra to install."""
+
+
+def missing_extra(module: str, extra: str) -> MissingDependency:
+    """Build the error for an optional module that failed to import."""
+    return MissingDependency(
+        f"{module!r} is not installed; install it with: pip install 'liuray[{extra}]'",
+        module=module,
+        extra=extra,
+    )

@@ -1,0 +1,347 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""DALiuGE physical graphs: parsing, normalising and validating drop specs.
+
+A physical graph is what DALiuGE's translator writes (``daliuge.md`` section 2.3): a JSON
+list of drop specs, each with ``oid``, ``categoryType``, ``dropclass``, links and free
+parameters. Accepted shapes:
+
+* a plain list of specs;
+* a list ending with a reprodata dict (a dict without ``oid``), kept as ``reprodata``;
+* the wrapped ``["name", [specs...]]`` form (SLURM graphs).
+
+Links may be given from either end (``outputs`` on the app, ``producers`` on the data, or
+both) and as plain oids or ``{oid: port_name}`` dicts; :func:`load_physical_graph` makes
+them symmetric and keeps port names. Drops are keyed by ``oid`` (DALiuGE's ``uid``
+defaults to it).
+
+Validation happens here, before anything runs: a spec that is not an object, a missing
+``oid``, an unknown ``categoryType``, a duplicate oid, a link to a missing oid or between
+two drops of the same kind, and cycles each raise :class:`~liuray.errors.GraphError`
+naming the drop and what would be valid. Whether a ``dropclass`` exists is checked by
+the engine's registry (``liuray.engine.registry``), which knows the implementations.
+
+>>> pg = load_physical_graph([
+...     {"oid": "a", "categoryType": "Application", "dropclass": "dlg.apps.simple.HelloWorldApp",
+...      "outputs": [{"b": "hello"}]},
+...     {"oid": "b", "categoryType": "Data", "dropclass": "dlg.data.drops.memory.InMemoryDROP"},
+... ])
+>>> pg["b"].producers, pg["a"].output_ports
+(['a'], {'b': 'hello'})
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from liuray.errors import GraphError
+from liuray.types import DropSpec, DropUid
+
+APP_CATEGORIES = frozenset({"application", "app", "socket", "pythonapp", "component"})
+DATA_CATEGORIES = frozenset({"data", "plain", "container"})
+
+# spec key -> (attribute on the drop holding the key, attribute on the other end, other kind)
+_APP_LINKS = {
+    "inputs": ("inputs", "consumers"),
+    "streamingInputs": ("streaming_inputs", "streaming_consumers"),
+    "outputs": ("outputs", "producers"),
+}
+_DATA_LINKS = {
+    "consumers": ("consumers", "inputs"),
+    "streamingConsumers": ("streaming_consumers", "streaming_inputs"),
+    "producers": ("producers", "outputs"),
+}
+
+
+class DropDescription:
+    """One drop of a physical graph, links normalised to symmetric oid lists.
+
+    ``spec`` is the drop's original dict (parameters are read from it, never copied);
+    ``*_ports`` map a linked oid to the port name the graph gave the link, if any.
+    """
+
+    __slots__ = (
+        "consumers",
+        "input_ports",
+        "inputs",
+        "is_app",
+        "oid",
+        "output_ports",
+        "outputs",
+        "producers",
+        "spec",
+        "streaming_consumers",
+        "streaming_inputs",
+    )
+
+    def __init__(self, oid: DropUid, is_app: bool, spec: DropSpec) -> None:
+        self.oid = oid
+        self.is_app = is_app
+        self.spec = spec
+        self.inputs: list[DropUid] = []
+        self.streaming_inputs: list[DropUid] = []
+        self.outputs: list[DropUid] = []
+        self.consumers: list[DropUid] = []
+        self.streaming_consumers: list[DropUid] = []
+        self.producers: list[DropUid] = []
+        self.input_ports: dict[DropUid, str] = {}
+        self.output_ports: dict[DropUid, str] = {}
+
+    @property
+    def dropclass(self) -> str:
+        """The implementation's import path (DALiuGE ``dropclass``; legacy fallbacks)."""
+        spec = self.spec
+        value = spec.get("dropclass") or spec.get("app") or spec.get("Application") or ""
+        return str(value)
+
+    @property
+    def node(self) -> str | None:
+        """The node this drop is mapped to, if any."""
+        node = self.spec.get("node")
+        return None if node is None else str(node)
+
+    @property
+    def name(self) -> str:
+        """Human-readable name (falls back to the oid)."""
+        return str(self.spec.get("name") or self.oid)
+
+    def __repr__(self) -> str:
+        return f"DropDescription({self.oid!r}, {'app' if self.is_app else 'data'})"
+
+
+class PhysicalGraph:
+    """A validated physical graph: drops by oid, in the order given, plus reprodata."""
+
+    def __init__(self, drops: dict[DropUid, DropDescription], reprodata: dict[str, Any]) -> None:
+        self.drops = drops
+        self.reprodata = reprodata
+
+    def __getitem__(self, oid: DropUid) -> DropDescription:
+        return self.drops[oid]
+
+    def __iter__(self) -> Iterator[DropDescription]:
+        return iter(self.drops.values())
+
+    def __len__(self) -> int:
+        return len(self.drops)
+
+    def __contains__(self, oid: object) -> bool:
+        return oid in self.drops
+
+    def roots(self) -> list[DropUid]:
+        """Drops with no inputs and no producers (what DALiuGE clients deploy as completed)."""
+        return [
+            d.oid
+            for d in self.drops.values()
+            if not (d.inputs or d.streaming_inputs or d.producers)
+        ]
+
+    def specs(self) -> list[DropSpec]:
+        """The original drop specs, in order."""
+        return [d.spec for d in self.drops.values()]
+
+
+def unwrap_specs(obj: Any) -> tuple[list[Any], dict[str, Any]]:
+    """Split a parsed physical-graph JSON value into (specs, reprodata).
+
+    Raises:
+        GraphError: if ``obj`` is not one of the accepted shapes.
+    """
+    if (
+        isinstance(obj, list)
+        and len(obj) == 2
+        and isinstance(obj[0], str)
+        and isinstance(obj[1], list)
+    ):
+        obj = obj[1]
+    if isinstance(obj, dict) and "nodeDataArray" in obj:
+        raise GraphError(
+            "this is a logical graph (EAGLE .graph with nodeDataArray), not a physical graph; "
+            "translate it first (liuray translate) or submit it with `liuray submit`",
+            shape="logical",
+        )
+    if not isinstance(obj, list):
+        raise GraphError(
+            f"a physical graph must be a JSON list of drop specs, got {type(obj).__name__}; "
+            'valid shapes: [spec, ...], [spec, ..., reprodata], ["name", [spec, ...]]',
+            shape=type(obj).__name__,
+        )
+    reprodata: dict[str, Any] = {}
+    if obj and isinstance(obj[-1], dict) and "oid" not in obj[-1]:
+        reprodata = obj[-1]
+        obj = obj[:-1]
+    return obj, reprodata
+
+
+def load_physical_graph(obj: Any) -> PhysicalGraph:
+    """Parse, normalise and validate a physical graph given as parsed JSON.
+
+    Raises:
+        GraphError: for any malformed spec, link or cycle (the message names the drop).
+    """
+    raw_specs, reprodata = unwrap_specs(obj)
+    drops: dict[DropUid, DropDescription] = {}
+    for index, spec in enumerate(raw_specs):
+        drop = _describe(index, spec)
+        if drop.oid in drops:
+            raise GraphError(
+                f"duplicate drop oid {drop.oid!r} (spec #{index}); oids must be unique",
+                uid=drop.oid,
+            )
+        drops[drop.oid] = drop
+    for drop in drops.values():
+        _link(drop, drops)
+    _check_acyclic(drops)
+    return PhysicalGraph(drops, reprodata)
+
+
+def read_physical_graph(path: str | Path) -> PhysicalGraph:
+    """Read and load a physical graph JSON file.
+
+    Raises:
+        GraphError: if the file is not valid JSON or not a valid physical graph.
+    """
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as err:
+        raise GraphError(
+            f"cannot read graph file {str(path)!r}: {err.strerror}", path=str(path)
+        ) from err
+    return load_physical_graph(parse_json(text, str(path)))
+
+
+def parse_json(text: str | bytes, where: str = "graph") -> Any:
+    """Parse JSON, turning syntax errors into a GraphError with line and column."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise GraphError(
+            f"{where}: not valid JSON: {err.msg} at line {err.lineno} column {err.colno}",
+            line=err.lineno,
+            column=err.colno,
+        ) from err
+
+
+def _describe(index: int, spec: Any) -> DropDescription:
+    if not isinstance(spec, dict):
+        raise GraphError(
+            f"spec #{index} is a {type(spec).__name__}, not a JSON object with an "
+            "'oid' and a 'categoryType'",
+            index=index,
+        )
+    oid = spec.get("oid")
+    if not isinstance(oid, str) or not oid:
+        raise GraphError(
+            f"spec #{index} has no 'oid' (a non-empty string is required)", index=index
+        )
+    category = str(spec.get("categoryType") or spec.get("type") or "").lower()
+    if category in APP_CATEGORIES:
+        return DropDescription(oid, True, spec)
+    if category in DATA_CATEGORIES:
+        return DropDescription(oid, False, spec)
+    raise GraphError(
+        f"drop {oid!r}: categoryType {spec.get('categoryType')!r} is not known; valid: "
+        "'Application' (or 'app', 'socket') for apps, 'Data' (or 'plain', 'container') for data",
+        uid=oid,
+    )
+
+
+def _link(drop: DropDescription, drops: dict[DropUid, DropDescription]) -> None:
+    links = _APP_LINKS if drop.is_app else _DATA_LINKS
+    for key, (mine, theirs) in links.items():
+        entries = drop.spec.get(key)
+        if not entries:
+            continue
+        if not isinstance(entries, list):
+            raise GraphError(
+                f"drop {drop.oid!r}: {key!r} must be a list of oids or {{oid: port}} objects",
+                uid=drop.oid,
+            )
+        for entry in entries:
+            other_oid, port = _link_entry(drop.oid, key, entry)
+            other = drops.get(other_oid)
+            if other is None:
+                raise GraphError(
+                    f"drop {drop.oid!r}: {key!r} names {other_oid!r}, which is not in the graph",
+                    uid=drop.oid,
+                    link=other_oid,
+                )
+            if other.is_app == drop.is_app:
+                kind = "an app" if drop.is_app else "a data drop"
+                raise GraphError(
+                    f"drop {drop.oid!r}: {key!r} links it to {other_oid!r}, but both are "
+                    f"{kind.split(' ', 1)[1]}s; apps link only to data drops and data drops "
+                    "only to apps",
+                    uid=drop.oid,
+                    link=other_oid,
+                )
+            _add(drop, mine, other_oid)
+            _add(other, theirs, drop.oid)
+            if port is not None:
+                app, data = (drop, other) if drop.is_app else (other, drop)
+                ports = app.output_ports if mine in ("outputs", "producers") else app.input_ports
+                ports[data.oid] = port
+
+
+def _add(drop: DropDescription, attribute: str, oid: DropUid) -> None:
+    values: list[DropUid] = getattr(drop, attribute)
+    if oid not in values:
+        values.append(oid)
+
+
+def _link_entry(oid: DropUid, key: str, entry: Any) -> tuple[DropUid, str | None]:
+    if isinstance(entry, str):
+        return entry, None
+    if isinstance(entry, dict) and len(entry) == 1:
+        ((other, port),) = entry.items()
+        return str(other), None if port is None else str(port)
+    raise GraphError(
+        f"drop {oid!r}: entry {entry!r} in {key!r} is neither an oid string nor a one-key "
+        "{oid: port_name} object",
+        uid=oid,
+    )
+
+
+def _check_acyclic(drops: dict[DropUid, DropDescription]) -> None:
+    # Kahn's algorithm over the dataflow edges (app -> outputs, data -> consumers).
+    indegree = {
+        oid: len(d.inputs) + len(d.streaming_inputs) if d.is_app else len(d.producers)
+        for oid, d in drops.items()
+    }
+    ready = [oid for oid, n in indegree.items() if n == 0]
+    seen = 0
+    while ready:
+        oid = ready.pop()
+        seen += 1
+        d = drops[oid]
+        for nxt in _downstream(d):
+            indegree[nxt] -= 1
+            if indegree[nxt] == 0:
+                ready.append(nxt)
+    if seen == len(drops):
+        return
+    cycle = _find_cycle(drops, {oid for oid, n in indegree.items() if n > 0})
+    raise GraphError(
+        f"the graph has a cycle: {' -> '.join(cycle)}; a physical graph must be acyclic "
+        "(loops are unrolled by the translator)",
+        cycle=cycle,
+    )
+
+
+def _downstream(drop: DropDescription) -> list[DropUid]:
+    return drop.outputs if drop.is_app else drop.consumers + drop.streaming_consumers
+
+
+def _find_cycle(drops: dict[DropUid, DropDescription], candidates: set[DropUid]) -> list[DropUid]:
+    # Walk forward inside the unresolved set until a drop repeats.
+    start = next(iter(sorted(candidates)))
+    path: list[DropUid] = []
+    position: dict[DropUid, int] = {}
+    oid = start
+    while oid not in position:
+        position[oid] = len(path)
+        path.append(oid)
+        oid = next(n for n in _downstream(drops[oid]) if n in candidates)
+    return [*path[position[oid] :], oid]
