@@ -11,6 +11,7 @@ to do next)::
     ├── SessionNotFound       no session with that id
     ├── SessionExists         a session with that id already exists
     ├── InvalidSessionState   the session is not in a state that allows the request
+    ├── InvalidRequest        a request is malformed (bad session id, bad parameter...)
     ├── NodeNotFound          a graph or request names a node that is not registered
     ├── TransportError        a node manager could not be reached / answered badly
     ├── DeployError           a cluster could not be brought up or scaled
@@ -66,6 +67,10 @@ class SessionExists(LiurayError):
 
 class InvalidSessionState(LiurayError):
     """The session's state does not allow the request (e.g. appending after deploy)."""
+
+
+class InvalidRequest(LiurayError):
+    """A request is malformed; the message says what would be valid."""
 
 
 class NodeNotFound(LiurayError):

@@ -1,0 +1,362 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""The node manager: every session that runs on one node.
+
+State:
+    ``sessions`` maps ids to :class:`~liuray.managers.session.NodeSession`; one
+    :class:`~liuray.engine.local.WorkerPool` (and optionally one process pool) runs the
+    apps of all of them. Sessions share nothing else: no ``chdir``, no environment
+    changes, a directory each (``<root>/<session id>``).
+
+Who mutates it:
+    Its callers (the island manager through a transport, or tests) from any thread.
+    The session table has its own lock; each session has its own.
+
+Policy:
+    A drop that other nodes wait for (``publish_to``) is *published* when it settles:
+    the router given at construction carries ``(node, session, uid, state, reason,
+    payload)`` to the other node, whose :meth:`NodeManager.deliver` stores the content
+    and tells its machine. The router is the transport's business (a method call
+    in-process, an actor call on Ray).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import socket
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Executor, ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from liuray.engine.events import DropsLost, ProducerSettled
+from liuray.engine.local import WorkerPool
+from liuray.engine.session import GraphRun
+from liuray.engine.states import DropState, SessionState
+from liuray.errors import (
+    GraphError,
+    InvalidRequest,
+    InvalidSessionState,
+    LiurayError,
+    SessionExists,
+    SessionNotFound,
+)
+from liuray.managers.payload import Payload, export_payload, import_payload
+from liuray.managers.session import NodeSession
+from liuray.types import DropSpec, DropUid, NodeName, SessionId
+
+Router = Callable[[NodeName, SessionId, DropUid, str, str, Payload | None], None]
+
+log = logging.getLogger(__name__)
+_SESSION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@+-]{0,199}$")
+
+
+def check_session_id(session_id: object) -> SessionId:
+    """Return ``session_id`` if it is usable as a session id and a directory name.
+
+    Raises:
+        InvalidRequest: naming what a valid id looks like.
+    """
+    if not isinstance(session_id, str) or not _SESSION_ID.match(session_id) or ".." in session_id:
+        raise InvalidRequest(
+            f"invalid session id {session_id!r}: use 1-200 characters from letters, digits "
+            "and . _ : @ + -, starting with a letter or digit",
+            session_id=str(session_id),
+        )
+    return session_id
+
+
+class NodeManager:
+    """Runs the sessions of one node (see the module docstring).
+
+    Args:
+        name: the node's canonical name.
+        root: directory holding one sub-directory per session.
+        workers: worker threads for apps (default: CPUs).
+        processes: size of a process pool for Python apps (0: none).
+        router: delivers published drops to other nodes.
+    """
+
+    def __init__(
+        self,
+        name: NodeName,
+        root: Path,
+        *,
+        workers: int | None = None,
+        processes: int = 0,
+        router: Router | None = None,
+    ) -> None:
+        self.name = name
+        self.root = root
+        self.pool = WorkerPool(workers, name=f"liuray-{name}")
+        self.router = router
+        self._processes = processes
+        self._process_pool: Executor | None = None
+        self._sessions: dict[SessionId, NodeSession] = {}
+        self._lock = threading.Lock()
+        self.started_at = time.time()
+        self.last_active = time.time()
+
+    # ------------------------------------------------------------------ sessions
+
+    def _session(self, session_id: SessionId) -> NodeSession:
+        try:
+            return self._sessions[session_id]
+        except KeyError:
+            raise SessionNotFound(
+                f"no session {session_id!r} on node {self.name!r}", session_id=session_id
+            ) from None
+
+    def create_session(self, session_id: SessionId) -> None:
+        """Create an empty session."""
+        check_session_id(session_id)
+        with self._lock:
+            if session_id in self._sessions:
+                raise SessionExists(
+                    f"session {session_id!r} already exists on node {self.name!r}",
+                    session_id=session_id,
+                )
+            self._sessions[session_id] = NodeSession(session_id, self.root / session_id)
+        self.last_active = time.time()
+
+    def append_graph(self, session_id: SessionId, specs: list[DropSpec]) -> None:
+        """Add drop specs to a session that is not yet deployed."""
+        session = self._session(session_id)
+        with session.lock:
+            session.append(specs)
+
+    def deploy(
+        self,
+        session_id: SessionId,
+        external_producers: dict[DropUid, int] | None = None,
+        publish_to: dict[DropUid, list[NodeName]] | None = None,
+        mirrors: list[DropUid] | None = None,
+    ) -> None:
+        """Instantiate the session's drops (nothing runs until :meth:`trigger`).
+
+        Raises:
+            GraphError: the graph is invalid (the session becomes FAILED).
+        """
+        session = self._session(session_id)
+        with session.lock:
+            if session.state not in (SessionState.PRISTINE, SessionState.BUILDING):
+                raise InvalidSessionState(
+                    f"session {session_id!r} is {session.state}; only a pristine or building "
+                    "session can be deployed",
+                    session_id=session_id,
+                )
+            session.move(SessionState.DEPLOYING)
+            session.publish_to = dict(publish_to or {})
+            session.mirrors = set(mirrors or ())
+            try:
+                graph = session.load()
+                session.run = GraphRun(
+                    graph,
+                    session_id=session_id,
+                    session_dir=session.directory,
+                    pool=self.pool,
+                    process_pool=self._get_process_pool(),
+                    external_producers=external_producers or {},
+                    watched=set(session.publish_to),
+                    on_publish=self._publish,
+                )
+            except LiurayError:
+                session.move(SessionState.FAILED)
+                raise
+            session.move(SessionState.RUNNING)
+        self.last_active = time.time()
+
+    def trigger(self, session_id: SessionId, uids: list[DropUid] | None = None) -> None:
+        """Start root drops (default: every root of this node's partition)."""
+        session = self._session(session_id)
+        run = session.run
+        if run is None:
+            raise InvalidSessionState(
+                f"session {session_id!r} is not deployed yet", session_id=session_id
+            )
+        unknown = [u for u in uids or () if u not in run.drops]
+        if unknown:
+            raise GraphError(
+                f"cannot trigger {unknown[:5]}: no such drops in session "
+                f"{session_id!r} on node {self.name!r}",
+                uids=unknown[:20],
+            )
+        self.last_active = time.time()
+        run.start(uids)
+
+    def deliver(
+        self, session_id: SessionId, uid: DropUid, state: str, reason: str, payload: Payload | None
+    ) -> None:
+        """A drop mirrored here settled on another node: store its content, go on."""
+        session = self._session(session_id)
+        run = session.run
+        if run is None or uid not in run.drops:
+            raise InvalidSessionState(
+                f"session {session_id!r} on node {self.name!r} has no deployed drop {uid!r}",
+                session_id=session_id,
+            )
+        end = DropState(state)
+        if end is DropState.COMPLETED:
+            import_payload(run.drops[uid], payload)  # type: ignore[arg-type]
+        self.last_active = time.time()
+        run.apply(ProducerSettled(uid, end, reason))
+
+    def fail_drops(self, session_id: SessionId, uids: list[DropUid], reason: str) -> None:
+        """Turn drops that can never finish into errors (their node was lost)."""
+        run = self._session(session_id).run
+        if run is not None:
+            known = tuple(u for u in uids if u in run.drops)
+            if known:
+                run.apply(DropsLost(known, reason))
+
+    def cancel_session(self, session_id: SessionId) -> None:
+        """Cancel the session's unfinished drops."""
+        session = self._session(session_id)
+        with session.lock:
+            if session.run is not None:
+                run = session.run
+            elif session.state in (SessionState.PRISTINE, SessionState.BUILDING):
+                session.move(SessionState.CANCELLED)
+                return
+            else:
+                return
+        run.cancel()
+
+    def destroy_session(self, session_id: SessionId) -> None:
+        """Cancel (if running) and forget the session; its files stay on disk."""
+        session = self._session(session_id)
+        if session.run is not None and session.current_state is SessionState.RUNNING:
+            session.run.cancel()
+        with self._lock:
+            self._sessions.pop(session_id, None)
+
+    # ------------------------------------------------------------------ cross-node
+
+    def _publish(self, run: GraphRun, uid: DropUid, state: DropState, reason: str) -> None:
+        session = self._sessions.get(run.session_id)
+        if session is None or self.router is None:
+            return
+        payload = export_payload(run.drops[uid]) if state is DropState.COMPLETED else None  # type: ignore[arg-type]
+        for node in session.publish_to.get(uid, ()):
+            try:
+                self.router(node, run.session_id, uid, str(state), reason, payload)
+            except Exception:  # the other node's loss is handled by membership
+                log.exception("could not deliver %s/%s to node %s", run.session_id, uid, node)
+
+    def _get_process_pool(self) -> Executor | None:
+        if self._processes > 0 and self._process_pool is None:
+            self._process_pool = ProcessPoolExecutor(self._processes)
+        return self._process_pool
+
+    # ------------------------------------------------------------------ inspection
+
+    def session_ids(self) -> list[SessionId]:
+        """Ids of the sessions held."""
+        with self._lock:
+            return list(self._sessions)
+
+    def session_status(self, session_id: SessionId) -> int:
+        """DALiuGE's integer state of the session on this node."""
+        return self._session(session_id).status_code()
+
+    def sessions(self) -> list[dict[str, Any]]:
+        """``[{"sessionId", "status", "size"}]``."""
+        with self._lock:
+            held = list(self._sessions.values())
+        return [
+            {
+                "sessionId": s.session_id,
+                "status": s.status_code(),
+                "size": len(s.specs) - len(s.mirrors),
+            }
+            for s in held
+        ]
+
+    def graph_status(self, session_id: SessionId) -> dict[DropUid, dict[str, int]]:
+        """``{oid: {"status", "execStatus"}}`` of this node's own drops."""
+        session = self._session(session_id)
+        if session.run is None:
+            return {oid: {"status": DropState.INITIALIZED.code} for oid in session.graph()}
+        status = session.run.drop_status()
+        for uid in session.mirrors:
+            status.pop(uid, None)
+        return status
+
+    def progress(self, session_id: SessionId) -> dict[str, Any]:
+        """``{"status", "counts", "total", "errors"}`` over this node's own drops."""
+        session = self._session(session_id)
+        counts: dict[str, int] = {}
+        if session.run is None:
+            total = len(session.specs) - len(session.mirrors)
+            if total:
+                counts["initialized"] = total
+        else:
+            run = session.run
+            with run.lock:
+                for uid, node in run.machine.nodes.items():
+                    if uid in session.mirrors:
+                        continue
+                    key = str(node.app_state) if node.is_app else str(node.state)
+                    counts[key] = counts.get(key, 0) + 1
+            total = sum(counts.values())
+        return {"status": session.status_code(), "counts": counts, "total": total}
+
+    def failures(self, session_id: SessionId) -> list[tuple[DropUid, str]]:
+        """(uid, error) of this node's drops in ERROR."""
+        session = self._session(session_id)
+        if session.run is None:
+            return []
+        return [f for f in session.run.failures() if f[0] not in session.mirrors]
+
+    def drop_detail(self, session_id: SessionId, uid: DropUid) -> dict[str, Any]:
+        """State, timings, error and log lines of one drop."""
+        session = self._session(session_id)
+        if session.run is None:
+            if uid not in session.oids:
+                raise GraphError(f"no drop {uid!r} in session {session_id!r}", uid=uid)
+            return {
+                "oid": uid,
+                "session": session_id,
+                "status": 0,
+                "state": "initialized",
+                "logs": [],
+                "node": self.name,
+            }
+        detail = session.run.detail(uid)
+        detail["node"] = self.name
+        return detail
+
+    def busy(self) -> bool:
+        """True while any session is deploying or running."""
+        with self._lock:
+            held = list(self._sessions.values())
+        return any(s.current_state in (SessionState.DEPLOYING, SessionState.RUNNING) for s in held)
+
+    def info(self) -> dict[str, Any]:
+        """Facts about this node manager."""
+        with self._lock:
+            held = list(self._sessions.values())
+        return {
+            "name": self.name,
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "workers": self.pool.workers,
+            "sessions": len(held),
+            "running": sum(1 for s in held if s.current_state is SessionState.RUNNING),
+            "started_at": self.started_at,
+            "last_active": self.last_active,
+        }
+
+    def close(self) -> None:
+        """Cancel everything and stop the worker threads."""
+        with self._lock:
+            held = list(self._sessions.values())
+        for session in held:
+            if session.run is not None and session.current_state is SessionState.RUNNING:
+                session.run.cancel()
+        self.pool.shutdown(wait=False)
+        if self._process_pool is not None:
+            self._process_pool.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,69 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""The transport interface: the island manager's only way to reach node managers.
+
+A transport owns the set of node managers it can reach and knows how a user's spelling
+of a node maps to one of them. Lifecycle: construct -> ``ensure_node``/``remove_node``
+any number of times (or let the transport reconcile membership itself, as the Ray
+transport does) -> ``close``.
+
+To implement a transport, provide:
+    1. ``node_names()``: the canonical names of the nodes that can take work now;
+    2. ``canonical(spelling)``: the canonical name for a user-given node spelling;
+    3. ``client(node)``: a :class:`~liuray.managers.protocol.NodeManagerProtocol` for it;
+    4. ``ensure_node(node)``: make sure an NM runs for that node (idempotent);
+    5. ``remove_node(node)``: stop using that node (its NM may be stopped);
+    6. ``node_details()``: one JSON-able dict per node for the details route;
+    7. cross-node delivery between the NMs it creates (their ``router``);
+    8. optionally ``on_node_lost``: call it when a node disappears by itself.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from typing import Any
+
+from liuray.managers.protocol import NodeManagerProtocol
+from liuray.types import NodeName
+
+NodeLostCallback = Callable[[NodeName, str], None]
+
+
+class Transport(ABC):
+    """Reaches node managers (see the module docstring for the contract)."""
+
+    #: Short name, shown in ``GET /api`` and the node details.
+    kind: str = "abstract"
+
+    def __init__(self) -> None:
+        self.on_node_lost: NodeLostCallback | None = None
+
+    @abstractmethod
+    def node_names(self) -> list[NodeName]:
+        """Canonical names of the nodes that can take work, in a stable order."""
+
+    @abstractmethod
+    def canonical(self, spelling: str) -> NodeName:
+        """The canonical node name for ``spelling`` (NodeNotFound/InvalidRequest if none)."""
+
+    @abstractmethod
+    def client(self, node: NodeName) -> NodeManagerProtocol:
+        """A handle on the node's manager (NodeNotFound if the node is unknown)."""
+
+    @abstractmethod
+    def ensure_node(self, node: NodeName) -> NodeName:
+        """Make sure a node manager runs for ``node``; return its canonical name."""
+
+    @abstractmethod
+    def remove_node(self, node: NodeName) -> None:
+        """Stop using ``node`` (NodeNotFound if unknown)."""
+
+    @abstractmethod
+    def node_details(self) -> list[dict[str, Any]]:
+        """One dict per node: name, state, address facts, sessions."""
+
+    def prepare(self, nodes: list[NodeName]) -> None:  # noqa: B027 - optional hook
+        """Called before a session is deployed on ``nodes`` (e.g. to restart idle NMs)."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release every resource (NMs stop)."""
