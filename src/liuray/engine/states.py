@@ -31,7 +31,7 @@ class _Coded(enum.StrEnum):
     @property
     def code(self) -> int:
         """DALiuGE's integer for this state."""
-        return _CODES[self]
+        return _CODES[type(self), self.name]
 
     @classmethod
     def from_code(cls, code: int) -> Self:
@@ -80,8 +80,12 @@ class SessionState(_Coded):
     FAILED = "failed"
 
 
-_CODES: dict[_Coded, int] = {
-    member: index for cls in (DropState, AppState, SessionState) for index, member in enumerate(cls)
+# Keyed by (enum, name), not by member: StrEnum members hash and compare as their string
+# values, so DropState.CANCELLED and AppState.CANCELLED would share (and clobber) one key.
+_CODES: dict[tuple[type[_Coded], str], int] = {
+    (cls, member.name): index
+    for cls in (DropState, AppState, SessionState)
+    for index, member in enumerate(cls)
 }
 
 _D = DropState
