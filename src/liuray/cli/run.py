@@ -1,19 +1,50 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""``liuray run GRAPH``: execute a physical graph in this process."""
+"""``liuray run GRAPH``: execute a physical graph in this process.
+
+Exit status: 0 when every drop finished, 1 when any drop failed (or the run timed out),
+2 when the graph (or an option) is unusable and nothing ran.
+
+Output: a progress bar on standard error while running (only when standard error is a
+terminal, so CI logs stay clean), then a summary on standard output: the final state,
+the session directory, the leaf data drops (paths of the files the graph produced) and
+the failures, the apps that raised first. In a terminal the failures are a table; in a
+log they are one ``failed: UID: ERROR`` line each, so they can be grepped.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from liuray.cli.progress import StateProgress
-from liuray.engine.local import RunResult, run_graph
+from liuray.engine.drops.file import FileDrop
+from liuray.engine.local import RunResult, new_session_id, run_graph
 from liuray.errors import GraphError
-from liuray.graph.physical import read_physical_graph
+from liuray.graph.physical import PhysicalGraph, read_physical_graph
+from liuray.types import DropUid
+
+_EXAMPLES = """\
+examples:
+  liuray run examples/channel_average/graph.json
+      run the example pipeline; its PyFuncApps import `spectral` from the graph's folder
+  liuray run graph.json --workers 4 --session-dir /tmp/run1
+      at most 4 apps at once; files (relative FileDROP paths) go under /tmp/run1
+  liuray run graph.json --code-path ~/pipelines/lib --code-path .
+      make ~/pipelines/lib and . importable for func_name (like DALiuGE's --dlg-path)
+  liuray run graph.json --processes 8 --timeout 600 --quiet
+      Python function apps in 8 processes; cancel after 10 minutes; no progress bar
+
+exit status: 0 finished, 1 a drop failed or the run timed out, 2 bad graph or option
+"""
+_MAX_ROWS = 20
+_IMPORT_FAILED = "cannot import function"
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -21,9 +52,11 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser = commands.add_parser(
         "run",
         help="run a DALiuGE physical graph locally (no cluster needed)",
-        description="Run a DALiuGE-format physical graph (JSON) in this process, with a live "
-        "progress bar. Exits 0 if every drop finished, 1 if any failed, 2 on a bad graph.",
-        epilog="example: liuray run examples/channel_average/graph.json --workers 4",
+        description="Run a DALiuGE-format physical graph (JSON) in this process, with a\n"
+        "live progress bar, then print a summary: final state, session directory,\n"
+        "output files and failures.",
+        epilog=_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("graph", type=Path, help="physical graph JSON file")
     parser.add_argument(
@@ -31,6 +64,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--workers",
         type=int,
         default=None,
+        metavar="N",
         help="worker threads for apps (default: number of CPUs)",
     )
     parser.add_argument(
@@ -38,6 +72,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--processes",
         type=int,
         default=0,
+        metavar="N",
         help="run Python function apps in a pool of N processes (CPU-bound code)",
     )
     parser.add_argument(
@@ -45,12 +80,26 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--session-dir",
         type=Path,
         default=None,
-        help="directory for the session's files (default: ~/.liuray/sessions/ID, "
-        "or $LIURAY_HOME/sessions/ID)",
+        metavar="DIR",
+        help="directory for the session's files (default: $LIURAY_HOME/sessions/ID, "
+        "where LIURAY_HOME defaults to ~/.liuray)",
     )
-    parser.add_argument("--session-id", default=None, help="session id (default: generated)")
+    parser.add_argument("--session-id", metavar="ID", help="session id (default: generated)")
     parser.add_argument(
-        "--timeout", type=float, default=None, help="cancel the session after this many seconds"
+        "-c",
+        "--code-path",
+        type=Path,
+        action="append",
+        default=None,
+        metavar="DIR",
+        help="put DIR first on sys.path so PyFuncApp func_name imports find the graph's "
+        "code (repeatable; default: the graph file's directory)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        metavar="SECONDS",
+        help="cancel the session after this many seconds",
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(handler=main)
@@ -58,14 +107,22 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def main(args: argparse.Namespace) -> int:
     """Run the graph and print a summary; return the exit status."""
-    console = Console(stderr=True)
+    # soft_wrap: long paths and messages stay on one line (greppable in logs).
+    errors = Console(stderr=True, soft_wrap=True, highlight=False)
+    out = Console(soft_wrap=True, highlight=False)
+    problem = _check_options(args)
+    if problem:
+        errors.print(f"[red]error:[/red] {escape(problem)}")
+        return 2
     try:
         graph = read_physical_graph(args.graph)
     except GraphError as err:
-        console.print(f"[red]error:[/red] {args.graph}: {err}")
+        _bad_graph(errors, args.graph, err)
         return 2
-    session_id = args.session_id or f"{args.graph.stem}-{_stamp()}"
-    with StateProgress(f"{args.graph.name}", console, enabled=not args.quiet) as bar:
+    code_path = args.code_path or [args.graph.parent]
+    session_id = args.session_id or new_session_id(args.graph.stem)
+    show_bar = not args.quiet and errors.is_terminal
+    with _on_sys_path(code_path), StateProgress(args.graph.name, errors, show_bar) as bar:
         try:
             result = run_graph(
                 graph,
@@ -77,31 +134,123 @@ def main(args: argparse.Namespace) -> int:
                 timeout=args.timeout,
             )
         except GraphError as err:
-            console.print(f"[red]error:[/red] {args.graph}: {err}")
+            _bad_graph(errors, args.graph, err)
             return 2
-    _summary(console, result, len(graph))
+    print_summary(out, result, graph)
     return 0 if result.ok else 1
 
 
-def _stamp() -> str:
-    from liuray.engine.local import new_session_id
+def _bad_graph(console: Console, path: Path, err: GraphError) -> None:
+    message = str(err)
+    where = "" if str(path) in message else f" {path}"
+    console.print(f"[red]error:[/red] bad graph{escape(where)}: {escape(message)}")
 
-    return new_session_id("x").split("-", 1)[1]
+
+def _check_options(args: argparse.Namespace) -> str:
+    if args.workers is not None and args.workers < 1:
+        return f"--workers must be at least 1, got {args.workers}"
+    if args.processes < 0:
+        return f"--processes must be 0 (no process pool) or more, got {args.processes}"
+    if args.timeout is not None and args.timeout <= 0:
+        return f"--timeout must be a positive number of seconds, got {args.timeout}"
+    for directory in args.code_path or ():
+        if not directory.is_dir():
+            return f"--code-path {str(directory)!r} is not a directory"
+    return ""
 
 
-def _summary(console: Console, result: RunResult, total: int) -> None:
+@contextmanager
+def _on_sys_path(directories: Sequence[Path]) -> Iterator[None]:
+    """Put ``directories`` first on ``sys.path`` for the run, then take them out again.
+
+    Process-pool workers see them too: they are started (forked or spawned with the
+    parent's ``sys.path``) while the run is under way.
+    """
+    added: list[str] = []
+    for directory in directories:
+        entry = str(directory.resolve())
+        if entry not in sys.path and entry not in added:
+            added.append(entry)
+    sys.path[:0] = added
+    try:
+        yield
+    finally:
+        for entry in added:
+            if entry in sys.path:
+                sys.path.remove(entry)
+
+
+def print_summary(console: Console, result: RunResult, graph: PhysicalGraph) -> None:
+    """The end-of-run report: state, directory, outputs and failures."""
     colour = "green" if result.ok else "red"
     console.print(
-        f"[{colour}]{result.state.upper()}[/{colour}] session {result.session_id}: "
-        f"{total} drops in {result.seconds:.2f} s"
+        f"[bold {colour}]{result.state.upper()}[/bold {colour}] session "
+        f"{escape(result.session_id)}: {len(graph)} drops in {result.seconds:.2f} s"
     )
-    console.print("  states: " + ", ".join(f"{k} {v}" for k, v in sorted(result.counts.items())))
-    console.print(f"  session directory: {result.session_dir}")
+    states = ", ".join(f"{state} {count}" for state, count in sorted(result.counts.items()))
+    console.print(f"  states: {states}")
+    console.print(f"  session directory: {escape(str(result.session_dir))}")
+    outputs = list(_outputs(result, graph))
+    if outputs:
+        console.print("  outputs:")
+        for line in outputs[:_MAX_ROWS]:
+            console.print(f"    {escape(line)}")
+        if len(outputs) > _MAX_ROWS:
+            console.print(f"    ... and {len(outputs) - _MAX_ROWS} more")
     if result.failures:
+        _print_failures(console, result)
+
+
+def _outputs(result: RunResult, graph: PhysicalGraph) -> Iterator[str]:
+    """One line per leaf data drop: a file's path (and size), or the drop's state."""
+    for description in graph:
+        if description.is_app or description.consumers or description.streaming_consumers:
+            continue
+        uid = description.oid
+        drop = result.run.drops.get(uid)
+        state = result.run.machine.nodes[uid].state
+        if isinstance(drop, FileDrop):
+            path = drop.path
+            if path.is_file():
+                yield f"{path} ({_size(path.stat().st_size)})"
+            else:
+                yield f"{path} (not written: {state})"
+        else:
+            yield f"{uid} ({type(drop).__name__}, {state})"
+
+
+def _size(size: int) -> str:
+    if size < 1024:
+        return f"{size} bytes"
+    scaled = size / 1024
+    for unit in ("KiB", "MiB"):
+        if scaled < 1024:
+            return f"{scaled:.1f} {unit}"
+        scaled /= 1024
+    return f"{scaled:.1f} GiB"
+
+
+def _print_failures(console: Console, result: RunResult) -> None:
+    """Apps that raised come first: the rest are usually in error because of them."""
+    nodes = result.run.machine.nodes
+    raised = [(uid, error) for uid, error in result.failures if nodes[uid].attempt > 0]
+    cascaded = [(uid, error) for uid, error in result.failures if nodes[uid].attempt == 0]
+    shown: list[tuple[DropUid, str]] = (raised or cascaded)[:_MAX_ROWS]
+    hidden = len(result.failures) - len(shown)
+    if console.is_terminal:
         table = Table("failed drop", "error", title="Failures", title_justify="left")
-        for uid, error in result.failures[:20]:
-            table.add_row(uid, error)
-        console.print(table)
-        if len(result.failures) > 20:
-            console.print(f"  ... and {len(result.failures) - 20} more")
-    sys.stderr.flush()
+        for uid, error in shown:
+            table.add_row(escape(uid), escape(error))
+        console.print(table, soft_wrap=False)
+    else:
+        for uid, error in shown:
+            console.print(f"  failed: {escape(uid)}: {escape(error)}")
+    if hidden:
+        because = " (in error because of the above)" if raised else ""
+        drops = "drop" if hidden == 1 else "drops"
+        console.print(f"  ... and {hidden} more {drops} in error{because}")
+    if any(_IMPORT_FAILED in error for _, error in shown):
+        console.print(
+            "  hint: PyFuncApp imports func_name from sys.path; name the folder holding the "
+            "code with --code-path DIR (default: the graph file's folder)",
+        )
