@@ -70,7 +70,7 @@ from liuray.engine.states import (
     SessionState,
     check,
 )
-from liuray.errors import GraphError
+from liuray.errors import GraphError, InvalidTransition
 from liuray.types import DropUid
 
 _SETTLED_DATA = frozenset(
@@ -85,6 +85,7 @@ _SETTLED_DATA = frozenset(
 )
 _SETTLED_APP = frozenset({AppState.FINISHED, AppState.ERROR, AppState.SKIPPED, AppState.CANCELLED})
 _NO_UIDS: tuple[DropUid, ...] = ()
+_REMOTE_OUTCOMES = frozenset({DropState.COMPLETED, DropState.ERROR, DropState.SKIPPED})
 
 
 class DropNode:
@@ -299,6 +300,10 @@ class SessionMachine:
 
     def _on_data_written(self, event: DataWritten) -> None:
         node = self._node(event.uid)
+        if node.is_app:
+            raise GraphError(
+                f"drop {node.uid!r} is an app; only data drops are written to", uid=node.uid
+            )
         if node.state is DropState.INITIALIZED:
             node.state = DropState.WRITING
 
@@ -308,14 +313,25 @@ class SessionMachine:
             raise GraphError(
                 f"drop {node.uid!r} is an app; only data drops have producers", uid=node.uid
             )
+        if event.state not in _REMOTE_OUTCOMES:
+            # Anything else (CANCELLED, INITIALIZED...) would be counted as a success.
+            raise InvalidTransition(
+                f"Drop {node.uid!r}: a remote producer cannot settle it as {event.state}; "
+                f"allowed: {sorted(str(s) for s in _REMOTE_OUTCOMES)}",
+                start=str(node.state),
+                end=str(event.state),
+            )
         self._producer_done(node, event.state, event.reason)
 
     def _on_lost(self, event: DropsLost) -> None:
-        for uid in event.uids:
-            node = self._node(uid)
+        lost = [node for node in map(self._node, event.uids) if not node.settled]
+        # Give every lost drop the reason first, so a lost output of a lost app says
+        # "node lost" rather than "producer failed".
+        for node in lost:
+            node.error = event.reason
+        for node in lost:
             if node.settled:
                 continue
-            node.error = event.reason
             if node.is_app:
                 self._settle_app(node, AppState.ERROR)
             else:
@@ -403,10 +419,17 @@ class SessionMachine:
         if node.watched:
             self._out.append(PublishState(node.uid, end, node.error))
         self._settled.append(node)
+        if node.pending_consumers == 0 and node.consumers:
+            # Every consumer settled first (lost, or triggered early): nobody will read it.
+            self._expire(node)
 
     def _consumer_done(self, node: DropNode) -> None:
         node.pending_consumers -= 1
-        if node.pending_consumers == 0 and node.releasable and node.state is DropState.COMPLETED:
+        if node.pending_consumers == 0:
+            self._expire(node)
+
+    def _expire(self, node: DropNode) -> None:
+        if node.releasable and node.state is DropState.COMPLETED:
             node.state = DropState.EXPIRED
             self._out.append(ReleaseData(node.uid))
 
@@ -444,15 +467,58 @@ class SessionMachine:
     # ------------------------------------------------------------------ checks
 
     def check_invariants(self) -> None:
-        """Raise AssertionError if the bookkeeping is inconsistent (used by tests)."""
-        unfinished = sum(1 for n in self.nodes.values() if not n.settled)
+        """Raise AssertionError if the bookkeeping is inconsistent (used by tests).
+
+        Checked: the unfinished and error counters; every unsettled data drop waits for
+        exactly its unsettled producers (plus remote ones); every app that has not run
+        counts its settled inputs right and is not ready (the queue is always drained);
+        consumer counters; releasable data whose consumers all settled is EXPIRED.
+        """
+        nodes = self.nodes
+        problems: list[str] = []
+        unfinished = sum(1 for n in nodes.values() if not n.settled)
         if self.state is SessionState.RUNNING and unfinished != self.unfinished:
-            raise AssertionError(f"unfinished counter {self.unfinished} != {unfinished}")
-        for node in self.nodes.values():
-            if node.is_app and node.app_state is AppState.FINISHED:
-                bad = [u for u in node.outputs if not self.nodes[u].settled]
-                if bad:
-                    raise AssertionError(f"{node.uid} finished but outputs {bad} unsettled")
+            problems.append(f"unfinished counter {self.unfinished} != {unfinished}")
+        errors = sum(1 for n in nodes.values() if n.state is DropState.ERROR)
+        if errors != self.errors:
+            problems.append(f"error counter {self.errors} != {errors} drops in error")
+        cancelled = self.state is SessionState.CANCELLED
+        for node in nodes.values():
+            problems.extend(self._node_problems(node, cancelled))
+        if problems:
+            raise AssertionError("; ".join(problems))
+
+    def _node_problems(self, node: DropNode, cancelled: bool) -> list[str]:
+        nodes = self.nodes
+        if node.is_app:
+            if node.app_state is not AppState.NOT_RUN or cancelled:
+                return []
+            unsettled = [u for u in node.inputs if not nodes[u].settled]
+            if node.pending != len(unsettled):
+                return [f"app {node.uid!r} waits for {node.pending} inputs, not {unsettled}"]
+            if node.inputs and not unsettled:
+                return [f"app {node.uid!r} has all inputs settled but did not fire"]
+            return []
+        problems = []
+        if not node.settled:
+            waiting = sum(1 for u in node.producers if not nodes[u].settled)
+            if not waiting <= node.pending <= waiting + node.external_producers:
+                problems.append(
+                    f"data {node.uid!r} waits for {node.pending} producers, "
+                    f"but {waiting} local ones are unsettled"
+                )
+        if not cancelled:
+            readers = sum(1 for u in node.consumers if not nodes[u].settled)
+            if node.pending_consumers != readers:
+                problems.append(
+                    f"data {node.uid!r} counts {node.pending_consumers} pending consumers, "
+                    f"not {readers}"
+                )
+            expired = node.state is DropState.EXPIRED
+            due = bool(node.releasable and node.consumers and readers == 0)
+            if (due and node.state is DropState.COMPLETED) or (expired and not due):
+                problems.append(f"data {node.uid!r} is {node.state} with {readers} readers left")
+        return problems
 
 
 _APP_DROP_STATE = {
