@@ -5,7 +5,8 @@ In one process a memory drop simply holds the Python object an app produced, so 
 encoding happens at all on the common path; bytes are made only when something needs
 them (a file drop, a bash app, another node). The encodings are DALiuGE's names:
 ``pickle`` (default), ``dill`` (treated as pickle), ``utf-8``, ``raw``/``binary``,
-``npy``, ``eval`` and ``path`` (the file path of a file drop, handled by the drop).
+``npy``, ``eval`` (``repr`` of the value, read back with ``ast.literal_eval``; empty
+data reads as ``None``) and ``path`` (the file path of a file drop, handled by the drop).
 
 Decoding with ``pickle`` is lenient in one documented way: bytes that are not a pickle
 stream (no protocol marker) are returned as they are, so a HelloWorldApp's text output
@@ -28,9 +29,9 @@ def encode(value: Any, encoding: str | None = None) -> bytes:
     if isinstance(value, bytes | bytearray | memoryview):
         return bytes(value)
     enc = (encoding or PICKLE).lower()
-    if enc in ("utf-8", "eval", "path", "dataurl") or (
-        isinstance(value, str) and enc in ("raw", "binary")
-    ):
+    if enc == "eval":
+        return repr(value).encode("utf-8")
+    if enc in ("utf-8", "path", "dataurl") or (isinstance(value, str) and enc in ("raw", "binary")):
         return str(value).encode("utf-8")
     if enc == "npy":
         import numpy as np
@@ -55,5 +56,6 @@ def decode(data: bytes, encoding: str | None = None) -> Any:
 
         return np.load(io.BytesIO(data), allow_pickle=False)
     if enc == "eval":
-        return ast.literal_eval(data.decode("utf-8"))
+        text = data.decode("utf-8").strip()
+        return ast.literal_eval(text) if text else None
     return data

@@ -11,8 +11,8 @@ parameters. Accepted shapes:
 
 Links may be given from either end (``outputs`` on the app, ``producers`` on the data, or
 both) and as plain oids or ``{oid: port_name}`` dicts; :func:`load_physical_graph` makes
-them symmetric and keeps port names. Drops are keyed by ``oid`` (DALiuGE's ``uid``
-defaults to it).
+them symmetric and keeps port names (where both ends name a link, the app's name wins).
+Drops are keyed by ``oid`` (DALiuGE's ``uid`` defaults to it).
 
 Validation happens here, before anything runs: a spec that is not an object, a missing
 ``oid``, an unknown ``categoryType``, a duplicate oid, a link to a missing oid or between
@@ -282,7 +282,12 @@ def _link(drop: DropDescription, drops: dict[DropUid, DropDescription]) -> None:
             if port is not None:
                 app, data = (drop, other) if drop.is_app else (other, drop)
                 ports = app.output_ports if mine in ("outputs", "producers") else app.input_ports
-                ports[data.oid] = port
+                # The app's own name for the link (one of its fields) wins over the data
+                # drop's, whichever spec comes first: apps bind arguments by these names.
+                if drop.is_app:
+                    ports[data.oid] = port
+                else:
+                    ports.setdefault(data.oid, port)
 
 
 def _add(drop: DropDescription, attribute: str, oid: DropUid) -> None:

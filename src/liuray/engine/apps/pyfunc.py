@@ -2,21 +2,28 @@
 """Python-function apps (``dlg.apps.pyfunc.PyFuncApp``) and the Python branch app.
 
 The function comes from ``func_name`` (an import path such as ``numpy.mean`` or
-``mypkg.module.func``) or from ``func_code`` (Python source defining it; base64 pickles
-are accepted too). Arguments are bound as DALiuGE does:
+``mypkg.module.func``; DALiuGE's ``dlg.apps.simple_functions.*`` map to
+:mod:`liuray.engine.apps.simple_functions`) or from ``func_code`` (Python source defining
+it; base64 pickles are accepted too). Arguments are bound as DALiuGE does:
 
 1. inputs whose port name matches a parameter of the function, by name;
 2. the remaining inputs, in link order, to the remaining positional parameters;
-3. application arguments (EAGLE ``applicationArgs``) whose name matches a parameter;
-4. ``func_defaults`` (a dict or JSON object), then the function's own defaults.
+3. application arguments (EAGLE ``applicationArgs``) whose name matches a parameter,
+   then top-level spec keys of that name;
+4. ``func_defaults`` (a dict, JSON or a Python literal, optionally DALiuGE's
+   ``{"kwargs": {...}}`` form), then the function's own defaults.
 
-The result is written to every output, encoded per the output port's ``encoding`` when
-the output is not in memory. With a process pool (``liuray run --processes``) the call
-runs in a worker process, so CPU-bound Python code runs in parallel.
+Inputs are decoded per port: the port field's ``encoding``, else ``input_parser``
+(``pickle``, ``eval``, ``path``, ``utf-8``, ...), else ``eval`` for graphs that say
+``pickle: false`` (DALiuGE's pre-2023 switch), else pickle. The result is written to every
+output, encoded the same way with ``output_parser`` (``eval`` writes ``repr(result)``);
+memory outputs simply keep the object. With a process pool (``liuray run --processes``)
+the call runs in a worker process, so CPU-bound Python code runs in parallel.
 """
 
 from __future__ import annotations
 
+import ast
 import base64
 import binascii
 import importlib
@@ -28,6 +35,7 @@ from typing import Any
 
 from liuray.engine.apps.base import AppDrop
 from liuray.engine.apps.simple import branch_not_taken
+from liuray.engine.apps.simple_functions import DALIUGE_NAMES
 from liuray.engine.params import as_bool
 from liuray.types import DropUid
 
@@ -72,6 +80,8 @@ def load_function(func_name: str | None, func_code: Any = None) -> Callable[...,
         return _from_code(func_code, func_name)
     if not func_name:
         raise ValueError("PyFuncApp needs 'func_name' (an import path) or 'func_code' (source)")
+    if func_name in DALIUGE_NAMES:
+        return DALIUGE_NAMES[func_name]
     module_name, _, attribute = func_name.rpartition(".")
     if not module_name:
         import builtins
@@ -148,23 +158,34 @@ class PyFuncApp(AppDrop):
         return None
 
     def _encoding(self, uid: DropUid) -> str | None:
+        """How to encode the result for output ``uid``."""
         port = self.output_ports.get(uid)
-        return _port_encoding(self.spec, port) if port else None
+        return _port_encoding(self.spec, port) or self._parser("output_parser")
+
+    def _decoding(self, uid: DropUid) -> str | None:
+        """How to decode input ``uid``."""
+        port = self.input_ports.get(uid)
+        return _port_encoding(self.spec, port) or self._parser("input_parser")
+
+    def _parser(self, name: str) -> str | None:
+        parser = self.param(name)
+        if parser:
+            return str(parser)
+        pickled = self.param("pickle")
+        return "eval" if pickled is not None and not as_bool(pickled) else None
 
     def bind(self, func: Callable[..., Any]) -> tuple[list[Any], dict[str, Any]]:
         """Build the call's arguments (see the module docstring)."""
         try:
             signature = inspect.signature(func)
         except (TypeError, ValueError):  # some builtins have no signature
-            return [
-                d.get(_port_encoding(self.spec, self.input_ports.get(d.uid))) for d in self.inputs
-            ], {}
+            return [d.get(self._decoding(d.uid)) for d in self.inputs], {}
         parameters = signature.parameters
         kwargs: dict[str, Any] = {}
         unnamed: list[Any] = []
         for drop in self.inputs:
             port = self.input_ports.get(drop.uid)
-            value = drop.get(_port_encoding(self.spec, port))
+            value = drop.get(self._decoding(drop.uid))
             if port is not None and port in parameters and port not in kwargs:
                 kwargs[port] = value
             else:
@@ -189,13 +210,7 @@ class PyFuncApp(AppDrop):
         return args, kwargs
 
     def _add_arguments(self, parameters: Any, kwargs: dict[str, Any], skip: set[str]) -> None:
-        defaults = self.param("func_defaults")
-        if isinstance(defaults, str):
-            try:
-                defaults = json.loads(defaults)
-            except json.JSONDecodeError:
-                defaults = None
-        defaults = defaults if isinstance(defaults, dict) else {}
+        defaults = func_defaults(self.param("func_defaults"))
         for name in parameters:
             if name in kwargs or name in skip or name in _NOT_ARGUMENTS:
                 continue
@@ -210,6 +225,34 @@ class PyFuncApp(AppDrop):
                 kwargs[name] = self.spec[name]
             elif name in defaults:
                 kwargs[name] = defaults[name]
+
+
+def func_defaults(value: Any) -> dict[str, Any]:
+    """Parse a ``func_defaults`` parameter (dict, JSON or Python literal) into a dict.
+
+    DALiuGE's ``{"kwargs": {...}, "args": [...]}`` form gives its ``kwargs``.
+
+    Raises:
+        ValueError: the text is neither JSON nor a Python literal, or not a mapping.
+    """
+    if value is None or value == "":
+        return {}
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            try:
+                value = ast.literal_eval(value)
+            except (ValueError, SyntaxError) as err:
+                raise ValueError(
+                    f"func_defaults {value!r} is neither JSON nor a Python literal; "
+                    'write it as {"name": value, ...}'
+                ) from err
+    if not isinstance(value, dict):
+        raise ValueError(f"func_defaults must be a mapping of argument names, got {value!r}")
+    if isinstance(value.get("kwargs"), dict) and set(value) <= {"kwargs", "args"}:
+        return dict(value["kwargs"])
+    return value
 
 
 def _field(spec: dict[str, Any], name: str) -> dict[str, Any] | None:

@@ -40,24 +40,58 @@ class NullBarrierApp(AppDrop):
 
 
 class HelloWorldApp(AppDrop):
-    """Writes ``Hello <greet>`` (default ``World``) to every output."""
+    """Writes ``Hello <greet>`` (default ``World``) to every output.
+
+    With an input (DALiuGE's scatter-then-greet graphs) the greeting is its first element
+    when it holds a sequence, else its text.
+    """
 
     __slots__ = ()
 
     def run(self) -> None:
-        greet = self.param("greet", "World")
+        if self.inputs:
+            if len(self.inputs) != 1:
+                raise ValueError(f"HelloWorldApp takes at most one input, got {len(self.inputs)}")
+            greet = _first_element(self.inputs[0].get())
+        else:
+            greet = self.param("greet", "World")
         message = f"Hello {greet}".encode()
         for out in self.outputs:
             out.set_value(message)
 
 
+def _first_element(value: Any) -> str:
+    if isinstance(value, bytes | bytearray):
+        return bytes(value).decode("utf-8", "replace")
+    if isinstance(value, str):
+        return value
+    try:
+        return str(value[0])
+    except (TypeError, IndexError, KeyError):
+        return str(value)
+
+
 class SleepApp(AppDrop):
-    """Sleeps ``sleep_time`` seconds (cancellable)."""
+    """Sleeps ``sleep_time`` seconds (cancellable).
+
+    The time may also arrive through an input port named ``sleep_time``; as in DALiuGE,
+    a value that is not a number means no sleep at all.
+    """
 
     __slots__ = ()
 
     def run(self) -> None:
-        self.sleep(as_float(self.param("sleep_time"), "sleep_time", 0.0))
+        self.sleep(self.sleep_time())
+
+    def sleep_time(self) -> float:
+        """Seconds to sleep: from the ``sleep_time`` input if linked, else the parameter."""
+        source = self.input_named("sleep_time")
+        if source is None:
+            return as_float(self.param("sleep_time"), "sleep_time", 0.0)
+        try:
+            return max(0.0, float(source.get()))
+        except (TypeError, ValueError):
+            return 0.0
 
 
 class CopyApp(AppDrop):
@@ -187,8 +221,11 @@ class DictGatherApp(AppDrop):
 
 
 class PickOne(AppDrop):
-    """Loop helper: writes the first element of its input array to the first output and
-    the rest to the second."""
+    """Loop helper: writes the rest of its input array (all but the first element) to the
+    output on port ``rest_array`` (or named so), and the first element to every other.
+
+    Without such a name, output 0 gets the element and the others the rest.
+    """
 
     __slots__ = ()
 
@@ -197,11 +234,18 @@ class PickOne(AppDrop):
         if len(self.inputs) != 1:
             raise ValueError(f"PickOne needs exactly one input, got {len(self.inputs)}")
         array = np.atleast_1d(np.asarray(_value(self.inputs[0])))
-        if not self.outputs:
-            return
-        self.outputs[0].set_value(array[0] if len(array) else None)
-        for out in self.outputs[1:]:
-            out.set_value(array[1:])
+        element = array[0] if len(array) else None
+        rest = array[1:]
+        named = [out.uid for out in self.outputs if _is_rest_array(self, out)]
+        for index, out in enumerate(self.outputs):
+            takes_rest = out.uid in named if named else index > 0
+            out.set_value(rest if takes_rest else element)
+
+
+def _is_rest_array(app: AppDrop, out: Any) -> bool:
+    return bool(
+        app.output_ports.get(out.uid) == "rest_array" or out.spec.get("name") == "rest_array"
+    )
 
 
 class SimpleBranch(AppDrop):

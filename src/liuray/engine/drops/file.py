@@ -3,7 +3,8 @@
 
 The path comes from the spec's ``filepath`` (and optional ``dirname``); a relative path
 is resolved under the *session* directory, an absolute one is used as is, and with no
-name at all the drop's uid is used. The process's working directory is never changed.
+name at all the drop's uid is used (also under a ``filepath`` ending in ``/``, which
+DALiuGE treats as a directory). The process's working directory is never changed.
 Files persist by default (DALiuGE's ``persist=True``). The ``path`` port encoding hands
 consumers the file's path instead of its content.
 """
@@ -42,6 +43,9 @@ class FileDrop(DataDrop):
     def _resolve(self) -> Path:
         filepath = str(param(self.spec, "filepath", "") or "")
         dirname = str(param(self.spec, "dirname", "") or "")
+        if filepath.endswith("/"):
+            dirname = os.path.join(dirname, filepath) if dirname else filepath
+            filepath = ""
         name = filepath or _UNSAFE.sub("_", self.uid)
         path = Path(os.path.expanduser(name))
         if not path.is_absolute():
