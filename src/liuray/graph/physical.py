@@ -6,7 +6,8 @@ list of drop specs, each with ``oid``, ``categoryType``, ``dropclass``, links an
 parameters. Accepted shapes:
 
 * a plain list of specs;
-* a list ending with a reprodata dict (a dict without ``oid``), kept as ``reprodata``;
+* a list ending with a reprodata dict (one with no ``oid``, ``categoryType`` or
+  ``dropclass``, such as ``{}``), kept as ``reprodata``;
 * the wrapped ``["name", [specs...]]`` form (SLURM graphs).
 
 Links may be given from either end (``outputs`` on the app, ``producers`` on the data, or
@@ -41,6 +42,8 @@ from liuray.types import DropSpec, DropUid
 
 APP_CATEGORIES = frozenset({"application", "app", "socket", "pythonapp", "component"})
 DATA_CATEGORIES = frozenset({"data", "plain", "container"})
+# A trailing dict with none of these keys is reprodata; one with them is a (bad) drop spec.
+_SPEC_KEYS = frozenset({"oid", "categoryType", "type", "dropclass"})
 
 # spec key -> (attribute on the drop holding the key, attribute on the other end, other kind)
 _APP_LINKS = {
@@ -169,7 +172,7 @@ def unwrap_specs(obj: Any) -> tuple[list[Any], dict[str, Any]]:
             shape=type(obj).__name__,
         )
     reprodata: dict[str, Any] = {}
-    if obj and isinstance(obj[-1], dict) and "oid" not in obj[-1]:
+    if obj and isinstance(obj[-1], dict) and not _SPEC_KEYS.intersection(obj[-1]):
         reprodata = obj[-1]
         obj = obj[:-1]
     return obj, reprodata
@@ -209,6 +212,12 @@ def read_physical_graph(path: str | Path) -> PhysicalGraph:
         raise GraphError(
             f"cannot read graph file {str(path)!r}: {err.strerror}", path=str(path)
         ) from err
+    except UnicodeDecodeError as err:
+        raise GraphError(
+            f"graph file {str(path)!r} is not UTF-8 text (byte {err.start}); "
+            "a physical graph is a JSON file",
+            path=str(path),
+        ) from err
     return load_physical_graph(parse_json(text, str(path)))
 
 
@@ -222,6 +231,8 @@ def parse_json(text: str | bytes, where: str = "graph") -> Any:
             line=err.lineno,
             column=err.colno,
         ) from err
+    except UnicodeDecodeError as err:
+        raise GraphError(f"{where}: not valid JSON: not UTF-8 text (byte {err.start})") from err
 
 
 def _describe(index: int, spec: Any) -> DropDescription:
@@ -233,18 +244,24 @@ def _describe(index: int, spec: Any) -> DropDescription:
         )
     oid = spec.get("oid")
     if not isinstance(oid, str) or not oid:
+        got = "none" if oid is None else repr(oid)
         raise GraphError(
-            f"spec #{index} has no 'oid' (a non-empty string is required)", index=index
+            f"spec #{index} ({spec.get('name') or 'unnamed'}) has no valid 'oid' (got {got}); "
+            "every drop needs a unique non-empty string oid",
+            index=index,
         )
-    category = str(spec.get("categoryType") or spec.get("type") or "").lower()
+    raw = spec.get("categoryType") or spec.get("type") or ""
+    category = str(raw).lower()
     if category in APP_CATEGORIES:
         return DropDescription(oid, True, spec)
     if category in DATA_CATEGORIES:
         return DropDescription(oid, False, spec)
     raise GraphError(
-        f"drop {oid!r}: categoryType {spec.get('categoryType')!r} is not known; valid: "
-        "'Application' (or 'app', 'socket') for apps, 'Data' (or 'plain', 'container') for data",
+        f"drop {oid!r}: categoryType {raw!r} is not known; valid (any case): "
+        f"{sorted(APP_CATEGORIES)} for apps, {sorted(DATA_CATEGORIES)} for data; "
+        "logical-graph categories such as 'Construct' must be translated first",
         uid=oid,
+        category=str(raw),
     )
 
 
@@ -329,8 +346,9 @@ def _check_acyclic(drops: dict[DropUid, DropDescription]) -> None:
         return
     cycle = _find_cycle(drops, {oid for oid, n in indegree.items() if n > 0})
     raise GraphError(
-        f"the graph has a cycle: {' -> '.join(cycle)}; a physical graph must be acyclic "
-        "(loops are unrolled by the translator)",
+        f"drop {cycle[0]!r} is on a cycle: {' -> '.join(cycle)}; a physical graph must be "
+        "acyclic (loops are unrolled by the translator)",
+        uid=cycle[0],
         cycle=cycle,
     )
 
@@ -339,14 +357,22 @@ def _downstream(drop: DropDescription) -> list[DropUid]:
     return drop.outputs if drop.is_app else drop.consumers + drop.streaming_consumers
 
 
+def _upstream(drop: DropDescription) -> list[DropUid]:
+    return drop.inputs + drop.streaming_inputs if drop.is_app else drop.producers
+
+
 def _find_cycle(drops: dict[DropUid, DropDescription], candidates: set[DropUid]) -> list[DropUid]:
-    # Walk forward inside the unresolved set until a drop repeats.
-    start = next(iter(sorted(candidates)))
+    # Every drop Kahn's algorithm left behind has an unresolved *upstream* drop (drops
+    # downstream of a cycle may have no unresolved successor), so walk upstream until a
+    # drop repeats, then report the loop in dataflow order.
     path: list[DropUid] = []
     position: dict[DropUid, int] = {}
-    oid = start
+    oid = min(candidates)
     while oid not in position:
         position[oid] = len(path)
         path.append(oid)
-        oid = next(n for n in _downstream(drops[oid]) if n in candidates)
-    return [*path[position[oid] :], oid]
+        oid = next(n for n in _upstream(drops[oid]) if n in candidates)
+    loop = path[position[oid] :][::-1]
+    first = loop.index(min(loop))
+    loop = loop[first:] + loop[:first]
+    return [*loop, loop[0]]
