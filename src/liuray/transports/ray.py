@@ -1,0 +1,313 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""The Ray transport: one node manager actor per Ray node, reached by actor handles.
+
+* Each NM is a Ray actor pinned to its node (``NodeAffinitySchedulingStrategy``, hard),
+  reserving zero CPUs, detached and named ``liuray-nm-<node id>`` in the ``liuray``
+  namespace, so a restarted island manager finds (adopts) it again.
+* The island manager calls NMs through :class:`RayNodeClient` (``ray.get`` of actor
+  calls). NMs reach each other the same way: a published drop's content is put into
+  Ray's object store by the sending NM and the receiving NM's ``deliver`` gets it
+  through the object ref, so no NM needs an IP address or a port of its own.
+* Nodes are named by their Ray node id (several Ray nodes can share an IP). A user
+  spelling may also be an IP (or ``localhost``): it maps to the Ray node(s) with that
+  address.
+* Membership is kept by :class:`~liuray.deploy.ray.MembershipReconciler`; idle worker
+  NMs are released so the autoscaler can scale nodes down (ray-project/ray#37733) and
+  woken again by :meth:`RayTransport.prepare` when a session needs the node.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from pathlib import Path
+from typing import Any
+
+from liuray.deploy.ray import MembershipReconciler, NodeState
+from liuray.errors import LiurayError, NodeNotFound, TransportError, missing_extra
+from liuray.managers.membership import canonical_host, split_address
+from liuray.managers.node import NodeManager
+from liuray.managers.payload import Payload
+from liuray.transports.base import Transport
+from liuray.types import DropUid, NodeName, SessionId
+
+try:
+    import ray
+    from ray.exceptions import RayActorError, RayTaskError
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+except ImportError as err:  # pragma: no cover - exercised only without the extra
+    raise missing_extra("ray", "ray") from err
+
+log = logging.getLogger(__name__)
+
+NAMESPACE = "liuray"
+ACTOR_PREFIX = "liuray-nm-"
+
+
+def actor_name(node_id: str) -> str:
+    """The detached actor name of a node's NM."""
+    return f"{ACTOR_PREFIX}{node_id}"
+
+
+class NodeManagerActor:
+    """The body of an NM actor: a :class:`NodeManager` plus peer routing over Ray."""
+
+    def __init__(self, node_id: str, root: str | None, workers: int | None) -> None:
+        from liuray.engine.local import default_root
+
+        base = Path(root) if root else default_root() / "ray-nodes"
+        self.node_id = node_id
+        self.manager = NodeManager(
+            node_id, base / node_id[:16], workers=workers, router=self._route
+        )
+        self._peers: dict[str, Any] = {}
+
+    def ping(self) -> dict[str, Any]:
+        """Prove the actor is up; say where it runs."""
+        return {
+            "node_id": ray.get_runtime_context().get_node_id(),
+            "ip": ray.util.get_node_ip_address(),
+            "pid": os.getpid(),
+        }
+
+    def call(self, method: str, *args: Any) -> Any:
+        """Run one NodeManager method (the protocol's operations)."""
+        return getattr(self.manager, method)(*args)
+
+    def busy(self) -> bool:
+        """Whether a session is deploying or running here."""
+        return self.manager.busy()
+
+    def _route(
+        self,
+        node: NodeName,
+        session_id: SessionId,
+        uid: DropUid,
+        state: str,
+        reason: str,
+        payload: Payload | None,
+    ) -> None:
+        peer = self._peers.get(node)
+        if peer is None:
+            peer = self._peers[node] = ray.get_actor(actor_name(node), namespace=NAMESPACE)
+        content = ray.put(payload) if payload is not None else None
+        peer.call.remote("deliver", session_id, uid, state, reason, content)
+
+
+_RemoteNodeManager = ray.remote(NodeManagerActor)
+
+
+class RayNodeClient:
+    """:class:`~liuray.managers.protocol.NodeManagerProtocol` over an NM actor handle."""
+
+    def __init__(self, node: NodeName, handle: Any, timeout: float = 120.0) -> None:
+        self.node = node
+        self.handle = handle
+        self.timeout = timeout
+
+    def _call(self, method: str, *args: Any) -> Any:
+        try:
+            return ray.get(self.handle.call.remote(method, *args), timeout=self.timeout)
+        except RayTaskError as err:
+            cause = err.cause
+            if isinstance(cause, LiurayError):
+                raise cause from None
+            raise TransportError(
+                f"node {self.node}: {method} failed: {cause!r}", node=self.node
+            ) from None
+        except RayActorError as err:
+            raise TransportError(
+                f"the node manager on Ray node {self.node} is gone ({err})", node=self.node
+            ) from None
+
+    def __getattr__(self, method: str) -> Any:
+        if method.startswith("_"):
+            raise AttributeError(method)
+        return lambda *args: self._call(method, *args)
+
+
+class RayTransport(Transport):
+    """Node managers as Ray actors, one per alive Ray node (see the module docstring).
+
+    Args:
+        address: the Ray cluster (``auto`` on a Ray node, ``ray://`` or ``host:port``);
+            None connects to (or starts) a local Ray.
+        root: directory for NM session files (default ``$LIURAY_HOME/ray-nodes``).
+        workers: worker threads per NM (default: the node's CPUs).
+        interval: membership polling period in seconds.
+        idle_release: release idle worker NMs after this many seconds (None: never);
+            keep it below the autoscaler's ``idle_timeout_minutes``.
+    """
+
+    kind = "ray"
+
+    def __init__(
+        self,
+        address: str | None = "auto",
+        *,
+        root: Path | None = None,
+        workers: int | None = None,
+        interval: float = 0.2,
+        idle_release: float | None = 60.0,
+        connect: bool = True,
+    ) -> None:
+        super().__init__()
+        if connect and not ray.is_initialized():
+            ray.init(
+                address=address,
+                namespace=NAMESPACE,
+                log_to_driver=False,
+                include_dashboard=False if address is None else None,
+                configure_logging=False,
+            )
+        self.root = root
+        self.workers = workers
+        self._handles: dict[str, Any] = {}
+        self._lock = threading.Lock()
+        self.reconciler = MembershipReconciler(
+            self, on_lost=self._lost, interval=interval, idle_release=idle_release
+        )
+        self.reconciler.start()
+
+    # ------------------------------------------------------------------ NodeOps
+
+    def alive_nodes(self) -> dict[str, dict[str, Any]]:
+        """Ray's alive nodes by node id."""
+        return {n["NodeID"]: n for n in ray.nodes() if n.get("Alive")}
+
+    def start_manager(self, node_id: str) -> None:
+        """Create or adopt the node's NM actor; return once it answers."""
+        handle = _RemoteNodeManager.options(
+            name=actor_name(node_id),
+            namespace=NAMESPACE,
+            lifetime="detached",
+            get_if_exists=True,
+            num_cpus=0,
+            max_concurrency=64,
+            max_restarts=0,
+            scheduling_strategy=NodeAffinitySchedulingStrategy(node_id, soft=False),
+        ).remote(node_id, None if self.root is None else str(self.root), self.workers)
+        ray.get(handle.ping.remote(), timeout=60)
+        with self._lock:
+            self._handles[node_id] = handle
+
+    def stop_manager(self, node_id: str) -> None:
+        """Kill the node's NM actor (if any)."""
+        with self._lock:
+            handle = self._handles.pop(node_id, None)
+        if handle is None:
+            try:
+                handle = ray.get_actor(actor_name(node_id), namespace=NAMESPACE)
+            except ValueError:
+                return
+        ray.kill(handle, no_restart=True)
+
+    def manager_busy(self, node_id: str) -> bool:
+        """Whether the node's NM holds a live session."""
+        handle = self._handles.get(node_id)
+        return handle is not None and bool(ray.get(handle.busy.remote(), timeout=10))
+
+    # ------------------------------------------------------------------ Transport
+
+    def node_names(self) -> list[NodeName]:
+        return sorted(self.reconciler.ready_nodes())
+
+    def canonical(self, spelling: str) -> NodeName:
+        text = spelling.strip()
+        known = self.reconciler.nodes
+        if text in known:
+            return text
+        matches = [n for n in known if n.startswith(text)] if len(text) >= 8 else []
+        if len(matches) == 1:
+            return matches[0]
+        host, _ = split_address(text)
+        wanted = {canonical_host(host), host}
+        if "localhost" in wanted:
+            wanted.add(ray.util.get_node_ip_address())
+        by_ip = sorted(
+            (not node.is_head, node_id)
+            for node_id, node in known.items()
+            if node.ip in wanted or canonical_host(node.ip) in wanted
+        )
+        if by_ip:
+            return by_ip[0][1]
+        raise NodeNotFound(
+            f"no Ray node {spelling!r}; Ray nodes: "
+            f"{[f'{n} ({node.ip})' for n, node in known.items()]}",
+            node=spelling,
+            known=sorted(known),
+        )
+
+    def client(self, node: NodeName) -> RayNodeClient:
+        with self._lock:
+            handle = self._handles.get(node)
+        if handle is None:
+            state = self.reconciler.nodes.get(node)
+            if state is not None and state.state is NodeState.RELEASED:
+                self.reconciler.wake(node)
+                return self.client(node)
+            raise NodeNotFound(
+                f"node {node!r} has no running node manager; known nodes: {self.node_names()}",
+                node=node,
+                known=self.node_names(),
+            )
+        return RayNodeClient(node, handle)
+
+    def ensure_node(self, node: NodeName) -> NodeName:
+        if node not in self.reconciler.nodes:
+            self.reconciler.reconcile()
+        if node not in self.reconciler.nodes:
+            raise NodeNotFound(
+                f"no alive Ray node {node!r}", node=node, known=sorted(self.reconciler.nodes)
+            )
+        self.reconciler.undrain(node)
+        self.reconciler.wake(node)
+        return node
+
+    def remove_node(self, node: NodeName) -> None:
+        if node not in self.reconciler.nodes:
+            raise NodeNotFound(
+                f"no Ray node {node!r}", node=node, known=sorted(self.reconciler.nodes)
+            )
+        self.reconciler.drain(node)
+
+    def restart_node(self, node: NodeName) -> None:
+        """Replace the node's NM with a fresh actor (its sessions are lost)."""
+        self.reconciler.restart(node)
+        if self.on_node_lost is not None:
+            self.on_node_lost(node, f"node manager on {node} restarted")
+
+    def node_details(self) -> list[dict[str, Any]]:
+        details = []
+        for node_id, node in sorted(self.reconciler.nodes.items()):
+            info = node.describe()
+            info["transport"] = self.kind
+            handle = self._handles.get(node_id)
+            if handle is not None and node.state is NodeState.READY:
+                try:
+                    info["session_ids"] = ray.get(handle.call.remote("session_ids"), timeout=5)
+                except Exception:
+                    info["session_ids"] = []
+            details.append(info)
+        return details
+
+    def prepare(self, nodes: list[NodeName]) -> None:
+        for node in nodes:
+            self.reconciler.wake(node)
+
+    def _lost(self, node_id: str, reason: str) -> None:
+        with self._lock:
+            self._handles.pop(node_id, None)
+        if self.on_node_lost is not None:
+            self.on_node_lost(node_id, reason)
+
+    def close(self) -> None:
+        """Stop reconciling; NM actors stay up (detached) for the next island manager."""
+        self.reconciler.stop()
+
+
+def head_hostname() -> str:
+    """This machine's name, for messages."""
+    return socket.gethostname()
