@@ -106,6 +106,7 @@ class IslandManager:
         transport: Transport,
         records: SessionRecords | None = None,
         watch_interval: float = 0.2,
+        acquire_timeout: float = 300.0,
     ) -> None:
         self.transport = transport
         self.records = records or SessionRecords(None)
@@ -113,6 +114,7 @@ class IslandManager:
         self._lock = threading.Lock()
         self._closed = threading.Event()
         self._interval = watch_interval
+        self.acquire_timeout = acquire_timeout
         transport.on_node_lost = self.node_lost
         self._watcher = threading.Thread(target=self._watch, name="liuray-dim-watch", daemon=True)
         self._watcher.start()
@@ -223,7 +225,7 @@ class IslandManager:
                 name = self.transport.canonical(str(node))
             except LiurayError:
                 name = None
-            if name not in known:
+            if name not in known and not _is_partition_label(str(node)):
                 raise GraphError(
                     f"drop {spec['oid']!r} is mapped to node {node!r}, which is not registered; "
                     f"known nodes: {sorted(known)} (register it with POST /api/node/<node>, or "
@@ -249,7 +251,7 @@ class IslandManager:
                 raise GraphError(
                     f"'completed' names drops not in the graph: {unknown[:10]}", uids=unknown[:50]
                 )
-            session.home = self._place(graph)
+            session.home = self._place(session_id, graph)
             session.state = _S.DEPLOYING
             try:
                 self._deploy_partitions(session, graph)
@@ -258,21 +260,42 @@ class IslandManager:
                 session.ended = time.time()
                 self._cancel_nodes(session)
                 self._save(session)
+                self.transport.release(session_id)
                 raise
             session.state = _S.RUNNING
         self._save(session)
         self._trigger(session, completed)
 
-    def _place(self, graph: PhysicalGraph) -> dict[DropUid, NodeName]:
-        nodes = self.transport.node_names()
-        placed = {d.oid: self.transport.canonical(d.node) for d in graph if d.node}
+    def _place(self, session_id: SessionId, graph: PhysicalGraph) -> dict[DropUid, NodeName]:
+        """A node for every drop.
+
+        Registered node names are used as given. Partition labels (DALiuGE's unmapped
+        ``#0``, ``#1``... from a partitioned PGT) are mapped one-to-one onto nodes, which
+        an autoscaling transport may first have to bring up. Drops without ``node`` are
+        spread by :func:`assign_nodes`.
+        """
+        placed: dict[DropUid, NodeName] = {}
+        labels: dict[str, list[DropUid]] = {}
+        for drop in graph:
+            if not drop.node:
+                continue
+            if _is_partition_label(drop.node):
+                labels.setdefault(drop.node, []).append(drop.oid)
+            else:
+                placed[drop.oid] = self.transport.canonical(drop.node)
+        if labels:
+            bundles = [_bundle(graph, oids) for _, oids in sorted(labels.items())]
+            chosen = self.transport.acquire(session_id, len(labels), bundles, self.acquire_timeout)
+            for node, (_, oids) in zip(chosen, sorted(labels.items()), strict=True):
+                for oid in oids:
+                    placed[oid] = node
         if len(placed) < len(graph):
+            nodes = self.transport.node_names()
             if not nodes:
                 raise NodeNotFound(
                     "no node is registered; register one with POST /api/node/<node>", known=[]
                 )
-            auto = assign_nodes(graph, nodes)
-            for oid, node in auto.items():
+            for oid, node in assign_nodes(graph, nodes).items():
                 placed.setdefault(oid, node)
         return placed
 
@@ -550,6 +573,7 @@ class IslandManager:
                     session.state = state
                     session.ended = time.time()
                     self._save(session)
+                    self.transport.release(session.session_id)
 
     def close(self) -> None:
         """Stop watching and close the transport."""
@@ -557,3 +581,28 @@ class IslandManager:
         self._watcher.join(timeout=2)
         self.transport.close()
         self.records.close()
+
+
+def _is_partition_label(node: str) -> bool:
+    """DALiuGE's partitioned-but-unmapped node names: ``#0``, ``#1``..."""
+    return node.startswith("#") and node[1:].isdigit()
+
+
+_RESOURCE_KEYS = {"num_cpus": "CPU", "num_gpus": "GPU"}
+
+
+def _bundle(graph: PhysicalGraph, oids: list[DropUid]) -> dict[str, float]:
+    """The resources one node must offer to run the apps in ``oids`` (largest demand)."""
+    bundle: dict[str, float] = {"CPU": 1.0}
+    for oid in oids:
+        spec = graph[oid].spec
+        for key, resource in _RESOURCE_KEYS.items():
+            value = spec.get(key)
+            if isinstance(value, int | float) and value > bundle.get(resource, 0):
+                bundle[resource] = float(value)
+        extra = spec.get("resources")
+        if isinstance(extra, dict):
+            for name, value in extra.items():
+                if isinstance(value, int | float) and value > bundle.get(name, 0):
+                    bundle[str(name)] = float(value)
+    return bundle

@@ -23,6 +23,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any
 
+from liuray.errors import DeployError
 from liuray.managers.protocol import NodeManagerProtocol
 from liuray.types import NodeName
 
@@ -64,6 +65,31 @@ class Transport(ABC):
 
     def prepare(self, nodes: list[NodeName]) -> None:  # noqa: B027 - optional hook
         """Called before a session is deployed on ``nodes`` (e.g. to restart idle NMs)."""
+
+    def acquire(
+        self, session_id: str, count: int, bundles: list[dict[str, float]], timeout: float
+    ) -> list[NodeName]:
+        """Return ``count`` nodes for a session, asking for more if the transport can.
+
+        ``bundles`` are the resources each node must offer. The default only uses the
+        nodes there are; an autoscaling transport asks its cluster for the rest and
+        waits up to ``timeout`` seconds.
+
+        Raises:
+            DeployError: not enough nodes (the message says how many there are).
+        """
+        nodes = self.node_names()
+        if len(nodes) < count:
+            raise DeployError(
+                f"the graph needs {count} nodes but only {len(nodes)} are registered "
+                f"({nodes}); register more with POST /api/node/<node>",
+                needed=count,
+                known=nodes,
+            )
+        return nodes[:count]
+
+    def release(self, session_id: str) -> None:  # noqa: B027 - optional hook
+        """The session ended: drop any capacity requested for it."""
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release every resource (NMs stop)."""

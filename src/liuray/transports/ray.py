@@ -22,11 +22,12 @@ import logging
 import os
 import socket
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
 from liuray.deploy.ray import MembershipReconciler, NodeState
-from liuray.errors import LiurayError, NodeNotFound, TransportError, missing_extra
+from liuray.errors import DeployError, LiurayError, NodeNotFound, TransportError, missing_extra
 from liuray.managers.membership import canonical_host, split_address
 from liuray.managers.node import NodeManager
 from liuray.managers.payload import Payload
@@ -165,6 +166,7 @@ class RayTransport(Transport):
         self.root = root
         self.workers = workers
         self._handles: dict[str, Any] = {}
+        self._requests: dict[str, list[dict[str, float]]] = {}
         self._lock = threading.Lock()
         self.reconciler = MembershipReconciler(
             self, on_lost=self._lost, interval=interval, idle_release=idle_release
@@ -292,6 +294,79 @@ class RayTransport(Transport):
                     info["session_ids"] = []
             details.append(info)
         return details
+
+    def acquire(
+        self, session_id: str, count: int, bundles: list[dict[str, float]], timeout: float
+    ) -> list[NodeName]:
+        """Nodes whose resources fit ``bundles``; asks the autoscaler for missing ones.
+
+        Missing capacity is requested with ``ray.autoscaler.sdk.request_resources`` (all
+        live sessions' requests together, as that call replaces the previous request)
+        and held until :meth:`release`. New nodes get their NM from the reconciler.
+        """
+        deadline = time.monotonic() + timeout
+        requested = False
+        while True:
+            chosen = self._fit(bundles)
+            if chosen is not None:
+                return chosen
+            if not requested:
+                with self._lock:
+                    self._requests[session_id] = bundles
+                self._request_capacity()
+                requested = True
+                log.info("session %s: asked the autoscaler for %s", session_id, bundles)
+            if time.monotonic() > deadline:
+                self.release(session_id)
+                have = {n: node.resources for n, node in self.reconciler.nodes.items()}
+                raise DeployError(
+                    f"the graph needs {count} nodes offering {bundles}, but after "
+                    f"{timeout:.0f} s the cluster has {len(have)} usable: {have}; check the "
+                    "autoscaler's max_workers and node types",
+                    needed=count,
+                    bundles=bundles,
+                )
+            time.sleep(0.2)
+
+    def _fit(self, bundles: list[dict[str, float]]) -> list[NodeName] | None:
+        free = {
+            n: node.resources
+            for n, node in self.reconciler.nodes.items()
+            if node.state in (NodeState.READY, NodeState.RELEASED)
+        }
+        chosen: list[NodeName] = []
+        for bundle in bundles:
+            match = next(
+                (
+                    n
+                    for n in sorted(free, key=lambda n: self._is_head(n))
+                    if all(free[n].get(k, 0.0) >= v for k, v in bundle.items())
+                ),
+                None,
+            )
+            if match is None:
+                return None
+            chosen.append(match)
+            del free[match]
+        return chosen
+
+    def _is_head(self, node: NodeName) -> bool:
+        state = self.reconciler.nodes.get(node)
+        return state is not None and state.is_head
+
+    def _request_capacity(self) -> None:
+        from ray.autoscaler.sdk import request_resources
+
+        with self._lock:
+            bundles = [b for request in self._requests.values() for b in request]
+        request_resources(bundles=bundles)
+
+    def release(self, session_id: str) -> None:
+        """Drop the session's capacity request so idle nodes can scale down."""
+        with self._lock:
+            had = self._requests.pop(session_id, None)
+        if had is not None:
+            self._request_capacity()
 
     def prepare(self, nodes: list[NodeName]) -> None:
         for node in nodes:
