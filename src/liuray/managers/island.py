@@ -146,6 +146,21 @@ class IslandManager:
         self.transport.remove_node(name)
         return name
 
+    def restart_node(self, spelling: str) -> NodeName:
+        """Replace a node's manager with a fresh one (``liuray nodes restart``).
+
+        Sessions running on it lose that node's drops, as if the node had been lost.
+        """
+        name = self.transport.canonical(spelling)
+        if name not in self.transport.node_names():
+            raise NodeNotFound(
+                f"node {spelling!r} is not registered; known nodes: {self.nodes()}",
+                node=spelling,
+                known=self.nodes(),
+            )
+        self.transport.restart_node(name)
+        return name
+
     def node_lost(self, node: NodeName, reason: str = "") -> None:
         """A node disappeared: fail every drop of a running session that waits on it."""
         why = f"node {node} lost"

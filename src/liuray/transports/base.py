@@ -66,6 +66,11 @@ class Transport(ABC):
     def prepare(self, nodes: list[NodeName]) -> None:  # noqa: B027 - optional hook
         """Called before a session is deployed on ``nodes`` (e.g. to restart idle NMs)."""
 
+    def restart_node(self, node: NodeName) -> None:
+        """Replace the node's manager with a fresh one; its live sessions fail there."""
+        self.remove_node(node)
+        self.ensure_node(node)
+
     def acquire(
         self, session_id: str, count: int, bundles: list[dict[str, float]], timeout: float
     ) -> list[NodeName]:
