@@ -25,6 +25,7 @@ There are no per-drop threads, loggers or locks: one lock per session (in
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import threading
@@ -45,6 +46,7 @@ from liuray.types import DropUid
 ProgressCallback = Callable[[dict[str, int], int], None]
 
 _local = threading.local()
+_log = logging.getLogger(__name__)
 
 
 class WorkerPool:
@@ -99,7 +101,13 @@ class WorkerPool:
                     cond.wait()
                     self._idle -= 1
                 run, uid, attempt = tasks.pop()
-            run.execute(uid, attempt)
+            try:
+                run.execute(uid, attempt)
+            except Exception:
+                # App errors are reported by execute itself; this is a bug in a callback
+                # or the engine. Log it and keep the worker: a dead thread would still
+                # count towards ``workers`` and could leave queued apps with no thread.
+                _log.exception("worker failed running %r of session %r", uid, run.session_id)
 
     def shutdown(self, wait: bool = True) -> None:
         """Stop the threads once the queued work is done."""

@@ -50,7 +50,7 @@ from liuray.engine.registry import resolve
 from liuray.engine.states import DropState, SessionState
 from liuray.errors import GraphError
 from liuray.graph.physical import DropDescription, PhysicalGraph
-from liuray.types import DropUid
+from liuray.types import DropSpec, DropUid
 
 if TYPE_CHECKING:
     from liuray.engine.local import WorkerPool
@@ -135,11 +135,7 @@ class GraphRun:
             drop.outputs = [drops[u] for u in d.outputs]  # type: ignore[misc]
             drop.input_ports = d.input_ports
             drop.output_ports = d.output_ports
-            try:
-                threshold = as_int(param(spec, "input_error_threshold"), "input_error_threshold", 0)
-                tries = as_int(param(spec, "n_tries"), "n_tries", 1)
-            except ValueError as err:
-                raise GraphError(f"drop {d.oid!r}: {err}", uid=d.oid) from None
+            threshold, tries = _firing_parameters(d.oid, spec)
             return DropNode.app(
                 d.oid,
                 d.inputs + d.streaming_inputs,
@@ -221,7 +217,9 @@ class GraphRun:
         try:
             skip = app.run()
             event = AppFinished(uid, tuple(skip) if skip else ())
-        except Exception as err:
+        # SystemExit too: a function calling sys.exit() must fail its drop, not silently
+        # end the worker thread and leave the session waiting forever.
+        except (Exception, SystemExit) as err:
             app.log("".join(traceback.format_exception(err)).rstrip())
             reason = str(err) or type(err).__name__
             event = AppFailed(
@@ -291,3 +289,25 @@ class GraphRun:
         else:
             info.update(logs=[], size=drop.size, data_url=drop.data_url)
         return info
+
+
+def _firing_parameters(oid: DropUid, spec: DropSpec) -> tuple[int, int]:
+    """An app's ``input_error_threshold`` (0-100) and ``n_tries`` (>= 1), validated."""
+    try:
+        threshold = as_int(param(spec, "input_error_threshold"), "input_error_threshold", 0)
+        tries = as_int(param(spec, "n_tries"), "n_tries", 1)
+    except ValueError as err:
+        raise GraphError(f"drop {oid!r}: {err}", uid=oid) from None
+    if not 0 <= threshold <= 100:
+        raise GraphError(
+            f"drop {oid!r}: parameter 'input_error_threshold' must be a percentage "
+            f"between 0 and 100, got {threshold}",
+            uid=oid,
+        )
+    if tries < 1:
+        raise GraphError(
+            f"drop {oid!r}: parameter 'n_tries' must be at least 1 (the number of "
+            f"attempts), got {tries}",
+            uid=oid,
+        )
+    return threshold, tries
