@@ -1,0 +1,211 @@
+"""run_graph and the WorkerPool: whole graphs in this process, with real threads."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import liuray
+from liuray.engine.local import WorkerPool, run_graph
+from liuray.engine.session import GraphRun
+from liuray.engine.states import SessionState
+from liuray.graph.physical import load_physical_graph
+
+HELLO = "dlg.apps.simple.HelloWorldApp"
+COPY = "dlg.apps.simple.CopyApp"
+SLEEP = "dlg.apps.simple.SleepApp"
+BASH = "dlg.apps.bash_shell_app.BashShellApp"
+PYFUNC = "dlg.apps.pyfunc.PyFuncApp"
+MEMORY = "dlg.data.drops.memory.InMemoryDROP"
+
+
+def app(oid: str, dropclass: str, **fields: Any) -> dict[str, Any]:
+    return {"oid": oid, "categoryType": "Application", "dropclass": dropclass, **fields}
+
+
+def data(oid: str, dropclass: str = MEMORY, **fields: Any) -> dict[str, Any]:
+    return {"oid": oid, "categoryType": "Data", "dropclass": dropclass, **fields}
+
+
+def scatter(n: int) -> list[dict[str, Any]]:
+    specs = []
+    for i in range(n):
+        specs += [app(f"hello{i}", HELLO, greet=f"#{i}", outputs=[f"g{i}"]), data(f"g{i}")]
+    return specs
+
+
+def chain(hops: int) -> list[dict[str, Any]]:
+    specs = [app("head", HELLO, greet="chain", outputs=["d0"]), data("d0")]
+    for i in range(1, hops + 1):
+        specs += [app(f"copy{i}", COPY, inputs=[f"d{i - 1}"], outputs=[f"d{i}"]), data(f"d{i}")]
+    return specs
+
+
+def test_scatter_of_a_thousand_pairs(tmp_path: Path) -> None:
+    """1,000 independent HelloWorld apps all run and each writes its own greeting."""
+    result = run_graph(scatter(1000), workers=4, session_dir=tmp_path)
+    assert result.ok
+    assert result.state is SessionState.FINISHED
+    assert result.counts == {"finished": 1000, "completed": 1000}
+    assert result.failures == []
+    values = {result.value(f"g{i}") for i in range(1000)}
+    assert values == {f"Hello #{i}".encode() for i in range(1000)}
+
+
+def test_chain_of_copies_delivers_the_value_and_frees_the_middle(tmp_path: Path) -> None:
+    """head -> d0 -> copy1 -> d1 ... -> copy500 -> d500: the greeting reaches the end.
+
+    Every intermediate memory drop was read by its only consumer and released (EXPIRED);
+    only the final result keeps its payload.
+    """
+    result = run_graph(chain(500), workers=2, session_dir=tmp_path)
+    assert result.ok
+    assert result.value("d500") == b"Hello chain"
+    assert result.counts == {"finished": 501, "expired": 500, "completed": 1}
+
+
+def test_timeout_cancels_the_session(tmp_path: Path) -> None:
+    """A 30 s sleep with a 0.3 s timeout: the run returns CANCELLED in well under 30 s."""
+    began = time.monotonic()
+    result = run_graph(
+        [app("nap", SLEEP, sleep_time=30, outputs=["after"]), data("after")],
+        timeout=0.3,
+        session_dir=tmp_path,
+    )
+    assert result.state is SessionState.CANCELLED
+    assert not result.ok
+    assert result.counts == {"cancelled": 2}
+    assert time.monotonic() - began < 5
+
+
+CPU_WORK = """
+def work(n):
+    import os
+    return os.getpid(), sum(i * i for i in range(n))
+"""
+
+
+def test_process_pool_runs_python_functions_in_another_process(tmp_path: Path) -> None:
+    """processes=2 sends a CPU-bound PyFuncApp to a worker process (a different pid)."""
+    specs = [app("cpu", PYFUNC, func_code=CPU_WORK, n=200_000, outputs=["out"]), data("out")]
+    result = run_graph(specs, processes=2, session_dir=tmp_path)
+    assert result.ok, result.failures
+    pid, total = result.value("out")
+    assert total == sum(i * i for i in range(200_000))
+    assert pid != os.getpid()
+
+
+def test_without_processes_functions_run_in_this_process(tmp_path: Path) -> None:
+    """The default runs Python functions on a worker thread of this process."""
+    specs = [app("cpu", PYFUNC, func_code=CPU_WORK, n=10, outputs=["out"]), data("out")]
+    result = run_graph(specs, session_dir=tmp_path)
+    assert result.value("out") == (os.getpid(), 285)
+
+
+def test_failures_are_reported(tmp_path: Path) -> None:
+    """A failing bash app makes the run FAILED and names the drop and the reason."""
+    specs = [app("bad", BASH, command="exit 7", outputs=["d"]), data("d")]
+    result = run_graph(specs, session_dir=tmp_path)
+    assert result.state is SessionState.FAILED
+    assert not result.ok
+    assert result.failures == [
+        ("bad", "DropExecutionError: command exited with status 7: 'exit 7'"),
+        ("d", "producer 'bad' failed"),
+    ]
+
+
+def test_progress_is_reported_until_the_end(tmp_path: Path) -> None:
+    """progress() is called while running and once more with the final counts."""
+    calls: list[tuple[dict[str, int], int]] = []
+    specs = [app("nap", SLEEP, sleep_time=0.15, outputs=["d"]), data("d")]
+    run_graph(
+        specs,
+        session_dir=tmp_path,
+        progress=lambda counts, total: calls.append((counts, total)),
+        progress_interval=0.02,
+    )
+    assert len(calls) >= 2
+    assert calls[0] == ({"running": 1, "initialized": 1}, 2)
+    assert calls[-1] == ({"finished": 1, "completed": 1}, 2)
+
+
+def test_default_session_directory_is_under_liuray_home(_liuray_home: Path) -> None:
+    """Without session_dir the session lives in $LIURAY_HOME/sessions/<session id>."""
+    specs = [app("touch", BASH, command="touch made-here")]
+    result = run_graph(specs, session_id="mine")
+    assert result.ok
+    assert result.session_id == "mine"
+    assert result.session_dir == _liuray_home / "sessions" / "mine"
+    assert (result.session_dir / "made-here").exists()
+
+
+def test_generated_session_ids_are_unique(tmp_path: Path) -> None:
+    """Two runs without a session id get different readable ids."""
+    first = run_graph([], session_dir=tmp_path / "a")
+    second = run_graph([], session_dir=tmp_path / "b")
+    assert first.session_id.startswith("session-")
+    assert first.session_id != second.session_id
+    assert first.state is SessionState.FINISHED
+
+
+def test_graph_from_a_json_file(tmp_path: Path) -> None:
+    """liuray.run accepts a path to a physical graph JSON file (reprodata included)."""
+    path = tmp_path / "hello.json"
+    path.write_text(json.dumps([app("h", HELLO, outputs=["g"]), data("g"), {}]))
+    result = liuray.run(str(path), session_dir=tmp_path / "s")
+    assert result.read("g") == b"Hello World"
+
+
+def test_only_given_roots_are_triggered(tmp_path: Path) -> None:
+    """roots= triggers just those drops; the run ends once nothing more can happen.
+
+    The untriggered app never runs, so the session is cancelled by the timeout.
+    """
+    specs = [app("a", HELLO, outputs=["x"]), data("x"), app("b", HELLO, outputs=["y"]), data("y")]
+    result = run_graph(specs, roots=["a"], timeout=0.3, session_dir=tmp_path)
+    assert result.state is SessionState.CANCELLED
+    assert result.value("x") == b"Hello World"
+    assert result.run.machine.nodes["b"].app_state == "cancelled"
+
+
+# --------------------------------------------------------------------------- the pool
+
+
+def pool_threads(name: str) -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith(f"{name}-")]
+
+
+def test_pool_starts_threads_lazily_and_stays_bounded(tmp_path: Path) -> None:
+    """No thread before work arrives; never more than ``workers`` threads afterwards."""
+    pool = WorkerPool(2, name="bounded-pool")
+    assert pool_threads("bounded-pool") == []
+    run = GraphRun(
+        load_physical_graph(scatter(200)), session_id="s", session_dir=tmp_path, pool=pool
+    )
+    run.start()
+    assert run.wait(10)
+    assert 1 <= len(pool_threads("bounded-pool")) <= 2
+    pool.shutdown()
+    assert pool_threads("bounded-pool") == []
+
+
+def test_submit_after_shutdown_is_refused(tmp_path: Path) -> None:
+    """A shut-down pool says so instead of silently dropping work."""
+    pool = WorkerPool(1)
+    run = GraphRun(load_physical_graph(scatter(1)), session_id="s", session_dir=tmp_path, pool=pool)
+    pool.shutdown()
+    with pytest.raises(RuntimeError, match="the worker pool is shut down"):
+        run.start()
+
+
+def test_workers_default_to_the_cpu_count() -> None:
+    """WorkerPool() sizes itself from the machine; a size below one is raised to one."""
+    assert WorkerPool().workers == (os.cpu_count() or 1)
+    assert WorkerPool(0).workers == (os.cpu_count() or 1)
+    assert WorkerPool(-3).workers == 1
