@@ -431,3 +431,13 @@ def test_nothing_runs_when_validation_fails(tmp_path: Path) -> None:
         run_graph(specs, session_dir=tmp_path / "session")
     assert not marker.exists()
     assert not (tmp_path / "session").exists()
+
+
+def test_link_to_a_misspelt_oid_suggests_the_right_one() -> None:
+    """A typo in a link gets the closest drops of the right kind as suggestions."""
+    with pytest.raises(GraphError) as caught:
+        load_physical_graph([app("hello", HELLO, outputs=["greting"]), data("greeting")])
+    assert caught.value.message == (
+        "drop 'hello': 'outputs' names 'greting', which is not in the graph; "
+        "did you mean 'greeting'?"
+    )

@@ -32,6 +32,7 @@ the engine's registry (``liuray.engine.registry``), which knows the implementati
 
 from __future__ import annotations
 
+import difflib
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -280,11 +281,7 @@ def _link(drop: DropDescription, drops: dict[DropUid, DropDescription]) -> None:
             other_oid, port = _link_entry(drop.oid, key, entry)
             other = drops.get(other_oid)
             if other is None:
-                raise GraphError(
-                    f"drop {drop.oid!r}: {key!r} names {other_oid!r}, which is not in the graph",
-                    uid=drop.oid,
-                    link=other_oid,
-                )
+                raise _dangling(drop, key, other_oid, drops)
             if other.is_app == drop.is_app:
                 kind = "an app" if drop.is_app else "a data drop"
                 raise GraphError(
@@ -305,6 +302,20 @@ def _link(drop: DropDescription, drops: dict[DropUid, DropDescription]) -> None:
                     ports[data.oid] = port
                 else:
                     ports.setdefault(data.oid, port)
+
+
+def _dangling(
+    drop: DropDescription, key: str, missing: DropUid, drops: dict[DropUid, DropDescription]
+) -> GraphError:
+    kind = not drop.is_app  # the other end must be of the other kind
+    candidates = [oid for oid, d in drops.items() if d.is_app == kind]
+    close = difflib.get_close_matches(missing, candidates, n=3)
+    hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
+    return GraphError(
+        f"drop {drop.oid!r}: {key!r} names {missing!r}, which is not in the graph{hint}",
+        uid=drop.oid,
+        link=missing,
+    )
 
 
 def _add(drop: DropDescription, attribute: str, oid: DropUid) -> None:
