@@ -59,6 +59,21 @@ PublishCallback = Callable[["GraphRun", DropUid, DropState, str], None]
 EndCallback = Callable[["GraphRun"], None]
 
 
+#: Spec keys that can change firing or release rules; specs without any take the defaults.
+_TUNING_KEYS = frozenset(
+    {
+        "input_error_threshold",
+        "n_tries",
+        "block_skip",
+        "persist",
+        "expireAfterUse",
+        "applicationArgs",
+        "componentParams",
+        "constraintParams",
+    }
+)
+
+
 class GraphRun:
     """One session partition executing on one node (see the module docstring).
 
@@ -131,10 +146,13 @@ class GraphRun:
         spec = d.spec
         if isinstance(drop, AppDrop):
             drop.inputs = [drops[u] for u in d.inputs]  # type: ignore[misc]
-            drop.streaming_inputs = [drops[u] for u in d.streaming_inputs]  # type: ignore[misc]
+            if d.streaming_inputs:
+                drop.streaming_inputs = [drops[u] for u in d.streaming_inputs]  # type: ignore[misc]
             drop.outputs = [drops[u] for u in d.outputs]  # type: ignore[misc]
             drop.input_ports = d.input_ports
             drop.output_ports = d.output_ports
+            if spec.keys().isdisjoint(_TUNING_KEYS):  # the common case: all defaults
+                return DropNode.app(d.oid, d.inputs + d.streaming_inputs, d.outputs)
             threshold, tries = _firing_parameters(d.oid, spec)
             return DropNode.app(
                 d.oid,
@@ -145,7 +163,17 @@ class GraphRun:
                 block_skip=as_bool(param(spec, "block_skip"), False),
             )
         assert isinstance(drop, DataDrop)
-        drop.streaming_consumers = [drops[u] for u in d.streaming_consumers]  # type: ignore[misc]
+        if d.streaming_consumers:
+            drop.streaming_consumers = [drops[u] for u in d.streaming_consumers]  # type: ignore[misc]
+        if spec.keys().isdisjoint(_TUNING_KEYS):  # the common case: all defaults
+            return DropNode.data(
+                d.oid,
+                d.producers,
+                d.consumers + d.streaming_consumers,
+                external_producers=external,
+                releasable=drop.releasable_by_default and not watched,
+                watched=watched,
+            )
         return DropNode.data(
             d.oid,
             d.producers,

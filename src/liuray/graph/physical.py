@@ -36,7 +36,8 @@ import difflib
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import Any, cast
 
 from liuray.errors import GraphError
 from liuray.types import DropSpec, DropUid
@@ -47,6 +48,14 @@ DATA_CATEGORIES = frozenset({"data", "plain", "container"})
 _SPEC_KEYS = frozenset({"oid", "categoryType", "type", "dropclass"})
 
 # spec key -> (attribute on the drop holding the key, attribute on the other end, other kind)
+_LIST_ATTRIBUTES = (
+    "inputs",
+    "streaming_inputs",
+    "outputs",
+    "consumers",
+    "streaming_consumers",
+    "producers",
+)
 _APP_LINKS = {
     "inputs": ("inputs", "consumers"),
     "streamingInputs": ("streaming_inputs", "streaming_consumers"),
@@ -57,6 +66,10 @@ _DATA_LINKS = {
     "streamingConsumers": ("streaming_consumers", "streaming_inputs"),
     "producers": ("producers", "outputs"),
 }
+
+
+_NO_LINKS: list[DropUid] = cast(list[DropUid], ())
+_NO_PORTS: dict[DropUid, str] = cast(dict[DropUid, str], MappingProxyType({}))
 
 
 class DropDescription:
@@ -84,14 +97,26 @@ class DropDescription:
         self.oid = oid
         self.is_app = is_app
         self.spec = spec
-        self.inputs: list[DropUid] = []
-        self.streaming_inputs: list[DropUid] = []
-        self.outputs: list[DropUid] = []
-        self.consumers: list[DropUid] = []
-        self.streaming_consumers: list[DropUid] = []
-        self.producers: list[DropUid] = []
-        self.input_ports: dict[DropUid, str] = {}
-        self.output_ports: dict[DropUid, str] = {}
+        # Only the links of the drop's own kind get real containers; the other kind's
+        # share one read-only empty list/dict (drops are cheap: ~300 bytes saved each).
+        if is_app:
+            self.inputs: list[DropUid] = []
+            self.streaming_inputs: list[DropUid] = []
+            self.outputs: list[DropUid] = []
+            self.consumers: list[DropUid] = _NO_LINKS
+            self.streaming_consumers: list[DropUid] = _NO_LINKS
+            self.producers: list[DropUid] = _NO_LINKS
+            self.input_ports: dict[DropUid, str] = _NO_PORTS
+            self.output_ports: dict[DropUid, str] = _NO_PORTS
+        else:
+            self.inputs = _NO_LINKS
+            self.streaming_inputs = _NO_LINKS
+            self.outputs = _NO_LINKS
+            self.consumers = []
+            self.streaming_consumers = []
+            self.producers = []
+            self.input_ports = _NO_PORTS
+            self.output_ports = _NO_PORTS
 
     @property
     def dropclass(self) -> str:
@@ -197,6 +222,8 @@ def load_physical_graph(obj: Any) -> PhysicalGraph:
         drops[drop.oid] = drop
     for drop in drops.values():
         _link(drop, drops)
+    for drop in drops.values():
+        _deduplicate(drop)
     _check_acyclic(drops)
     return PhysicalGraph(drops, reprodata)
 
@@ -295,7 +322,11 @@ def _link(drop: DropDescription, drops: dict[DropUid, DropDescription]) -> None:
             _add(other, theirs, drop.oid)
             if port is not None:
                 app, data = (drop, other) if drop.is_app else (other, drop)
-                ports = app.output_ports if mine in ("outputs", "producers") else app.input_ports
+                outgoing = mine in ("outputs", "producers")
+                ports = app.output_ports if outgoing else app.input_ports
+                if ports is _NO_PORTS:
+                    ports = {}
+                    setattr(app, "output_ports" if outgoing else "input_ports", ports)
                 # The app's own name for the link (one of its fields) wins over the data
                 # drop's, whichever spec comes first: apps bind arguments by these names.
                 if drop.is_app:
@@ -319,9 +350,17 @@ def _dangling(
 
 
 def _add(drop: DropDescription, attribute: str, oid: DropUid) -> None:
-    values: list[DropUid] = getattr(drop, attribute)
-    if oid not in values:
-        values.append(oid)
+    # Duplicates (a link given from both ends) are removed once, in _deduplicate.
+    getattr(drop, attribute).append(oid)
+
+
+def _deduplicate(drop: DropDescription) -> None:
+    for attribute in _LIST_ATTRIBUTES:
+        values: list[DropUid] = getattr(drop, attribute)
+        if len(values) > 1:
+            unique = list(dict.fromkeys(values))
+            if len(unique) != len(values):
+                setattr(drop, attribute, unique)
 
 
 def _link_entry(oid: DropUid, key: str, entry: Any) -> tuple[DropUid, str | None]:

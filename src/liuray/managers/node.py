@@ -167,6 +167,7 @@ class NodeManager:
                 session.move(SessionState.FAILED)
                 raise
             session.move(SessionState.RUNNING)
+            session.oids = set()  # only needed to vet appends, which are over
         self.last_active = time.time()
 
     def trigger(self, session_id: SessionId, uids: list[DropUid] | None = None) -> None:

@@ -20,7 +20,7 @@ shown in the per-drop detail.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any, Protocol
@@ -71,7 +71,7 @@ class AppDrop:
         self.spec = spec
         self.context = context
         self.inputs: list[DataDrop] = []
-        self.streaming_inputs: list[DataDrop] = []
+        self.streaming_inputs: Sequence[DataDrop] = ()
         self.outputs: list[DataDrop] = []
         self.input_ports: dict[DropUid, str] = {}
         self.output_ports: dict[DropUid, str] = {}

@@ -104,7 +104,7 @@ class BashShellApp(AppDrop):
         if not command.strip():
             raise ValueError(f"bash app {self.uid!r} has no 'command'")
         values: dict[str, str] = {}
-        for drop in self.inputs + self.streaming_inputs:
+        for drop in [*self.inputs, *self.streaming_inputs]:
             port = self.input_ports.get(drop.uid)
             if port:
                 values[port] = _as_input(drop)

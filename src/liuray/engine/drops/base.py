@@ -18,6 +18,7 @@ to streaming consumers as it arrives (DALiuGE's ``dataWritten``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
@@ -55,7 +56,8 @@ class DataDrop:
         self.spec = spec
         self.context = context
         self.written = False
-        self.streaming_consumers: list[AppDrop] = []
+        # Set by the session only for drops with streaming consumers (rare): no list each.
+        self.streaming_consumers: Sequence[AppDrop] = ()
 
     @property
     def releasable(self) -> bool:
