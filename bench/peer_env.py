@@ -12,17 +12,22 @@ subprocess with that venv's ``python``.
 requirement set that was installed successfully; if the marker matches, nothing is done.
 Only the standard library is used, so the harness can call this from any Python 3.11.
 
+``run_peer`` is the one call the harness needs to measure the peer: it runs
+``bench/peer_daliuge.py`` under the peer's python and returns its JSON line as a dict.
+
 Command line: ``python bench/peer_env.py [PATH]`` installs (if needed) and prints the
 path of the peer's python on stdout.
 """
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
 import venv
 from pathlib import Path
+from typing import Any
 
 #: The exact peer we compare against.
 PEER_VERSION = "6.6.0"
@@ -32,7 +37,9 @@ PEER_REQUIREMENTS: tuple[str, ...] = (
     f"daliuge-common=={PEER_VERSION}",
 )
 MARKER_NAME = ".liuray-peer-installed"
-DEFAULT_VENV = Path(__file__).resolve().parent / ".peer-venv"
+BENCH_DIR = Path(__file__).resolve().parent
+DEFAULT_VENV = BENCH_DIR / ".peer-venv"
+PEER_SCRIPT = BENCH_DIR / "peer_daliuge.py"
 
 
 class PeerInstallError(RuntimeError):
@@ -72,11 +79,18 @@ def ensure_peer_venv(path: str | Path = DEFAULT_VENV) -> Path:
         _log(f"creating venv at {root}")
         try:
             venv.EnvBuilder(with_pip=True, clear=False).create(root)
-        except Exception as exc:  # noqa: BLE001 - re-raised with context
+        except Exception as exc:  # re-raised with context
             raise PeerInstallError(f"could not create the peer venv at {root}: {exc}") from exc
 
-    cmd = [str(python), "-m", "pip", "install", "--disable-pip-version-check", "-q",
-           *PEER_REQUIREMENTS]
+    cmd = [
+        str(python),
+        "-m",
+        "pip",
+        "install",
+        "--disable-pip-version-check",
+        "-q",
+        *PEER_REQUIREMENTS,
+    ]
     _log("installing " + " ".join(PEER_REQUIREMENTS) + " (about 30-60 s)")
     start = time.monotonic()
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -90,7 +104,9 @@ def ensure_peer_venv(path: str | Path = DEFAULT_VENV) -> Path:
 
     check = subprocess.run(
         [str(python), "-c", "import dlg.manager.session, dlg.clients; print('ok')"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     if check.returncode != 0:
         raise PeerInstallError(
@@ -100,6 +116,40 @@ def ensure_peer_venv(path: str | Path = DEFAULT_VENV) -> Path:
     marker.write_text(_marker_text())
     _log(f"peer ready: {python}")
     return python
+
+
+class PeerRunFailed(RuntimeError):
+    """Raised when ``peer_daliuge.py`` exits non-zero or prints no JSON line."""
+
+
+def run_peer(
+    mode: str,
+    workload: str,
+    n: int,
+    *,
+    python: str | Path | None = None,
+    extra_args: list[str] | None = None,
+    timeout: float = 1200.0,
+) -> dict[str, Any]:
+    """Run one peer measurement in a subprocess and return its JSON record.
+
+    Equivalent to ``[python, "bench/peer_daliuge.py", mode, workload, str(n), *extra_args]``
+    (``python`` defaults to the peer venv, installed on demand). The child's stderr is
+    passed through to ours.
+
+    Raises:
+        PeerRunFailed: the run failed (the message carries the record's ``error``).
+    """
+    py = Path(python) if python is not None else ensure_peer_venv()
+    cmd = [str(py), str(PEER_SCRIPT), mode, workload, str(n), *(extra_args or [])]
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, timeout=timeout)
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+    if not lines:
+        raise PeerRunFailed(f"{' '.join(cmd)} exited {proc.returncode} with no JSON line")
+    record: dict[str, Any] = json.loads(lines[-1])
+    if proc.returncode != 0 or "error" in record:
+        raise PeerRunFailed(f"{' '.join(cmd)} failed: {record.get('error', proc.returncode)}")
+    return record
 
 
 def main(argv: list[str] | None = None) -> int:
