@@ -1,0 +1,105 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""The REST application: the route table, in one place, and :func:`create_app`.
+
+Handlers live in one module per resource (:mod:`~liuray.api.sessions`,
+:mod:`~liuray.api.graphs`, :mod:`~liuray.api.nodes`); errors become responses in
+:mod:`~liuray.api.errors`; bodies are read by :mod:`~liuray.api.body`. The HTML pages
+(``GET /``, ``GET /session``) come from ``web_routes``: the monitoring page plugs in
+there, and until it exists :mod:`~liuray.api.home` serves placeholders.
+
+>>> from pathlib import Path; import tempfile
+>>> from liuray.managers.island import IslandManager
+>>> from liuray.transports.inproc import InProcessTransport
+>>> island = IslandManager(InProcessTransport(Path(tempfile.mkdtemp())))
+>>> app = create_app(island)
+>>> sorted({r.path for r in app.routes if r.path.startswith("/api/node")})
+['/api/node/{node}', '/api/nodes', '/api/nodes/{node}']
+>>> island.close()
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.routing import BaseRoute, Route
+
+from liuray.api import graphs, home, nodes, sessions
+from liuray.api.context import ApiContext
+from liuray.api.errors import http_error, liuray_error
+from liuray.api.openapi import openapi_document
+from liuray.errors import LiurayError
+from liuray.managers.island import IslandManager
+
+#: DALiuGE's default ``--max-request-size``: 10 MB.
+DEFAULT_MAX_REQUEST_BYTES = 10 * 2**20
+
+_SID = "/api/sessions/{sid}"
+
+
+def api_routes() -> list[BaseRoute]:
+    """Every REST route: DALiuGE's island manager API, then liuray's extensions."""
+    return [
+        Route("/api", sessions.manager_info, methods=["GET"]),
+        Route("/api/submission_method", sessions.submission_method, methods=["GET"]),
+        Route("/api/sessions", sessions.list_sessions, methods=["GET"]),
+        Route("/api/sessions", sessions.create_session, methods=["POST"]),
+        Route(_SID, sessions.get_session, methods=["GET"]),
+        Route(_SID, sessions.delete_session, methods=["DELETE"]),
+        Route(f"{_SID}/status", sessions.session_status, methods=["GET"]),
+        Route(f"{_SID}/deploy", sessions.deploy_session, methods=["POST"]),
+        Route(f"{_SID}/cancel", sessions.cancel_session, methods=["POST"]),
+        Route(f"{_SID}/graph", graphs.get_graph, methods=["GET"]),
+        Route(f"{_SID}/graph/append", graphs.append_graph, methods=["POST"]),
+        Route(f"{_SID}/graph/size", graphs.graph_size, methods=["GET"]),
+        Route(f"{_SID}/graph/status", graphs.graph_status, methods=["GET"]),
+        Route(f"{_SID}/graph/drop/{{oid:path}}", graphs.drop_detail, methods=["GET", "POST"]),
+        Route("/api/nodes", nodes.list_nodes, methods=["GET"]),
+        Route("/api/node/{node}", nodes.add_node, methods=["POST"]),
+        Route("/api/node/{node}", nodes.remove_node, methods=["DELETE"]),
+        # DALiuGE's paths before 2022-08 (still used by old start scripts).
+        Route("/api/nodes/{node}", nodes.add_node, methods=["POST"], name="add_node_legacy"),
+        Route(
+            "/api/nodes/{node}", nodes.remove_node, methods=["DELETE"], name="remove_node_legacy"
+        ),
+        Route("/api/liuray/submit", sessions.submit, methods=["POST"]),
+        Route("/api/liuray/sessions/{sid}/progress", sessions.progress, methods=["GET"]),
+        Route("/api/liuray/nodes", nodes.node_details, methods=["GET"]),
+        Route("/api/openapi.json", openapi_document, methods=["GET"]),
+    ]
+
+
+def create_app(
+    island: IslandManager,
+    max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
+    base_url: str | None = None,
+    web_routes: Sequence[BaseRoute] | None = None,
+) -> Starlette:
+    """The ASGI app serving ``island``.
+
+    Args:
+        island: the island manager behind the API (the caller closes it).
+        max_request_bytes: the largest body accepted, on the wire and decompressed.
+        base_url: public base URL for links handed out (default: the request's).
+        web_routes: the HTML pages (default: :mod:`liuray.api.home`'s placeholders).
+
+    CORS is open (any origin), as DALiuGE's is, so EAGLE can submit from a browser.
+    """
+    app = Starlette(
+        routes=[*api_routes(), *(home.ROUTES if web_routes is None else web_routes)],
+        middleware=[
+            Middleware(
+                CORSMiddleware, allow_origins=["*"], allow_methods=["*"], allow_headers=["*"]
+            )
+        ],
+        exception_handlers={
+            LiurayError: liuray_error,
+            HTTPException: http_error,
+            Exception: liuray_error,
+        },
+    )
+    app.state.api = ApiContext(island, max_request_bytes, base_url)
+    return app
