@@ -207,8 +207,12 @@ def run_graph(
             process_pool=process_pool,
         )
         started = time.perf_counter()
-        run.start(roots)
-        _wait(run, progress, progress_interval, timeout)
+        try:
+            run.start(roots)
+            _wait(run, progress, progress_interval, timeout)
+        except BaseException:  # Ctrl-C: stop running apps (bash children included)
+            run.cancel()
+            raise
         seconds = time.perf_counter() - started
     finally:
         pool.shutdown(wait=False)

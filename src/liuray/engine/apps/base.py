@@ -30,6 +30,7 @@ from liuray.engine.params import param
 from liuray.types import DropSpec, DropUid
 
 MAX_LOG_LINES = 1000
+_EVENT_CREATION = threading.Lock()
 
 
 class AppContext(Protocol):
@@ -88,9 +89,21 @@ class AppDrop:
 
     def cancel(self) -> None:
         """Ask a running app to stop."""
-        if self.cancelled is None:
-            self.cancelled = threading.Event()
-        self.cancelled.set()
+        self.cancel_event().set()
+
+    def cancel_event(self) -> threading.Event:
+        """The app's cancel flag, created on first use (most apps never need one).
+
+        Creation is serialised by one module-wide lock, so ``cancel`` and ``sleep``
+        racing on a fresh app still share one event.
+        """
+        event = self.cancelled
+        if event is None:
+            with _EVENT_CREATION:
+                if self.cancelled is None:
+                    self.cancelled = threading.Event()
+                event = self.cancelled
+        return event
 
     def data_written(self, uid: DropUid, chunk: bytes) -> None:
         """Streaming input arrived (default: ignore; the full data is read in ``run``)."""
@@ -130,6 +143,4 @@ class AppDrop:
 
     def sleep(self, seconds: float) -> None:
         """Sleep, waking early if the app is cancelled."""
-        if self.cancelled is None:
-            self.cancelled = threading.Event()
-        self.cancelled.wait(seconds)
+        self.cancel_event().wait(seconds)

@@ -68,6 +68,8 @@ class BashShellApp(AppDrop):
             start_new_session=True,
         )
         self._process = process
+        if self.cancelled is not None and self.cancelled.is_set():
+            self.cancel()  # cancelled while starting: kill what was just started
         try:
             stdout, stderr = process.communicate()
         finally:

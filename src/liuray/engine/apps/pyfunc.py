@@ -39,6 +39,7 @@ from liuray.engine.apps.simple_functions import DALIUGE_NAMES
 from liuray.engine.params import as_bool
 from liuray.types import DropUid
 
+_VARIADIC = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
 _NOT_ARGUMENTS = frozenset(
     {
         "func_name",
@@ -186,7 +187,12 @@ class PyFuncApp(AppDrop):
         for drop in self.inputs:
             port = self.input_ports.get(drop.uid)
             value = drop.get(self._decoding(drop.uid))
-            if port is not None and port in parameters and port not in kwargs:
+            if (
+                port is not None
+                and port in parameters
+                and port not in kwargs
+                and parameters[port].kind not in _VARIADIC
+            ):
                 kwargs[port] = value
             else:
                 unnamed.append(value)
