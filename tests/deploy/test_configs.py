@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import ast
 import os
 import re
@@ -404,3 +405,14 @@ def test_configs_import_without_ray_or_yaml() -> None:
     assert result.stdout.strip() == (
         "'pyyaml' is not installed; install it with: pip install 'liuray[ray]'"
     )
+
+
+def test_dim_line_is_a_valid_serve_command() -> None:
+    """The command the head runs parses with `liuray serve`'s own options."""
+    serve = pytest.importorskip("liuray.cli.serve")
+    parser = argparse.ArgumentParser()
+    serve.add_parser(parser.add_subparsers())
+    started = dim_command(8001).split("; nohup ", 1)[1].split(" >>", 1)[0]
+    program, *argv = shlex.split(started)
+    args = parser.parse_args(argv)
+    assert (program, args.ray, args.host, args.port) == ("liuray", "auto", "0.0.0.0", 8001)
