@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+import liuray
 from liuray.engine.apps.base import AppDrop
 from liuray.engine.local import WorkerPool
 from liuray.engine.session import GraphRun
@@ -331,3 +332,40 @@ def test_detail_of_an_app_and_of_data(pool: WorkerPool, tmp_path: Path) -> None:
     assert run.detail("d")["error"] == "producer 'bad' failed"
     with pytest.raises(Exception, match=r"no drop 'x' in session"):
         run.detail("x")
+
+
+def test_python_app_log_records_are_captured_in_its_drop_detail(tmp_path: Path) -> None:
+    """A Python function logs a warning while it runs: the line shows in that drop's
+    detail, and another app's detail stays free of it."""
+    code = (
+        "def noisy():\n"
+        "    import logging\n"
+        "    logging.getLogger('pipeline.calibrate').warning('antenna 7 flagged')\n"
+        "    return 1\n"
+    )
+    result = liuray.run_graph(
+        [
+            {
+                "oid": "noisy",
+                "categoryType": "Application",
+                "dropclass": "dlg.apps.pyfunc.PyFuncApp",
+                "func_code": code,
+                "outputs": ["out"],
+            },
+            {
+                "oid": "out",
+                "categoryType": "Data",
+                "dropclass": "dlg.data.drops.memory.InMemoryDROP",
+                "consumers": ["quiet"],
+            },
+            {
+                "oid": "quiet",
+                "categoryType": "Application",
+                "dropclass": "dlg.apps.simple.NullBarrierApp",
+            },
+        ],
+        session_dir=tmp_path,
+    )
+    assert result.ok
+    assert "WARNING pipeline.calibrate: antenna 7 flagged" in result.run.detail("noisy")["logs"]
+    assert result.run.detail("quiet")["logs"] == []

@@ -38,6 +38,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from liuray.engine import capture
 from liuray.engine.session import GraphRun
 from liuray.engine.states import SessionState
 from liuray.graph.physical import PhysicalGraph, load_physical_graph, read_physical_graph
@@ -82,6 +83,7 @@ class WorkerPool:
                 self._spawn()
 
     def _spawn(self) -> None:
+        capture.install()
         thread = threading.Thread(
             target=self._work, name=f"{self.name}-{len(self._threads)}", daemon=True
         )

@@ -29,6 +29,7 @@ from concurrent.futures import Executor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from liuray.engine import capture
 from liuray.engine.apps.base import AppDrop
 from liuray.engine.drops.base import DataDrop
 from liuray.engine.events import (
@@ -242,6 +243,8 @@ class GraphRun:
         if attempt == 1:
             app.started_at = time.time()
         event: Event
+        current = capture.current
+        current.app = app  # this thread's log records now go to the app's log
         try:
             skip = app.run()
             event = AppFinished(uid, tuple(skip) if skip else ())
@@ -256,6 +259,7 @@ class GraphRun:
                 if not isinstance(err, GraphError | OSError)
                 else reason,
             )
+        current.app = None
         app.finished_at = time.time()
         self.apply(event)
 
