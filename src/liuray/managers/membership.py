@@ -6,6 +6,8 @@ strings, so ``localhost``, ``127.0.0.1``, the host name and its IP were four nod
 repeated registration two). Here a spelling is reduced to ``host:port``:
 
 * the event and RPC ports are dropped (they are transport details, not identity);
+* an IPv6 host is written in brackets (``[fe80::1]:8000``), so a canonical name parses
+  back to itself; a bare IPv6 address (``fe80::1``) is a host without a port;
 * a missing port is the default NM port, 8000;
 * any address of *this* machine (``localhost``, ``127.x``, ``::1``, ``0.0.0.0``, the host
   name, its addresses) becomes ``localhost``; other names are resolved to their IP
@@ -40,7 +42,7 @@ def split_address(spelling: str) -> tuple[str, int]:
     if text.startswith("["):
         host, _, rest = text[1:].partition("]")
         parts = rest.lstrip(":").split(":") if rest else []
-    elif text.count(":") > 3:  # a bare IPv6 address
+    elif _is_ipv6(text) or text.count(":") > 3:  # a bare IPv6 address ("::1", "fe80::1")
         host, parts = text, []
     else:
         host, *parts = text.split(":")
@@ -59,7 +61,9 @@ def split_address(spelling: str) -> tuple[str, int]:
 def canonical_address(spelling: str) -> str:
     """The canonical ``host:port`` of a node spelling (see the module docstring)."""
     host, port = split_address(spelling)
-    return f"{canonical_host(host)}:{port}"
+    name = canonical_host(host)
+    # Bracket IPv6 hosts so that the canonical name parses back to itself.
+    return f"[{name}]:{port}" if _is_ipv6(name) else f"{name}:{port}"
 
 
 @functools.lru_cache(maxsize=256)
@@ -76,6 +80,14 @@ def canonical_host(host: str) -> str:
             return host
         return "localhost" if resolved in _local_names() or _is_local(resolved) else resolved
     return "localhost" if _is_local(str(address)) else str(address)
+
+
+def _is_ipv6(text: str) -> bool:
+    try:
+        ipaddress.IPv6Address(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _is_local(address: str) -> bool:
