@@ -31,7 +31,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from liuray.engine.states import SESSION_TERMINAL, SessionState
+from liuray.engine.states import SESSION_TERMINAL, DropState, SessionState
 from liuray.errors import (
     GraphError,
     InvalidSessionState,
@@ -65,6 +65,7 @@ class IslandSession:
     graph: PhysicalGraph | None = None
     home: dict[DropUid, NodeName] = field(default_factory=dict)
     mirrors: dict[NodeName, list[DropUid]] = field(default_factory=dict)
+    feeds: dict[NodeName, dict[DropUid, list[NodeName]]] = field(default_factory=dict)
     ended: float | None = None
     lost_nodes: set[NodeName] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -162,16 +163,23 @@ class IslandManager:
         return name
 
     def node_lost(self, node: NodeName, reason: str = "") -> None:
-        """A node disappeared: fail every drop of a running session that waits on it."""
+        """A node disappeared: fail every drop of a running session that waits on it.
+
+        A drop waits on the lost node when that node was to publish it: a mirror of a
+        drop homed there, or a drop homed elsewhere that one of its apps writes.
+        """
         why = f"node {node} lost"
         for session in self._live():
             if node not in session.mirrors or session.state is not _S.RUNNING:
                 continue
             session.lost_nodes.add(node)
-            for other, mirrors in session.mirrors.items():
+            feeds = session.feeds.get(node, {})
+            for other in session.mirrors:
                 if other in session.lost_nodes:
                     continue
-                waiting = [u for u in mirrors if session.home.get(u) == node]
+                waiting = sorted(uid for uid, targets in feeds.items() if other in targets)
+                if not waiting:
+                    continue
                 try:
                     self.transport.client(other).fail_drops(session.session_id, waiting, why)
                 except LiurayError:
@@ -318,6 +326,7 @@ class IslandManager:
         parts = split_graph(graph, lambda drop: session.home[drop.oid])
         self.transport.prepare(list(parts))
         session.mirrors = {node: part.mirrors for node, part in parts.items()}
+        session.feeds = {node: part.publish_to for node, part in parts.items()}
         for node, part in parts.items():
             client = self.transport.client(node)
             client.create_session(session.session_id)
@@ -493,7 +502,7 @@ class IslandManager:
             if node in session.lost_nodes:
                 for uid, home in session.home.items():
                     if home == node:
-                        merged[uid] = {"status": 3}
+                        merged[uid] = {"status": DropState.ERROR.code}
                 continue
             merged.update(self.transport.client(node).graph_status(session_id))
         return merged
@@ -537,7 +546,19 @@ class IslandManager:
             if any(spec["oid"] == uid for spec in session.specs):
                 return {"oid": uid, "session": session_id, "status": 0, "logs": []}
             raise GraphError(f"no drop {uid!r} in session {session_id!r}", uid=uid)
-        return self.transport.client(session.home[uid]).drop_detail(session_id, uid)
+        node = session.home[uid]
+        if node in session.lost_nodes:
+            # Its node manager is gone with everything it knew; say why, not "no node".
+            return {
+                "oid": uid,
+                "session": session_id,
+                "status": DropState.ERROR.code,
+                "state": str(DropState.ERROR),
+                "error": f"node {node} lost",
+                "logs": [],
+                "node": node,
+            }
+        return self.transport.client(node).drop_detail(session_id, uid)
 
     def wait(
         self, session_id: SessionId, timeout: float | None = None, interval: float = 0.02
