@@ -99,6 +99,28 @@ def test_file_drops_cross_nodes_into_the_receivers_session_dir(
     assert (session_dir(transport, c, session_id) / "f2.txt").read_text() == "FROM-A\n"
 
 
+def test_completed_data_root_is_read_on_another_node(
+    island: IslandManager, transport: InProcessTransport, app: Any, data: Any, tmp_path: Path
+) -> None:
+    """An existing file on A, marked ``completed`` at deploy, is read by a bash app on B.
+
+    Its content travels to B's copy; the input file itself is left untouched (not
+    rewritten or appended to by the delivery).
+    """
+    a, b, c = island.nodes()
+    source = tmp_path / "input.txt"
+    source.write_text("abc\n")
+    specs = [
+        data("seed", file=True, filepath=str(source), node=a),
+        app("upper", BASH, inputs=("seed",), outputs=("o",), node=b, command="tr a-z A-Z < %i0"),
+        data("o", node=c),
+    ]
+    session_id = island.submit(specs, "seeded", completed=["seed"])
+    assert island.wait(session_id, 5) is _S.FINISHED
+    assert value(transport, c, session_id, "o") == b"ABC\n"
+    assert source.read_text() == "abc\n"
+
+
 def test_graph_without_node_fields_is_placed_and_runs(
     island: IslandManager, transport: InProcessTransport, app: Any, data: Any
 ) -> None:
