@@ -597,24 +597,29 @@ class IslandManager:
 
     def _watch(self) -> None:
         while not self._closed.wait(self._interval):
-            for session in self._live():
-                if session.state is not _S.RUNNING or session.ended is not None:
-                    continue
-                try:
-                    state = merge_states(list(self.node_states(session).values()))
-                except Exception:
-                    log.exception("watching session %s", session.session_id)
-                    continue
-                if state in SESSION_TERMINAL:
-                    session.state = state
-                    session.ended = time.time()
-                    self._save(session)
-                    self.transport.release(session.session_id)
+            self._record_ends()
+
+    def _record_ends(self) -> None:
+        """Record (and release) every running session whose nodes say it has ended."""
+        for session in self._live():
+            if session.state is not _S.RUNNING or session.ended is not None:
+                continue
+            try:
+                state = merge_states(list(self.node_states(session).values()))
+            except Exception:
+                log.exception("watching session %s", session.session_id)
+                continue
+            if state in SESSION_TERMINAL:
+                session.state = state
+                session.ended = time.time()
+                self._save(session)
+                self.transport.release(session.session_id)
 
     def close(self) -> None:
-        """Stop watching and close the transport."""
+        """Stop watching, record sessions that have ended, and close the transport."""
         self._closed.set()
         self._watcher.join(timeout=2)
+        self._record_ends()
         self.transport.close()
         self.records.close()
 
