@@ -274,6 +274,9 @@ class RayTransport(Transport):
                 f"no Ray node {node!r}", node=node, known=sorted(self.reconciler.nodes)
             )
         self.reconciler.drain(node)
+        if self.on_node_lost is not None:
+            # Its NM is gone: drops elsewhere waiting on it must fail, not wait forever.
+            self.on_node_lost(node, f"node {node} removed")
 
     def restart_node(self, node: NodeName) -> None:
         """Replace the node's NM with a fresh actor (its sessions are lost)."""
