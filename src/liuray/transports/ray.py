@@ -60,9 +60,7 @@ class NodeManagerActor:
 
         base = Path(root) if root else default_root() / "ray-nodes"
         self.node_id = node_id
-        self.manager = NodeManager(
-            node_id, base / node_id[:16], workers=workers, router=self._route
-        )
+        self.manager = NodeManager(node_id, base / node_id, workers=workers, router=self._route)
         self._peers: dict[str, Any] = {}
 
     def ping(self) -> dict[str, Any]:
