@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from liuray import __version__
-from liuray.cli import ray_cli, run
+from liuray.cli import nodes, ray_cli, run, sessions, submit
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -22,6 +22,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
     run.add_parser(commands)
     ray_cli.add_parser(commands)
+    submit.add_parser(commands)
+    sessions.add_parser(commands)
+    nodes.add_parser(commands)
     return parser
 
 

@@ -1,0 +1,223 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""``liuray submit GRAPH``: run a physical graph on a running island manager.
+
+The graph is checked here first (so a typo is reported before anything is sent), then
+created, appended and deployed on the server in one call (``POST /api/liuray/submit``).
+The session id and its monitoring page are printed; with ``--wait`` a progress bar is
+drawn on standard error (only in a terminal) until the session ends, then a summary
+lists the failed drops, root causes first.
+
+Exit status: 0 submitted (with ``--wait``: finished), 1 the session failed, was
+cancelled or did not end within ``--timeout``, 2 the graph is unusable or the server
+could not be reached or refused it.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console
+from rich.markup import escape
+
+from liuray.cli.progress import StateProgress
+from liuray.cli.remote import add_dim_option, consoles, print_table, run_remote
+from liuray.errors import GraphError
+from liuray.graph.physical import load_physical_graph, parse_json
+
+if TYPE_CHECKING:
+    from liuray.client import Client
+
+_EXAMPLES = """\
+examples:
+  liuray submit graph.json
+      submit to the island manager at $LIURAY_DIM (default http://127.0.0.1:8001)
+  liuray submit graph.json --dim http://head:8001 --session-id nightly-42
+      choose the server and the session id
+  liuray submit graph.json --wait --timeout 3600
+      follow the session with a progress bar; stop waiting after an hour
+
+exit status: 0 submitted (--wait: finished), 1 failed, cancelled or still running at
+--timeout, 2 bad graph, server unreachable or request refused
+"""
+_MAX_ROWS = 20
+# The engine's words for drops that are in error only because something upstream failed.
+_CASCADE_MARKERS = ("inputs in error", "producer ")
+
+
+def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register ``liuray submit``."""
+    parser = commands.add_parser(
+        "submit",
+        help="submit a physical graph to a running island manager (liuray serve)",
+        description="Submit a DALiuGE-format physical graph (JSON) to an island manager:\n"
+        "create a session, append the graph and deploy it, then print the session id\n"
+        "and its monitoring URL. With --wait, follow it until it ends.",
+        epilog=_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("graph", type=Path, help="physical graph JSON file")
+    add_dim_option(parser)
+    parser.add_argument("--session-id", metavar="ID", help="session id (default: generated)")
+    parser.add_argument(
+        "-w", "--wait", action="store_true", help="show progress until the session ends"
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        metavar="SECONDS",
+        help="with --wait: stop waiting after this many seconds (exit 1; the session "
+        "keeps running: `liuray cancel ID` stops it); implies --wait",
+    )
+    parser.add_argument(
+        "--interval",
+        type=float,
+        default=0.5,
+        metavar="SECONDS",
+        help="with --wait: seconds between progress polls (default: 0.5)",
+    )
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    parser.set_defaults(handler=main)
+
+
+def main(args: argparse.Namespace) -> int:
+    """Check, submit and (with ``--wait``) follow the graph; return the exit status."""
+    _, errors = consoles()
+    problem = _check_options(args)
+    if problem:
+        errors.print(f"[red]error:[/red] {escape(problem)}")
+        return 2
+    try:
+        graph = _read_graph(args.graph)
+        total = _count_drops(graph, args.graph)
+    except GraphError as err:
+        errors.print(f"[red]error:[/red] {escape(err.message)}")
+        return 2
+    return run_remote(args, lambda client, out, err: _submit(client, out, err, args, graph, total))
+
+
+def logical_graph_refusal(path: Path) -> str:
+    """What to do with a logical graph until liuray has its own translator."""
+    return (
+        f"{path} is a logical graph (EAGLE .graph with nodeDataArray); liuray cannot "
+        "translate logical graphs yet. Translate it with DALiuGE's translator, mapping "
+        "onto this server's nodes, then submit the result:\n"
+        f"  dlg unroll-and-partition -L {path} | dlg map -H HOST -p PORT > {path.stem}.pg.json\n"
+        f"  liuray submit {path.stem}.pg.json"
+    )
+
+
+def _count_drops(graph: Any, path: Path) -> int:
+    """Check the graph as the server will; returns its number of drops.
+
+    Raises:
+        GraphError: a logical graph, a malformed physical graph, or no drops at all.
+    """
+    if isinstance(graph, dict) and "nodeDataArray" in graph:
+        raise GraphError(logical_graph_refusal(path), shape="logical")
+    try:
+        drops = len(load_physical_graph(graph))
+    except GraphError as err:
+        where = "" if str(path) in err.message else f" {path}"
+        raise GraphError(f"bad graph{where}: {err.message}", **err.detail) from err
+    if not drops:
+        raise GraphError(f"{path} has no drops; nothing to submit")
+    return drops
+
+
+def _check_options(args: argparse.Namespace) -> str:
+    if args.timeout is not None and args.timeout <= 0:
+        return f"--timeout must be a positive number of seconds, got {args.timeout}"
+    if args.interval <= 0:
+        return f"--interval must be a positive number of seconds, got {args.interval}"
+    return ""
+
+
+def _read_graph(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise GraphError(f"cannot read graph file {str(path)!r}: {err.strerror}") from err
+    except UnicodeDecodeError as err:
+        raise GraphError(f"graph file {str(path)!r} is not UTF-8 JSON text") from err
+    return parse_json(text, str(path))
+
+
+def _submit(
+    client: Client,
+    out: Console,
+    errors: Console,
+    args: argparse.Namespace,
+    graph: Any,
+    total: int,
+) -> int:
+    submitted = client.submit(graph, session_id=args.session_id)
+    session_id = submitted.session_id
+    out.print(f"session: {escape(session_id)}")
+    out.print(f"monitor: {escape(submitted.url)}")
+    if not (args.wait or args.timeout is not None):
+        return 0
+    show_bar = not args.quiet and errors.is_terminal
+    try:
+        with StateProgress(args.graph.name, errors, show_bar) as bar:
+            final = client.wait(
+                session_id,
+                timeout=args.timeout,
+                interval=args.interval,
+                on_progress=lambda now: bar.update(now["counts"], now.get("total") or total),
+            )
+    except KeyboardInterrupt:
+        errors.print(
+            f"stopped waiting; session {escape(session_id)} keeps running "
+            f"(stop it with: liuray cancel {escape(session_id)})"
+        )
+        return 130
+    print_outcome(out, final, timeout=args.timeout)
+    return 0 if final["state"] == "finished" else 1
+
+
+def print_outcome(
+    console: Console,
+    final: dict[str, Any],
+    timeout: float | None = None,
+    extra: Sequence[str] = (),
+) -> None:
+    """The end-of-session report: state, drops per state, ``extra`` lines, failed drops."""
+    state = str(final["state"])
+    colour = "green" if state == "finished" else "red"
+    console.print(
+        f"[bold {colour}]{state.upper()}[/bold {colour}] session "
+        f"{escape(str(final['sessionId']))}: {final.get('total', '?')} drops"
+    )
+    counts = final.get("counts") or {}
+    console.print("  states: " + ", ".join(f"{s} {n}" for s, n in sorted(counts.items())))
+    for line in extra:
+        console.print(f"  {escape(line)}")
+    if state in ("running", "deploying") and timeout is not None:
+        console.print(
+            f"  still {state} after {timeout:g} s; it keeps running (stop it with: "
+            f"liuray cancel {escape(str(final['sessionId']))})"
+        )
+    failures = root_causes_first(final.get("failures") or [])
+    if not failures:
+        return
+    rows = [[f["oid"], f.get("node", ""), f["error"]] for f in failures[:_MAX_ROWS]]
+    if console.is_terminal:
+        print_table(console, "Failures", ["failed drop", "node", "error"], rows)
+    else:
+        for oid, node, error in rows:
+            console.print(f"  failed: {escape(oid)} ({escape(node)}): {escape(error)}")
+    if len(failures) > _MAX_ROWS:
+        console.print(f"  ... and {len(failures) - _MAX_ROWS} more failed drops")
+
+
+def root_causes_first(failures: list[dict[str, str]]) -> list[dict[str, str]]:
+    """Failures whose error is their own first, then those caused upstream."""
+
+    def caused_upstream(failure: dict[str, str]) -> bool:
+        error = str(failure.get("error", ""))
+        return any(marker in error for marker in _CASCADE_MARKERS)
+
+    return sorted(failures, key=caused_upstream)

@@ -1,0 +1,179 @@
+"""``liuray submit``: against a real server over in-process node managers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from liuray.cli.main import main
+from live_server import LiveIsland, bash_graph, closed_port_url, hello_graph, island_server
+
+
+@pytest.fixture
+def live(tmp_path: Path) -> Iterator[LiveIsland]:
+    """liuray's REST API over two in-process node managers."""
+    with island_server(tmp_path / "nodes", nodes=2) as server:
+        yield server
+
+
+def write_graph(path: Path, graph: Any) -> Path:
+    path.write_text(json.dumps(graph), encoding="utf-8")
+    return path
+
+
+def test_submit_prints_session_id_and_monitoring_url(
+    live: LiveIsland, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without --wait, submit returns at once with the id and the page to watch; the
+    session really exists on the server and runs to the end."""
+    graph = write_graph(tmp_path / "hello.json", hello_graph())
+
+    status = main(["submit", str(graph), "--dim", live.url, "--session-id", "hello-1"])
+
+    out = capsys.readouterr().out
+    assert status == 0
+    assert "session: hello-1" in out
+    assert f"monitor: {live.url}/session?sessionId=hello-1" in out
+    assert str(live.island.wait("hello-1", timeout=20)) == "finished"
+
+
+def test_submit_wait_finished_exits_0_with_summary(
+    live: LiveIsland, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--wait follows the session to its end and prints FINISHED with the drop count."""
+    graph = write_graph(tmp_path / "hello.json", hello_graph())
+
+    status = main(["submit", str(graph), "--dim", live.url, "--wait", "--interval", "0.02"])
+
+    out = capsys.readouterr().out
+    assert status == 0
+    assert "FINISHED session " in out
+    assert ": 4 drops" in out
+    assert "failed:" not in out
+
+
+def test_submit_wait_failed_app_exits_1_and_names_the_drop(
+    live: LiveIsland, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """cat | grep | sort gone wrong: the bash app exits 3, the session FAILS, the exit
+    status is 1 and the summary names the bash app first, with its exit status; the
+    copy downstream is listed after it as a consequence."""
+    graph = write_graph(tmp_path / "broken.json", bash_graph("echo oops >&2; exit 3"))
+
+    status = main(["submit", str(graph), "--dim", live.url, "--wait", "--interval", "0.02"])
+
+    out = capsys.readouterr().out
+    assert status == 1
+    assert "FAILED session " in out
+    failed = [line.strip() for line in out.splitlines() if "failed:" in line]
+    assert failed[0].startswith("failed: shell (localhost:")
+    assert "status 3" in failed[0]
+    assert "oops" in failed[0]
+    assert any(line.startswith("failed: copy ") for line in failed[1:])
+
+
+def test_submit_wait_timeout_exits_1_and_leaves_the_session_running(
+    live: LiveIsland, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--timeout stops waiting, not the session: exit 1, and how to cancel it is shown."""
+    graph = write_graph(tmp_path / "slow.json", bash_graph("sleep 20"))
+
+    status = main(
+        ["submit", str(graph), "--dim", live.url, "--session-id", "slow", "--timeout", "0.3"]
+    )
+
+    out = capsys.readouterr().out
+    assert status == 1
+    assert "RUNNING session slow" in out
+    assert "liuray cancel slow" in out
+    assert str(live.island.state("slow")) == "running"
+    live.island.cancel_session("slow")
+
+
+def test_logical_graph_is_refused_with_translation_advice(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An EAGLE logical graph cannot be submitted yet: exit 2 before any request, with
+    the DALiuGE commands that translate it."""
+    graph = write_graph(tmp_path / "pipeline.graph", {"nodeDataArray": [], "linkDataArray": []})
+
+    status = main(["submit", str(graph), "--dim", closed_port_url()])
+
+    err = capsys.readouterr().err
+    assert status == 2
+    assert "logical graph" in err
+    assert "dlg unroll-and-partition" in err
+    assert "dlg map" in err
+    assert "cannot reach" not in err
+
+
+def test_malformed_graph_exits_2_before_sending(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Invalid JSON and a dangling link are reported locally, naming the file."""
+    broken = tmp_path / "broken.json"
+    broken.write_text('[{"oid": "a",', encoding="utf-8")
+    dangling = write_graph(
+        tmp_path / "dangling.json",
+        [{"oid": "a", "categoryType": "Data", "dropclass": "x", "consumers": ["ghost"]}],
+    )
+
+    assert main(["submit", str(broken), "--dim", closed_port_url()]) == 2
+    first = capsys.readouterr().err
+    assert main(["submit", str(dangling), "--dim", closed_port_url()]) == 2
+    second = capsys.readouterr().err
+
+    assert str(broken) in first
+    assert "bad graph" in second
+    assert "ghost" in second
+
+
+def test_unreachable_server_exits_2_with_a_hint(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Nothing listens at --dim: exit 2, naming the URL, `liuray serve` and --dim."""
+    graph = write_graph(tmp_path / "hello.json", hello_graph())
+    url = closed_port_url()
+
+    status = main(["submit", str(graph), "--dim", url])
+
+    err = capsys.readouterr().err
+    assert status == 2
+    assert f"cannot reach the liuray server at {url}" in err
+    assert "liuray serve" in err
+    assert "--dim" in err
+
+
+def test_liuray_dim_environment_variable_picks_the_server(
+    live: LiveIsland,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Without --dim the server comes from $LIURAY_DIM."""
+    monkeypatch.setenv("LIURAY_DIM", live.url)
+    graph = write_graph(tmp_path / "hello.json", hello_graph())
+
+    status = main(["submit", str(graph), "--session-id", "from-env"])
+
+    assert status == 0
+    assert f"{live.url}/session?sessionId=from-env" in capsys.readouterr().out
+
+
+def test_duplicate_session_id_is_a_clear_error(
+    live: LiveIsland, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Reusing a session id: the server's SessionExists is shown by name, exit 2."""
+    graph = write_graph(tmp_path / "hello.json", hello_graph())
+    assert main(["submit", str(graph), "--dim", live.url, "--session-id", "twice"]) == 0
+
+    status = main(["submit", str(graph), "--dim", live.url, "--session-id", "twice"])
+
+    err = capsys.readouterr().err
+    assert status == 2
+    assert "SessionExists" in err
+    assert "'twice' already exists" in err
