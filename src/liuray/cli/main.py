@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from liuray import __version__
-from liuray.cli import nodes, ray_cli, run, sessions, submit
+from liuray.cli import nodes, ray_cli, run, serve, sessions, submit
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     submit.add_parser(commands)
     sessions.add_parser(commands)
     nodes.add_parser(commands)
+    serve.add_parser(commands)
     return parser
 
 

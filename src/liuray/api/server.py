@@ -1,0 +1,70 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Running the app under uvicorn, with a hook called once the socket is bound.
+
+uvicorn handles SIGINT and SIGTERM itself (a graceful stop) when run from the main
+thread, and afterwards raises the signal again for the handler that was there before.
+:func:`run_server` puts a no-op handler there for that moment, so it *returns* after
+the stop and the caller can close the island manager (cancel running apps, record the
+sessions) instead of the process dying mid-way. It reports the bound port to
+``on_started`` (useful with port 0).
+"""
+
+from __future__ import annotations
+
+import signal
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import uvicorn
+
+
+class _Server(uvicorn.Server):
+    """A uvicorn server that calls back once it listens."""
+
+    def __init__(self, config: uvicorn.Config, on_started: Callable[[int], None]) -> None:
+        super().__init__(config)
+        self._on_started = on_started
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            self._on_started(_bound_port(self.servers, self.config.port))
+
+
+def run_server(
+    app: Any, host: str, port: int, log_level: str, on_started: Callable[[int], None]
+) -> bool:
+    """Serve ``app`` until SIGINT/SIGTERM; False if it could not start (port in use...)."""
+    config = uvicorn.Config(app, host=host, port=port, log_level=log_level, lifespan="off")
+    server = _Server(config, on_started)
+    with _absorb_stop_signals():
+        try:
+            server.run()
+        except SystemExit:  # uvicorn's way of giving up when it cannot bind
+            return False
+    return server.started
+
+
+@contextmanager
+def _absorb_stop_signals() -> Iterator[None]:
+    """While inside, SIGINT/SIGTERM raised by uvicorn after its graceful stop are no-ops."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    stops = (signal.SIGINT, signal.SIGTERM)
+    previous = {sig: signal.signal(sig, lambda *_: None) for sig in stops}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _bound_port(servers: list[Any], default: int) -> int:
+    for server in servers:
+        for sock in getattr(server, "sockets", None) or ():
+            return int(sock.getsockname()[1])
+    return default

@@ -1,0 +1,211 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""``liuray serve``: a DALiuGE-compatible island manager (REST API) on this machine.
+
+The node managers run in this process (``--nodes N``) or, with ``--ray``, one per node
+of a Ray cluster. Session records are kept in ``<state-dir>/sessions.db``, so a
+restarted server lists past sessions with their final status; node managers keep
+their session files under ``<state-dir>/nodes/``. SIGINT or SIGTERM stops the server
+gracefully (running sessions are cancelled and recorded as such).
+
+Exit status: 0 after a clean stop, 1 when the server could not start (port in use,
+Ray unreachable), 2 for a bad option or a missing optional dependency.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import socket
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from liuray.errors import LiurayError
+
+if TYPE_CHECKING:
+    from liuray.transports.base import Transport
+
+_EXAMPLES = """\
+examples:
+  liuray serve
+      island manager on http://127.0.0.1:8001 with one in-process node manager
+  liuray serve --host 0.0.0.0 --nodes 4 --workers 8
+      reachable from other machines; 4 node managers of 8 worker threads each
+  liuray serve --ray auto --state-dir /shared/liuray
+      one node manager per node of the Ray cluster this machine belongs to
+  dlg ... --host <this machine> --port 8001
+      DALiuGE's own tools (and EAGLE) submit here as to a DALiuGE island manager
+"""
+
+log = logging.getLogger("liuray.serve")
+
+
+def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register ``liuray serve``."""
+    parser = commands.add_parser(
+        "serve",
+        help="run an island manager with DALiuGE's REST API and a monitoring page",
+        description="Run a DALiuGE-compatible island manager: the REST API under /api\n"
+        "(DALiuGE's tools and EAGLE can submit to it) and the monitoring page at /.",
+        epilog=_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to bind (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=8001,
+        help="port to bind, 0 for any free one (default: %(default)s, DALiuGE's island port)",
+    )
+    parser.add_argument(
+        "--nodes",
+        type=int,
+        default=1,
+        metavar="N",
+        help="in-process node managers to start (default: %(default)s; ignored with --ray)",
+    )
+    parser.add_argument(
+        "-w",
+        "--workers",
+        type=int,
+        default=None,
+        metavar="N",
+        help="worker threads per node manager (default: number of CPUs)",
+    )
+    parser.add_argument(
+        "--state-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="where session records (sessions.db) and node files (nodes/) live "
+        "(default: $LIURAY_HOME, else ~/.liuray)",
+    )
+    parser.add_argument(
+        "-m",
+        "--max-request-size",
+        type=float,
+        default=10.0,
+        metavar="MB",
+        help="largest request body accepted, compressed or not (default: %(default)g MB)",
+    )
+    parser.add_argument(
+        "--ray",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="ADDRESS",
+        help="run node managers on Ray: ADDRESS 'auto' joins the cluster of this machine, "
+        "'ray://host:10001' a remote one; without ADDRESS start (or join, via RAY_ADDRESS) "
+        "a local Ray (needs: pip install 'liuray[ray]')",
+    )
+    parser.add_argument(
+        "--log-level",
+        default="info",
+        choices=["critical", "error", "warning", "info", "debug"],
+        help="server log level (default: %(default)s)",
+    )
+    parser.set_defaults(handler=main)
+
+
+def main(args: argparse.Namespace) -> int:
+    """Start the island manager and serve until SIGINT/SIGTERM; return the exit status."""
+    problem = _check_options(args)
+    if problem:
+        print(f"liuray serve: error: {problem}", file=sys.stderr)
+        return 2
+    try:
+        from liuray.api import create_app
+        from liuray.api.server import run_server
+    except ImportError as err:
+        print(
+            f"liuray serve: error: {err.name or 'a server module'} is not installed; "
+            "install it with: pip install 'liuray[server]'",
+            file=sys.stderr,
+        )
+        return 2
+    from liuray.managers.island import IslandManager
+    from liuray.managers.records import SessionRecords
+
+    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s: %(name)s: %(message)s")
+    state_dir = state_directory(args.state_dir)
+    try:
+        transport = _transport(args, state_dir)
+    except _Unavailable as err:
+        print(f"liuray serve: error: {err}", file=sys.stderr)
+        return err.status
+    island = IslandManager(transport, SessionRecords(state_dir / "sessions.db"))
+    app = create_app(island, max_request_bytes=int(args.max_request_size * 2**20))
+    try:
+        started = run_server(
+            app,
+            args.host,
+            args.port,
+            args.log_level,
+            lambda port: _announce(args.host, port, state_dir, transport.kind),
+        )
+    finally:
+        island.close()
+    return 0 if started else 1
+
+
+def state_directory(option: Path | None) -> Path:
+    """``--state-dir``, else ``$LIURAY_HOME``, else ``~/.liuray``."""
+    if option is not None:
+        return option.expanduser().resolve()
+    home = os.environ.get("LIURAY_HOME")
+    return Path(home).expanduser().resolve() if home else Path.home() / ".liuray"
+
+
+class _Unavailable(Exception):
+    """The transport cannot be built; ``status`` is the exit status to return."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _transport(args: argparse.Namespace, state_dir: Path) -> Transport:
+    nodes_dir = state_dir / "nodes"
+    if args.ray is None:
+        from liuray.transports.inproc import InProcessTransport
+
+        return InProcessTransport(nodes_dir, nodes=args.nodes, workers=args.workers)
+    try:
+        from liuray.transports.ray import RayTransport
+    except ImportError as err:
+        raise _Unavailable(
+            f"--ray needs Ray ({err}); install it with: pip install 'liuray[ray]'", 2
+        ) from err
+    try:
+        return RayTransport(args.ray or None, root=nodes_dir, workers=args.workers)
+    except (LiurayError, ConnectionError, RuntimeError, TimeoutError) as err:
+        raise _Unavailable(
+            f"cannot use the Ray cluster {args.ray or '(local)'!r}: {err}", 1
+        ) from err
+
+
+def _check_options(args: argparse.Namespace) -> str:
+    if args.nodes < 0:
+        return f"--nodes must be 0 or more, got {args.nodes}"
+    if args.workers is not None and args.workers < 1:
+        return f"--workers must be 1 or more, got {args.workers}"
+    if not 0 <= args.port < 65536:
+        return f"--port must be 0..65535, got {args.port}"
+    if args.max_request_size <= 0:
+        return f"--max-request-size must be positive, got {args.max_request_size:g}"
+    return ""
+
+
+def _announce(host: str, port: int, state_dir: Path, transport: str) -> None:
+    shown = host if host not in ("0.0.0.0", "::") else socket.gethostname()
+    if ":" in shown:
+        shown = f"[{shown}]"
+    base = f"http://{shown}:{port}"
+    print(f"liuray island manager ({transport}) serving", flush=True)
+    print(f"  REST API:        {base}/api", flush=True)
+    print(f"  monitoring page: {base}/", flush=True)
+    print(f"  state:           {state_dir}", flush=True)
+    print("  stop with Ctrl-C (or SIGTERM)", flush=True)

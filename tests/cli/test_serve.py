@@ -1,0 +1,220 @@
+"""``liuray serve``: a real server process, stopped and restarted, and its options."""
+
+from __future__ import annotations
+
+import json
+import queue
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+import pytest
+
+from liuray.cli.main import main
+
+_SERVE = [sys.executable, "-m", "liuray.cli.main", "serve"]
+_API = re.compile(r"REST API:\s+(http://\S+)/api")
+
+
+class ServeProcess:
+    """A ``liuray serve`` child process and the URL it announced."""
+
+    def __init__(self, process: subprocess.Popen[str], url: str, lines: list[str]) -> None:
+        self.process = process
+        self.url = url
+        self.lines = lines
+
+    def get(self, path: str) -> Any:
+        with urllib.request.urlopen(self.url + path, timeout=10) as response:
+            return json.load(response)
+
+    def post(self, path: str, body: Any) -> Any:
+        request = urllib.request.Request(
+            self.url + path,
+            data=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.load(response)
+
+    def wait_status(self, session_id: str, accept: set[int], timeout: float = 20) -> Any:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            status = self.get(f"/api/sessions/{session_id}/status")
+            if status and set(status.values()) <= accept:
+                return status
+            time.sleep(0.05)
+        raise TimeoutError(f"{session_id} never reached {accept}")
+
+
+@contextmanager
+def serve(state_dir: Path, *options: str) -> Iterator[ServeProcess]:
+    """Run ``liuray serve --port 0`` and wait for the URL it prints."""
+    command = [*_SERVE, "--port", "0"]
+    command += ["--state-dir", str(state_dir), "--log-level", "warning", *options]
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    stdout = process.stdout
+    assert stdout is not None
+    reader = threading.Thread(target=_pump, args=(stdout, lines), daemon=True)
+    reader.start()
+    seen: list[str] = []
+    try:
+        deadline = time.monotonic() + 30
+        while not any("stop with" in line for line in seen):  # the announcement's last line
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError("liuray serve did not start:\n" + "".join(seen))
+            try:
+                seen.append(lines.get(timeout=0.1))
+            except queue.Empty:
+                continue
+        match = next(m for m in map(_API.search, seen) if m)
+        yield ServeProcess(process, match.group(1), seen)
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        reader.join(timeout=5)
+        stdout.close()
+
+
+def _pump(stream: IO[str], lines: queue.Queue[str]) -> None:
+    for line in stream:
+        lines.put(line)
+
+
+def _graph(out: Path) -> list[dict[str, Any]]:
+    return [
+        {
+            "oid": "hello",
+            "categoryType": "Application",
+            "dropclass": "dlg.apps.bash_shell_app.BashShellApp",
+            "command": "echo served > %o0",
+            "outputs": ["out"],
+            "node": "localhost:8000",
+        },
+        {
+            "oid": "out",
+            "categoryType": "Data",
+            "dropclass": "dlg.data.drops.file.FileDROP",
+            "filepath": str(out),
+            "node": "localhost:8001",
+        },
+    ]
+
+
+_NAP = [
+    {
+        "oid": "nap",
+        "categoryType": "Application",
+        "dropclass": "dlg.apps.simple.SleepApp",
+        "sleep_time": 60,
+        "outputs": ["after"],
+    },
+    {"oid": "after", "categoryType": "Data", "dropclass": "dlg.data.drops.memory.InMemoryDROP"},
+]
+
+
+def test_serve_remembers_sessions_across_a_restart(tmp_path: Path) -> None:
+    """Start ``liuray serve`` with two nodes, run a graph across them, leave a second
+    one sleeping, stop the server with SIGTERM (exit 0), start it again on the same
+    state directory: the finished session is listed as finished (4) and the interrupted
+    one as failed (6), and new session ids must not reuse theirs."""
+    state = tmp_path / "state"
+    out = tmp_path / "served.txt"
+    with serve(state, "--nodes", "2") as first:
+        assert any("monitoring page: http://127.0.0.1:" in line for line in first.lines)
+        assert first.get("/api/nodes") == ["localhost:8000", "localhost:8001"]
+        done = first.post("/api/liuray/submit?sessionId=done", _graph(out))["sessionId"]
+        assert first.wait_status(done, {4}) == {"localhost:8000": 4, "localhost:8001": 4}
+        first.post("/api/liuray/submit?sessionId=asleep", _NAP)
+        first.wait_status("asleep", {3})
+        first.process.send_signal(signal.SIGTERM)
+        assert first.process.wait(timeout=15) == 0
+    assert out.read_text() == "served\n"
+    assert (state / "sessions.db").is_file()
+    assert (state / "nodes").is_dir()
+
+    with serve(state, "--nodes", "2") as second:
+        listed = {s["sessionId"]: s for s in second.get("/api/sessions")}
+        assert set(listed) == {"done", "asleep"}
+        assert listed["done"]["status"] == {"localhost:8000": 4, "localhost:8001": 4}
+        assert listed["done"]["size"] == 2
+        assert set(listed["asleep"]["status"].values()) == {6}
+        assert second.get("/api/sessions/done/status") == listed["done"]["status"]
+        with pytest.raises(urllib.error.HTTPError) as conflict:
+            second.post("/api/sessions", {"sessionId": "done"})
+        assert conflict.value.code == 409
+        conflict.value.close()
+
+
+def test_serve_reports_a_port_in_use(tmp_path: Path) -> None:
+    """A port already taken makes ``liuray serve`` exit 1 at once."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [*_SERVE, "--port", str(port), "--state-dir", str(tmp_path), "--log-level", "critical"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    assert result.returncode == 1
+    assert "REST API" not in result.stdout
+
+
+def test_serve_help_lists_the_options(capsys: pytest.CaptureFixture[str]) -> None:
+    """``liuray serve --help`` documents every option."""
+    with pytest.raises(SystemExit) as done:
+        main(["serve", "--help"])
+    assert done.value.code == 0
+    text = capsys.readouterr().out
+    for option in (
+        "--host",
+        "--port",
+        "--nodes",
+        "--workers",
+        "--state-dir",
+        "--max-request-size",
+        "--ray",
+        "--log-level",
+    ):
+        assert option in text
+
+
+def test_serve_with_ray_missing_says_what_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without Ray installed, ``--ray`` exits 2 naming the extra to install."""
+    monkeypatch.setitem(sys.modules, "liuray.transports.ray", None)
+    assert main(["serve", "--ray", "--state-dir", str(tmp_path)]) == 2
+    assert "pip install 'liuray[ray]'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "options",
+    [["--nodes", "-1"], ["--workers", "0"], ["--max-request-size", "0"], ["--port", "70000"]],
+)
+def test_serve_rejects_bad_options(
+    options: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Impossible values exit 2 with a message naming the option."""
+    assert main(["serve", "--state-dir", str(tmp_path), *options]) == 2
+    assert options[0] in capsys.readouterr().err
