@@ -60,8 +60,8 @@ def test_submit_wait_failed_app_exits_1_and_names_the_drop(
     live: LiveIsland, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """cat | grep | sort gone wrong: the bash app exits 3, the session FAILS, the exit
-    status is 1 and the summary names the bash app first, with its exit status; the
-    copy downstream is listed after it as a consequence."""
+    status is 1 and the summary names the bash app, with its exit status and stderr; the
+    three drops downstream are counted as failing because of it."""
     graph = write_graph(tmp_path / "broken.json", bash_graph("echo oops >&2; exit 3"))
 
     status = main(["submit", str(graph), "--dim", live.url, "--wait", "--interval", "0.02"])
@@ -73,7 +73,8 @@ def test_submit_wait_failed_app_exits_1_and_names_the_drop(
     assert failed[0].startswith("failed: shell (localhost:")
     assert "status 3" in failed[0]
     assert "oops" in failed[0]
-    assert any(line.startswith("failed: copy ") for line in failed[1:])
+    assert len(failed) == 1
+    assert "... and 3 more drops in error because of the above" in out
 
 
 def test_submit_wait_timeout_exits_1_and_leaves_the_session_running(

@@ -5,7 +5,7 @@ The graph is checked here first (so a typo is reported before anything is sent),
 created, appended and deployed on the server in one call (``POST /api/liuray/submit``).
 The session id and its monitoring page are printed; with ``--wait`` a progress bar is
 drawn on standard error (only in a terminal) until the session ends, then a summary
-lists the failed drops, root causes first.
+lists the failed drops: the root causes, and how many more failed because of them.
 
 Exit status: 0 submitted (with ``--wait``: finished), 1 the session failed, was
 cancelled or did not end within ``--timeout``, 2 the graph is unusable or the server
@@ -200,24 +200,33 @@ def print_outcome(
             f"  still {state} after {timeout:g} s; it keeps running (stop it with: "
             f"liuray cancel {escape(str(final['sessionId']))})"
         )
-    failures = root_causes_first(final.get("failures") or [])
+    failures = final.get("failures") or []
     if not failures:
         return
-    rows = [[f["oid"], f.get("node", ""), f["error"]] for f in failures[:_MAX_ROWS]]
+    roots, cascaded = split_root_causes(failures)
+    shown = (roots or cascaded)[:_MAX_ROWS]
+    rows = [[f["oid"], f.get("node", ""), f["error"]] for f in shown]
     if console.is_terminal:
         print_table(console, "Failures", ["failed drop", "node", "error"], rows)
     else:
         for oid, node, error in rows:
             console.print(f"  failed: {escape(oid)} ({escape(node)}): {escape(error)}")
-    if len(failures) > _MAX_ROWS:
-        console.print(f"  ... and {len(failures) - _MAX_ROWS} more failed drops")
+    # The server lists a bounded number of failures; the counts know them all.
+    hidden = max(len(failures), int(counts.get("error", 0))) - len(shown)
+    if hidden > 0:
+        because = " because of the above" if roots else ""
+        drops = "drop" if hidden == 1 else "drops"
+        console.print(f"  ... and {hidden} more {drops} in error{because}")
 
 
-def root_causes_first(failures: list[dict[str, str]]) -> list[dict[str, str]]:
-    """Failures whose error is their own first, then those caused upstream."""
-
-    def caused_upstream(failure: dict[str, str]) -> bool:
+def split_root_causes(
+    failures: list[dict[str, str]],
+) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+    """(failures whose error is their own, failures caused by something upstream)."""
+    roots: list[dict[str, str]] = []
+    cascaded: list[dict[str, str]] = []
+    for failure in failures:
         error = str(failure.get("error", ""))
-        return any(marker in error for marker in _CASCADE_MARKERS)
-
-    return sorted(failures, key=caused_upstream)
+        upstream = any(marker in error for marker in _CASCADE_MARKERS)
+        (cascaded if upstream else roots).append(failure)
+    return roots, cascaded
