@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
+import pytest
 from api_helpers import LiveServer
 from starlette.routing import Route
 
 from liuray.api import api_routes
+from liuray.errors import TransportError
 
 #: Every route of the contract (method, OpenAPI path).
 CONTRACT = [
@@ -110,3 +114,27 @@ def test_home_page_links_the_api(client: httpx.Client) -> None:
     assert page.headers["content-type"].startswith("text/html")
     assert 'href="/api"' in page.text
     assert 'href="/api/openapi.json"' in page.text
+
+
+def test_unexpected_errors_are_json_500_and_transport_errors_502(
+    server: LiveServer, client: httpx.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug behind a route is a JSON 500 naming the exception class, and the client's
+    keep-alive connection stays usable; a node manager that cannot be reached is a 502
+    (TransportError), per the status table."""
+
+    def broken() -> list[str]:
+        raise RuntimeError("boom")
+
+    def unreachable() -> list[dict[str, Any]]:
+        raise TransportError("node localhost:8000 did not answer", node="localhost:8000")
+
+    monkeypatch.setattr(server.island, "nodes", broken)
+    monkeypatch.setattr(server.island, "node_details", unreachable)
+    response = client.get("/api/nodes")
+    assert response.status_code == 500
+    assert response.json()["error"] == "RuntimeError"
+    assert "boom" in response.json()["message"]
+    response = client.get("/api/liuray/nodes")
+    assert response.status_code == 502
+    assert response.json()["detail"] == {"node": "localhost:8000"}

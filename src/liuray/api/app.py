@@ -29,7 +29,7 @@ from starlette.routing import BaseRoute, Route
 
 from liuray.api import graphs, home, nodes, sessions
 from liuray.api.context import ApiContext
-from liuray.api.errors import http_error, liuray_error
+from liuray.api.errors import CatchAll, http_error, liuray_error
 from liuray.api.openapi import openapi_document
 from liuray.errors import LiurayError
 from liuray.managers.island import IslandManager
@@ -93,13 +93,10 @@ def create_app(
         middleware=[
             Middleware(
                 CORSMiddleware, allow_origins=["*"], allow_methods=["*"], allow_headers=["*"]
-            )
+            ),
+            Middleware(CatchAll),
         ],
-        exception_handlers={
-            LiurayError: liuray_error,
-            HTTPException: http_error,
-            Exception: liuray_error,
-        },
+        exception_handlers={LiurayError: liuray_error, HTTPException: http_error},
     )
     app.state.api = ApiContext(island, max_request_bytes, base_url)
     return app

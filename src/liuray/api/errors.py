@@ -5,7 +5,10 @@ Every error a handler lets escape is turned into a response here, by the excepti
 handlers that :func:`liuray.api.app.create_app` installs. The status comes from
 :data:`STATUS`, looked up along the exception's class hierarchy (so a subclass of
 ``GraphError`` is a 400 without an entry of its own); anything that is not a
-:class:`~liuray.errors.LiurayError` is a 500 and its traceback is logged, once, here.
+:class:`~liuray.errors.LiurayError` is a 500. The traceback of a 5xx is logged once,
+here. Unexpected exceptions are caught by :class:`CatchAll` rather than by Starlette's
+outermost handler, which re-raises them after answering, so the server would log them
+again and drop the client's keep-alive connection.
 
 The body carries both liuray's fields and DALiuGE's (``type`` and ``args``, which
 DALiuGE's REST client reads to re-raise the same exception class)::
@@ -23,6 +26,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from liuray.errors import (
     DeployError,
@@ -100,7 +104,7 @@ async def liuray_error(request: Request, error: Exception) -> Response:
     if isinstance(error, LiurayError):
         message, detail = error.message, error.detail
     else:
-        message, detail = f"internal error: {error}", {}
+        message, detail = f"internal error: {type(error).__name__}: {error}", {}
     if status >= 500:
         log.error("%s %s failed", request.method, request.url.path, exc_info=error)
     return JSONResponse(
@@ -138,6 +142,35 @@ def _allowed_methods(request: Request) -> list[str]:
         if match is not Match.NONE:
             methods.update(getattr(route, "methods", None) or ())
     return sorted(methods)
+
+
+class CatchAll:
+    """ASGI middleware: any exception escaping the app becomes a JSON 500 (logged once).
+
+    Installed inside Starlette's own error middleware, which would re-raise.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watch(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except Exception as error:
+            if started:  # too late for an error response: let the server drop the connection
+                raise
+            response = await liuray_error(Request(scope, receive), error)
+            await response(scope, receive, send)
 
 
 def _jsonable(value: Any) -> Any:
