@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import httpx
 from api_helpers import LiveServer, cross_node_graph, sleep_graph, wait_for_end
@@ -87,21 +88,35 @@ def test_drop_detail_carries_the_bash_apps_logs(server: LiveServer, client: http
     assert "nope" in missing.json()["message"]
 
 
-def test_deploy_without_completed_starts_the_roots(
-    server: LiveServer, client: httpx.Client
-) -> None:
-    """Deploying with no body starts the graph's roots (liuray's default), and a JSON
-    ``{"completed": [...]}`` body is accepted too."""
-    for sid, body in (("plain", None), ("as-json", {"completed": ["hello"]})):
+def test_deploy_takes_completed_in_every_form(server: LiveServer, client: httpx.Client) -> None:
+    """Deploying with no body starts the graph's roots (liuray's default); ``completed``
+    is also read from a JSON body, a multipart form and the query string."""
+    ways: list[tuple[str, dict[str, Any]]] = [
+        ("plain", {}),
+        ("as-json", {"json": {"completed": ["hello"]}}),
+        ("multipart", {"files": {"completed": (None, "hello")}}),
+        ("query", {"params": {"completed": "hello"}}),
+    ]
+    for sid, request in ways:
         out = server.workspace / f"{sid}.txt"
         client.post("/api/sessions", json={"sessionId": sid})
         client.post(
             f"/api/sessions/{sid}/graph/append", json=cross_node_graph(sid, server.nodes, out)
         )
-        response = client.post(f"/api/sessions/{sid}/deploy", json=body)
-        assert response.json() == {"Status": "Success"}
+        response = client.post(f"/api/sessions/{sid}/deploy", **request)
+        assert response.json() == {"Status": "Success"}, sid
         assert wait_for_end(client, sid) == {n: 4 for n in server.nodes}
         assert out.read_text() == f"HELLO-{sid.upper()}\n"
+
+
+def test_deploy_rejects_unknown_completed_uids(server: LiveServer, client: httpx.Client) -> None:
+    """Naming a drop that is not in the graph as completed is a 400 naming it."""
+    client.post("/api/sessions", json={"sessionId": "typo"})
+    graph = cross_node_graph("typo", server.nodes, server.workspace / "typo.txt")
+    client.post("/api/sessions/typo/graph/append", json=graph)
+    response = client.post("/api/sessions/typo/deploy", data={"completed": "hello,helo"})
+    assert response.status_code == 400
+    assert "helo" in response.json()["message"]
 
 
 def test_cancel_stops_a_long_session(server: LiveServer, client: httpx.Client) -> None:
