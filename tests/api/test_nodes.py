@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import socket
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 from api_helpers import LiveServer, cross_node_graph, wait_for_end
@@ -71,3 +73,24 @@ def test_a_graph_naming_a_node_in_another_spelling_runs(
     sid = client.post("/api/liuray/submit", json=graph).json()["sessionId"]
     assert wait_for_end(client, sid) == {n: 4 for n in server.nodes}
     assert (server.workspace / "spelled.txt").read_text() == "HELLO-SPELLED\n"
+
+
+def test_restarting_a_node_gives_it_a_fresh_manager(client: httpx.Client) -> None:
+    """``liuray nodes restart`` posts here: the node stays registered, under its
+    canonical name however it is spelled, and its manager starts empty; an unknown
+    node is a 404 listing the known ones."""
+    graph = cross_node_graph("before", ["localhost:8000"], Path(tempfile.mkdtemp()) / "o.txt")
+    sid = client.post("/api/liuray/submit", json=graph).json()["sessionId"]
+    assert wait_for_end(client, sid) == {"localhost:8000": 4}
+    details = {d["name"]: d for d in client.get("/api/liuray/nodes").json()}
+    assert sid in details["localhost:8000"]["session_ids"]
+
+    answer = client.post("/api/liuray/nodes/127.0.0.1/restart")
+    assert answer.json() == {"Status": "Success", "node": "localhost:8000"}
+    details = {d["name"]: d for d in client.get("/api/liuray/nodes").json()}
+    assert "localhost:8000" in client.get("/api/nodes").json()
+    assert details["localhost:8000"]["session_ids"] == []
+
+    missing = client.post("/api/liuray/nodes/otherhost:9999/restart")
+    assert missing.status_code == 404
+    assert "localhost:8000" in missing.json()["message"]

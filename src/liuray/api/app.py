@@ -68,6 +68,7 @@ def api_routes() -> list[BaseRoute]:
         Route("/api/liuray/submit", sessions.submit, methods=["POST"]),
         Route("/api/liuray/sessions/{sid}/progress", sessions.progress, methods=["GET"]),
         Route("/api/liuray/nodes", nodes.node_details, methods=["GET"]),
+        Route("/api/liuray/nodes/{node}/restart", nodes.restart_node, methods=["POST"]),
         Route("/api/openapi.json", openapi_document, methods=["GET"]),
     ]
 

@@ -40,3 +40,10 @@ async def remove_node(request: Request) -> Response:
 async def node_details(request: Request) -> Response:
     """One object per node (liuray extension): name, state, transport, sessions, load."""
     return json_response(await call(context(request).island.node_details))
+
+
+async def restart_node(request: Request) -> Response:
+    """Replace a node's manager with a fresh one (liuray extension; ``liuray nodes
+    restart``). Sessions with drops on that node fail there, as on a node loss."""
+    name = await call(context(request).island.restart_node, path_param(request, "node"))
+    return json_response({"Status": "Success", "node": name})
