@@ -218,3 +218,24 @@ def test_serve_rejects_bad_options(
     """Impossible values exit 2 with a message naming the option."""
     assert main(["serve", "--state-dir", str(tmp_path), *options]) == 2
     assert options[0] in capsys.readouterr().err
+
+
+def test_serve_runs_the_example_pipeline_with_its_code_path(tmp_path: Path) -> None:
+    """The example pipeline's apps name functions in ``spectral.py`` by import path:
+    a server started with ``--code-path`` pointing at the example finds them, and the
+    whole pipeline finishes."""
+    example = Path(__file__).resolve().parents[2] / "examples" / "channel_average"
+    graph = json.loads((example / "graph.json").read_text())
+    with serve(tmp_path / "state", "--code-path", str(example)) as live:
+        session_id = live.post("/api/liuray/submit", graph)["sessionId"]
+        status = live.wait_status(session_id, {4, 5, 6}, timeout=60)
+        assert set(status.values()) == {4}, live.get(f"/api/liuray/sessions/{session_id}/progress")
+
+
+def test_serve_refuses_a_code_path_that_is_not_a_directory(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A mistyped --code-path is reported before anything starts."""
+    status = main(["serve", "--state-dir", str(tmp_path), "--code-path", str(tmp_path / "nope")])
+    assert status == 2
+    assert "is not a directory" in capsys.readouterr().err

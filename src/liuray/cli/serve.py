@@ -102,6 +102,17 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "a local Ray (needs: pip install 'liuray[ray]')",
     )
     parser.add_argument(
+        "-c",
+        "--code-path",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="DIR",
+        help="directory holding Python code that graphs name by import path (func_name, "
+        "dropclass); repeatable; like DALiuGE's --dlg-path (in-process node managers; on "
+        "Ray, install the code on every node instead)",
+    )
+    parser.add_argument(
         "--log-level",
         default="info",
         choices=["critical", "error", "warning", "info", "debug"],
@@ -130,6 +141,16 @@ def main(args: argparse.Namespace) -> int:
     from liuray.managers.records import SessionRecords
 
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s: %(name)s: %(message)s")
+    for directory in reversed(args.code_path):
+        if not directory.is_dir():
+            print(
+                f"liuray serve: error: --code-path {str(directory)!r} is not a directory",
+                file=sys.stderr,
+            )
+            return 2
+        # The server process is the node managers' process: imports of graph code
+        # (func_name, dropclass) must see these directories for its whole life.
+        sys.path.insert(0, str(directory.expanduser().resolve()))
     state_dir = state_directory(args.state_dir)
     try:
         transport = _transport(args, state_dir)
