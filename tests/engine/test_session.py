@@ -309,7 +309,7 @@ def test_a_failing_callback_does_not_kill_the_worker(
     pool.shutdown()
     assert second.state is SessionState.FINISHED
     assert [r.message for r in caplog.records] == [
-        f"worker failed running 'hello' of session {'first'!r}"
+        f"worker failed reporting to session {'first'!r}"
     ]
 
 

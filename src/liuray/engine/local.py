@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from liuray.engine import capture
+from liuray.engine.events import Event
 from liuray.engine.session import GraphRun
 from liuray.engine.states import SessionState
 from liuray.graph.physical import PhysicalGraph, load_physical_graph, read_physical_graph
@@ -47,6 +48,11 @@ from liuray.types import DropUid
 ProgressCallback = Callable[[dict[str, int], int], None]
 
 _local = threading.local()
+
+#: Most app attempts one worker takes from the queue at once.
+BATCH = 16
+#: An app running longer than this (seconds) has its outcome applied at once.
+QUICK_APP_S = 0.0005
 _log = logging.getLogger(__name__)
 
 
@@ -68,19 +74,26 @@ class WorkerPool:
 
     def submit(self, run: GraphRun, uid: DropUid, attempt: int) -> None:
         """Queue one app attempt."""
+        self.submit_many(run, [(uid, attempt)])
+
+    def submit_many(self, run: GraphRun, attempts: list[tuple[DropUid, int]]) -> None:
+        """Queue app attempts of one session under a single lock acquisition."""
         cond = self._cond
         with cond:
             if self._closed:
                 raise RuntimeError("the worker pool is shut down")
             tasks = self._tasks
-            tasks.append((run, uid, attempt))
-            if self._idle:
-                # A worker submitting its own follow-up will pick it up next: only wake
-                # another thread when there is more than that to do.
-                if len(tasks) > 1 or getattr(_local, "pool", None) is not self:
-                    cond.notify()
-            elif len(self._threads) < self.workers:
+            tasks.extend((run, uid, attempt) for uid, attempt in attempts)
+            waiting = len(tasks)
+            if getattr(_local, "pool", None) is self:
+                # A worker submitting follow-ups takes one itself next: only wake other
+                # threads for the rest.
+                waiting -= 1
+            if waiting > 0 and self._idle:
+                cond.notify(min(waiting, self._idle))
+            while waiting > self._idle and len(self._threads) < self.workers:
                 self._spawn()
+                waiting -= 1
 
     def _spawn(self) -> None:
         capture.install()
@@ -102,14 +115,39 @@ class WorkerPool:
                     self._idle += 1
                     cond.wait()
                     self._idle -= 1
-                run, uid, attempt = tasks.pop()
+                # Take a fair share of a long queue at once (at most BATCH), so quick
+                # apps cost one lock round-trip per batch instead of one each.
+                share = min(BATCH, max(1, len(tasks) // self.workers))
+                batch = [tasks.pop() for _ in range(share)]
+            self._run_batch(batch)
+
+    def _run_batch(self, batch: list[tuple[GraphRun, DropUid, int]]) -> None:
+        # Outcomes of quick apps are held back and applied together per session; as soon
+        # as one app runs long, everything held is applied so downstream work can start.
+        held: dict[GraphRun, list[Event]] = {}
+        for run, uid, attempt in batch:
+            started = time.perf_counter()
             try:
-                run.execute(uid, attempt)
+                event = run.run_app(uid, attempt)
+                held.setdefault(run, []).append(event)
+                if time.perf_counter() - started > QUICK_APP_S:
+                    self._flush(held)
             except Exception:
-                # App errors are reported by execute itself; this is a bug in a callback
-                # or the engine. Log it and keep the worker: a dead thread would still
-                # count towards ``workers`` and could leave queued apps with no thread.
+                # App errors are reported by run_app itself; this is a bug in the engine.
+                # Log it and keep the worker: a dead thread would still count towards
+                # ``workers`` and could leave queued apps with no thread.
                 _log.exception("worker failed running %r of session %r", uid, run.session_id)
+        self._flush(held)
+
+    @staticmethod
+    def _flush(held: dict[GraphRun, list[Event]]) -> None:
+        for run, events in held.items():
+            try:
+                run.apply(*events)
+            except Exception:
+                # A bug in a callback (on_end, on_publish): log it, keep the worker.
+                _log.exception("worker failed reporting to session %r", run.session_id)
+        held.clear()
 
     def shutdown(self, wait: bool = True) -> None:
         """Stop the threads once the queued work is done."""

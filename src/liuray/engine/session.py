@@ -220,9 +220,10 @@ class GraphRun:
         """Feed events to the machine and carry out its instructions (thread-safe)."""
         with self.lock:
             instructions = self.machine.handle(*events)
+        ready: list[tuple[DropUid, int]] = []
         for instruction in instructions:
             if isinstance(instruction, RunApp):
-                self.pool.submit(self, instruction.uid, instruction.attempt)
+                ready.append((instruction.uid, instruction.attempt))
             elif isinstance(instruction, ReleaseData):
                 self.drops[instruction.uid].release()  # type: ignore[union-attr]
             elif isinstance(instruction, PublishState):
@@ -235,9 +236,18 @@ class GraphRun:
                 self.ended.set()
                 if self.on_end is not None:
                     self.on_end(self)
+        if ready:
+            self.pool.submit_many(self, ready)
 
     def execute(self, uid: DropUid, attempt: int) -> None:
         """Run one app attempt and report its outcome (called on a worker thread)."""
+        self.apply(self.run_app(uid, attempt))
+
+    def run_app(self, uid: DropUid, attempt: int) -> Event:
+        """Run one app attempt and return its outcome, *without* applying it.
+
+        Lets a worker run several quick apps and report them in one :meth:`apply`.
+        """
         app = self.drops[uid]
         assert isinstance(app, AppDrop)
         if attempt == 1:
@@ -261,7 +271,7 @@ class GraphRun:
             )
         current.app = None
         app.finished_at = time.time()
-        self.apply(event)
+        return event
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the session ended; False on timeout."""
