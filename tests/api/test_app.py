@@ -37,6 +37,7 @@ CONTRACT = [
     ("post", "/api/liuray/submit"),
     ("get", "/api/liuray/sessions/{sid}/progress"),
     ("get", "/api/liuray/nodes"),
+    ("post", "/api/liuray/nodes/{node}/restart"),
     ("get", "/api/openapi.json"),
 ]
 

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from liuray.deploy.ray import NodeState
-from liuray.engine.states import SessionState
+from liuray.engine.states import DropState, SessionState
 from liuray.errors import NodeNotFound
 from liuray.managers.island import IslandManager
 from liuray.managers.records import SessionRecords
@@ -396,5 +396,35 @@ def test_an_idle_worker_node_manager_is_released_and_woken_by_a_session(
         wait_until(
             lambda: reconciler.nodes[worker].state is NodeState.RELEASED, 10, "a second release"
         )
+        # Reading the finished session answers from what was kept at its end, without
+        # restarting the released NM (which would keep the node from scaling down).
+        assert island.progress(session)["counts"] == {"finished": 1, "completed": 1}
+        assert set(island.graph_status(session)) == {"wake-sleep", "wake-out"}
+        assert island.drop_detail(session, "wake-sleep")["status"] == DropState.COMPLETED.code
+        assert reconciler.nodes[worker].state is NodeState.RELEASED
+        assert not nm_exists(worker)
     finally:
         island.close()
+
+
+def test_a_restarted_island_manager_readopts_a_running_session(
+    cluster: Cluster, nm_root: Path, tmp_path: Path
+) -> None:
+    """The DIM dies while a session runs on a worker: the new DIM finds the session on
+    the surviving NM actor, watches it again, and records it FINISHED (not FAILED)."""
+    path = tmp_path / "sessions.sqlite"
+    first = start_island(cluster, nm_root, records=SessionRecords(path))
+    session = first.submit(sleep_pair("long", worker_ids(cluster)[0], 3.0), "across-restart")
+    first.close()
+
+    second = start_island(cluster, nm_root, records=SessionRecords(path))
+    try:
+        assert second.state(session) is SessionState.RUNNING
+        assert second.wait(session, timeout=30) is SessionState.FINISHED
+        wait_until(
+            lambda: SessionRecords(path).get(session).state is SessionState.FINISHED,  # type: ignore[union-attr]
+            5,
+            "the record of the end",
+        )
+    finally:
+        second.close()

@@ -76,6 +76,14 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="worker threads per node manager (default: number of CPUs)",
     )
     parser.add_argument(
+        "-p",
+        "--processes",
+        type=int,
+        default=0,
+        help="per node manager, run Python function apps in a pool of N processes "
+        "(CPU-bound code; default: threads only)",
+    )
+    parser.add_argument(
         "--state-dir",
         type=Path,
         default=None,
@@ -193,7 +201,9 @@ def _transport(args: argparse.Namespace, state_dir: Path) -> Transport:
     if args.ray is None:
         from liuray.transports.inproc import InProcessTransport
 
-        return InProcessTransport(nodes_dir, nodes=args.nodes, workers=args.workers)
+        return InProcessTransport(
+            nodes_dir, nodes=args.nodes, workers=args.workers, processes=args.processes
+        )
     try:
         from liuray.transports.ray import RayTransport
     except ImportError as err:
@@ -201,7 +211,9 @@ def _transport(args: argparse.Namespace, state_dir: Path) -> Transport:
             f"--ray needs Ray ({err}); install it with: pip install 'liuray[ray]'", 2
         ) from err
     try:
-        return RayTransport(args.ray or None, root=nodes_dir, workers=args.workers)
+        return RayTransport(
+            args.ray or None, root=nodes_dir, workers=args.workers, processes=args.processes
+        )
     except (LiurayError, ConnectionError, RuntimeError, TimeoutError) as err:
         raise _Unavailable(
             f"cannot use the Ray cluster {args.ray or '(local)'!r}: {err}", 1
@@ -211,6 +223,8 @@ def _transport(args: argparse.Namespace, state_dir: Path) -> Transport:
 def _check_options(args: argparse.Namespace) -> str:
     if args.nodes < 0:
         return f"--nodes must be 0 or more, got {args.nodes}"
+    if args.processes < 0:
+        return f"--processes must be 0 or more, got {args.processes}"
     if args.workers is not None and args.workers < 1:
         return f"--workers must be 1 or more, got {args.workers}"
     if not 0 <= args.port < 65536:

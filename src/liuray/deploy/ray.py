@@ -157,9 +157,19 @@ class MembershipReconciler:
 
     # ------------------------------------------------------------------ loop
 
-    def start(self) -> None:
-        """Run one round now (so nodes are known at once), then keep reconciling."""
+    def start(self, settle: float = 30.0) -> None:
+        """Run one round now, wait up to ``settle`` s for its NMs, then keep reconciling.
+
+        Waiting means a new island manager sees every existing node (and adopts its NM)
+        before it looks at its sessions.
+        """
         self.reconcile()
+        deadline = time.monotonic() + settle
+        while time.monotonic() < deadline:
+            with self._lock:
+                if not self._starting:
+                    break
+            time.sleep(0.02)
         self._thread = threading.Thread(target=self._loop, name="liuray-reconciler", daemon=True)
         self._thread.start()
 

@@ -68,6 +68,13 @@ class IslandSession:
     feeds: dict[NodeName, dict[DropUid, list[NodeName]]] = field(default_factory=dict)
     ended: float | None = None
     lost_nodes: set[NodeName] = field(default_factory=set)
+    #: What the nodes reported when the session ended, so reads of a finished session
+    #: never need its node managers (which may have been released since).
+    final_status: dict[DropUid, dict[str, int]] | None = None
+    final_counts: dict[str, int] | None = None
+    final_failures: list[dict[str, str]] | None = None
+    #: Drops recorded for a session re-adopted after a restart (its specs are not kept).
+    adopted_size: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -495,6 +502,8 @@ class IslandManager:
     def graph_status(self, session_id: SessionId) -> dict[DropUid, dict[str, int]]:
         """``{oid: {"status", "execStatus"}}`` merged from every node."""
         session = self._session(session_id)
+        if session.final_status is not None:
+            return session.final_status
         if not session.nodes:
             return {spec["oid"]: {"status": 0} for spec in session.specs}
         merged: dict[DropUid, dict[str, int]] = {}
@@ -510,20 +519,10 @@ class IslandManager:
     def progress(self, session_id: SessionId) -> dict[str, Any]:
         """liuray's summary: merged state, drops per state, totals, failures."""
         session = self._session(session_id)
-        counts: dict[str, int] = {}
-        failures: list[dict[str, str]] = []
-        for node in session.nodes:
-            if node in session.lost_nodes:
-                lost = sum(1 for home in session.home.values() if home == node)
-                counts["error"] = counts.get("error", 0) + lost
-                continue
-            client = self.transport.client(node)
-            for state, count in client.progress(session_id)["counts"].items():
-                counts[state] = counts.get(state, 0) + count
-            failures += [
-                {"oid": uid, "node": node, "error": error}
-                for uid, error in client.failures(session_id)[:20]
-            ]
+        if session.final_counts is not None and session.final_failures is not None:
+            counts, failures = session.final_counts, session.final_failures
+        else:
+            counts, failures = self._counts_and_failures(session)
         if not session.nodes and session.specs:
             counts["initialized"] = len(session.specs)
         state = self.state(session_id)
@@ -538,6 +537,25 @@ class IslandManager:
             "created": session.created,
             "ended": session.ended,
         }
+
+    def _counts_and_failures(
+        self, session: IslandSession
+    ) -> tuple[dict[str, int], list[dict[str, str]]]:
+        counts: dict[str, int] = {}
+        failures: list[dict[str, str]] = []
+        for node in session.nodes:
+            if node in session.lost_nodes:
+                lost = sum(1 for home in session.home.values() if home == node)
+                counts["error"] = counts.get("error", 0) + lost
+                continue
+            client = self.transport.client(node)
+            for state, count in client.progress(session.session_id)["counts"].items():
+                counts[state] = counts.get(state, 0) + count
+            failures += [
+                {"oid": uid, "node": node, "error": error}
+                for uid, error in client.failures(session.session_id)[:20]
+            ]
+        return counts, failures
 
     def drop_detail(self, session_id: SessionId, uid: DropUid) -> dict[str, Any]:
         """State, timings, error and log lines of one drop."""
@@ -557,6 +575,18 @@ class IslandManager:
                 "error": f"node {node} lost",
                 "logs": [],
                 "node": node,
+            }
+        if session.final_status is not None and not self.transport.is_active(node):
+            # The node's manager was released after the session ended: answer from what
+            # was kept rather than restarting it (which would block the scale-down).
+            status = session.final_status.get(uid, {"status": 0})
+            return {
+                "oid": uid,
+                "session": session_id,
+                "node": node,
+                "logs": [],
+                "note": "node manager released; detail kept from the session's end",
+                **status,
             }
         return self.transport.client(node).drop_detail(session_id, uid)
 
@@ -582,18 +612,42 @@ class IslandManager:
                 session.state,
                 session.created,
                 session.ended,
-                len(session.specs),
+                len(session.specs) or session.adopted_size,
                 session.nodes,
             )
         )
 
     def _mark_interrupted(self) -> None:
+        """Sessions live when the previous island manager stopped: re-adopt or fail them.
+
+        A session whose node managers still hold it (Ray's detached NM actors survive an
+        island-manager restart) is watched again until it ends; one that no node knows
+        any more is recorded as FAILED.
+        """
+        known = set(self.transport.node_names())
         for record in self.records.all():
-            if record.state not in SESSION_TERMINAL and record.session_id not in self._sessions:
-                record.state = _S.FAILED
-                record.error = "the island manager stopped while the session was live"
-                record.ended = record.ended or time.time()
-                self.records.save(record)
+            if record.state in SESSION_TERMINAL or record.session_id in self._sessions:
+                continue
+            holders = [n for n in record.nodes if n in known and self._holds(n, record.session_id)]
+            if holders:
+                session = IslandSession(record.session_id, created=record.created, state=_S.RUNNING)
+                session.mirrors = {node: [] for node in holders}
+                session.adopted_size = record.drops
+                with self._lock:
+                    self._sessions[record.session_id] = session
+                log.info("re-adopted running session %s on %s", record.session_id, holders)
+                continue
+            record.state = _S.FAILED
+            record.error = "the island manager stopped while the session was live"
+            record.ended = record.ended or time.time()
+            self.records.save(record)
+
+    def _holds(self, node: NodeName, session_id: SessionId) -> bool:
+        try:
+            self.transport.client(node).session_status(session_id)
+        except LiurayError:
+            return False
+        return True
 
     def _watch(self) -> None:
         while not self._closed.wait(self._interval):
@@ -610,10 +664,21 @@ class IslandManager:
                 log.exception("watching session %s", session.session_id)
                 continue
             if state in SESSION_TERMINAL:
+                self._snapshot(session)
                 session.state = state
                 session.ended = time.time()
                 self._save(session)
                 self.transport.release(session.session_id)
+
+    def _snapshot(self, session: IslandSession) -> None:
+        try:
+            status = self.graph_status(session.session_id)
+            counts, failures = self._counts_and_failures(session)
+        except LiurayError:
+            log.exception("could not keep the final state of %s", session.session_id)
+            return
+        session.final_status, session.final_counts = status, counts
+        session.final_failures = failures
 
     def close(self) -> None:
         """Stop watching, record sessions that have ended, and close the transport."""

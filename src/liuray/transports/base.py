@@ -66,6 +66,10 @@ class Transport(ABC):
     def prepare(self, nodes: list[NodeName]) -> None:  # noqa: B027 - optional hook
         """Called before a session is deployed on ``nodes`` (e.g. to restart idle NMs)."""
 
+    def is_active(self, node: NodeName) -> bool:
+        """Whether the node's manager runs now (False for one released while idle)."""
+        return node in self.node_names()
+
     def restart_node(self, node: NodeName) -> None:
         """Replace the node's manager with a fresh one; its live sessions fail there."""
         self.remove_node(node)

@@ -55,12 +55,16 @@ def actor_name(node_id: str) -> str:
 class NodeManagerActor:
     """The body of an NM actor: a :class:`NodeManager` plus peer routing over Ray."""
 
-    def __init__(self, node_id: str, root: str | None, workers: int | None) -> None:
+    def __init__(
+        self, node_id: str, root: str | None, workers: int | None, processes: int = 0
+    ) -> None:
         from liuray.engine.local import default_root
 
         base = Path(root) if root else default_root() / "ray-nodes"
         self.node_id = node_id
-        self.manager = NodeManager(node_id, base / node_id, workers=workers, router=self._route)
+        self.manager = NodeManager(
+            node_id, base / node_id, workers=workers, processes=processes, router=self._route
+        )
         self._peers: dict[str, Any] = {}
 
     def ping(self) -> dict[str, Any]:
@@ -135,6 +139,8 @@ class RayTransport(Transport):
             None connects to (or starts) a local Ray.
         root: directory for NM session files (default ``$LIURAY_HOME/ray-nodes``).
         workers: worker threads per NM (default: the node's CPUs).
+        processes: per-NM process pool for Python function apps (CPU-bound code runs in
+            parallel despite the GIL); 0: none.
         interval: membership polling period in seconds.
         idle_release: release idle worker NMs after this many seconds (None: never);
             keep it below the autoscaler's ``idle_timeout_minutes``.
@@ -148,6 +154,7 @@ class RayTransport(Transport):
         *,
         root: Path | None = None,
         workers: int | None = None,
+        processes: int = 0,
         interval: float = 0.2,
         idle_release: float | None = 60.0,
         connect: bool = True,
@@ -163,6 +170,7 @@ class RayTransport(Transport):
             )
         self.root = root
         self.workers = workers
+        self.processes = processes
         self._handles: dict[str, Any] = {}
         self._requests: dict[str, list[dict[str, float]]] = {}
         self._lock = threading.Lock()
@@ -188,7 +196,9 @@ class RayTransport(Transport):
             max_concurrency=64,
             max_restarts=0,
             scheduling_strategy=NodeAffinitySchedulingStrategy(node_id, soft=False),
-        ).remote(node_id, None if self.root is None else str(self.root), self.workers)
+        ).remote(
+            node_id, None if self.root is None else str(self.root), self.workers, self.processes
+        )
         ray.get(handle.ping.remote(), timeout=60)
         with self._lock:
             self._handles[node_id] = handle
@@ -368,6 +378,10 @@ class RayTransport(Transport):
             had = self._requests.pop(session_id, None)
         if had is not None:
             self._request_capacity()
+
+    def is_active(self, node: NodeName) -> bool:
+        state = self.reconciler.nodes.get(node)
+        return state is not None and state.state is NodeState.READY
 
     def prepare(self, nodes: list[NodeName]) -> None:
         for node in nodes:
