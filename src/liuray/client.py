@@ -38,6 +38,7 @@ import json
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 from urllib.parse import quote
@@ -380,7 +381,9 @@ def _session_path(session_id: SessionId, *rest: str) -> str:
 
 def _graph_body(graph: Any) -> tuple[bytes, dict[str, str]]:
     """The request body of a graph: JSON, gzip-compressed when large."""
-    if isinstance(graph, bytes):
+    if isinstance(graph, Path):
+        body = graph.read_bytes()
+    elif isinstance(graph, bytes):
         body = graph
     elif isinstance(graph, str):
         body = graph.encode()

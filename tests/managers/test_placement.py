@@ -89,3 +89,26 @@ def test_single_node_takes_everything() -> None:
     specs = [_app("s", outputs=("p0", "p1")), _data("p0"), _data("p1")]
     specs += [_app("w0", ("p0",)), _app("w1", ("p1",))]
     assert set(place(specs, ["only"]).values()) == {"only"}
+
+
+def test_apps_reading_one_shared_drop_are_spread_over_the_nodes() -> None:
+    """A cube read by four channel apps (no scatter app in between): the readers are
+    parallel work, so they are placed round-robin rather than all on the cube's node."""
+    specs: list[dict[str, object]] = [
+        {"oid": "make", "categoryType": "app", "dropclass": "x", "outputs": ["cube"]},
+        {"oid": "cube", "categoryType": "data", "dropclass": "y"},
+    ]
+    for index in range(4):
+        specs += [
+            {
+                "oid": f"read{index}",
+                "categoryType": "app",
+                "dropclass": "x",
+                "inputs": ["cube"],
+                "outputs": [f"out{index}"],
+            },
+            {"oid": f"out{index}", "categoryType": "data", "dropclass": "y"},
+        ]
+    home = assign_nodes(load_physical_graph(specs), ["n1", "n2"])
+    assert {home[f"read{i}"] for i in range(4)} == {"n1", "n2"}
+    assert all(home[f"out{i}"] == home[f"read{i}"] for i in range(4))

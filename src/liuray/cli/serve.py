@@ -110,6 +110,15 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "a local Ray (needs: pip install 'liuray[ray]')",
     )
     parser.add_argument(
+        "--idle-release",
+        type=float,
+        default=60.0,
+        metavar="S",
+        help="with --ray: stop a worker node's node manager after S idle seconds so the "
+        "autoscaler can remove the node (keep it below idle_timeout_minutes; it starts "
+        "again when a session needs the node; default: %(default)s)",
+    )
+    parser.add_argument(
         "-c",
         "--code-path",
         action="append",
@@ -212,7 +221,11 @@ def _transport(args: argparse.Namespace, state_dir: Path) -> Transport:
         ) from err
     try:
         return RayTransport(
-            args.ray or None, root=nodes_dir, workers=args.workers, processes=args.processes
+            args.ray or None,
+            root=nodes_dir,
+            workers=args.workers,
+            processes=args.processes,
+            idle_release=args.idle_release if args.idle_release > 0 else None,
         )
     except (LiurayError, ConnectionError, RuntimeError, TimeoutError) as err:
         raise _Unavailable(

@@ -5,9 +5,9 @@ Real partitioning (min-cut, METIS) is the translator's job; this is the fallback
 physical graph that names no nodes, chosen to keep chains together and spread fan-outs:
 
 * a data drop lives with its first producer (roots: with their first consumer);
-* an app continues on the node of its first input, unless that input is one of several
-  outputs of one app (a fan-out, such as a scatter): then, like root apps, it is placed
-  round-robin, so parallel branches spread over the nodes.
+* an app continues on the node of its first input, unless that input fans out (it is
+  one of several outputs of one app, as after a scatter, or several apps read it): then,
+  like root apps, it is placed round-robin, so parallel branches spread over the nodes.
 
 >>> from liuray.graph.physical import load_physical_graph
 >>> pg = load_physical_graph([
@@ -54,7 +54,10 @@ def assign_nodes(graph: PhysicalGraph, nodes: list[NodeName]) -> dict[DropUid, N
 
 
 def _fanned_out(graph: PhysicalGraph, data: DropUid) -> bool:
-    producers = graph[data].producers
+    drop = graph[data]
+    if len(drop.consumers) + len(drop.streaming_consumers) > 1:
+        return True  # one drop read by several apps: spread the readers
+    producers = drop.producers
     return bool(producers) and len(graph[producers[0]].outputs) > 1
 
 
