@@ -337,7 +337,10 @@ class IslandManager:
         for node, part in parts.items():
             client = self.transport.client(node)
             client.create_session(session.session_id)
-            client.append_graph(session.session_id, part.specs)
+            if part.graph is not None and self.transport.shares_memory:
+                client.append_graph(session.session_id, part.graph)  # validated already
+            else:
+                client.append_graph(session.session_id, part.specs)
         for node, part in parts.items():
             self.transport.client(node).deploy(
                 session.session_id, part.external_producers, part.publish_to, part.mirrors

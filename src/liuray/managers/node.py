@@ -44,6 +44,7 @@ from liuray.errors import (
     SessionExists,
     SessionNotFound,
 )
+from liuray.graph.physical import PhysicalGraph
 from liuray.managers.payload import Payload, export_payload, import_payload
 from liuray.managers.session import NodeSession
 from liuray.types import DropSpec, DropUid, NodeName, SessionId
@@ -122,8 +123,12 @@ class NodeManager:
             self._sessions[session_id] = NodeSession(session_id, self.root / session_id)
         self.last_active = time.time()
 
-    def append_graph(self, session_id: SessionId, specs: list[DropSpec]) -> None:
-        """Add drop specs to a session that is not yet deployed."""
+    def append_graph(self, session_id: SessionId, specs: list[DropSpec] | PhysicalGraph) -> None:
+        """Add drop specs to a session that is not yet deployed.
+
+        An in-process island manager may hand over the graph it already validated
+        (a :class:`PhysicalGraph`), which is then not parsed again at deploy.
+        """
         session = self._session(session_id)
         with session.lock:
             session.append(specs)
@@ -168,6 +173,7 @@ class NodeManager:
                 raise
             session.move(SessionState.RUNNING)
             session.oids = set()  # only needed to vet appends, which are over
+            session.validated = None
         self.last_active = time.time()
 
     def trigger(self, session_id: SessionId, uids: list[DropUid] | None = None) -> None:

@@ -46,6 +46,9 @@ class Partition:
     external_producers: dict[DropUid, int] = field(default_factory=dict)
     publish_to: dict[DropUid, list[NodeName]] = field(default_factory=dict)
     mirrors: list[DropUid] = field(default_factory=list)
+    #: The validated graph itself when the partition is the whole graph (one node), so
+    #: an in-process node manager need not parse and check it again.
+    graph: PhysicalGraph | None = None
 
     @property
     def own_drops(self) -> int:
@@ -58,6 +61,10 @@ def split_graph(
 ) -> dict[NodeName, Partition]:
     """Split ``graph`` into one :class:`Partition` per node (see the module docstring)."""
     home = {drop.oid: node_of(drop) for drop in graph}
+    nodes = set(home.values())
+    if len(nodes) == 1:  # one node: no cross-node edge, the specs go as they are
+        (node,) = nodes
+        return {node: Partition(node, graph.specs(), graph=graph)}
     parts: dict[NodeName, Partition] = {}
 
     def part(node: NodeName) -> Partition:

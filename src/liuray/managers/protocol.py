@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from liuray.graph.physical import PhysicalGraph
 from liuray.managers.payload import Payload
 from liuray.types import DropSpec, DropUid, NodeName, SessionId
 
@@ -28,8 +29,8 @@ class NodeManagerProtocol(Protocol):
         """Create an empty session (SessionExists if the id is taken)."""
         ...
 
-    def append_graph(self, session_id: SessionId, specs: list[DropSpec]) -> None:
-        """Add drop specs to a session that is not yet deployed."""
+    def append_graph(self, session_id: SessionId, specs: list[DropSpec] | PhysicalGraph) -> None:
+        """Add drop specs (or, in-process, an already validated graph) to a session."""
         ...
 
     def deploy(

@@ -22,7 +22,7 @@ from typing import Any
 from liuray.engine.session import GraphRun
 from liuray.engine.states import SESSION_TRANSITIONS, SessionState, check
 from liuray.errors import GraphError, InvalidSessionState
-from liuray.graph.physical import load_physical_graph
+from liuray.graph.physical import PhysicalGraph, load_physical_graph
 from liuray.types import DropSpec, DropUid, NodeName, SessionId
 
 
@@ -39,14 +39,15 @@ class NodeSession:
         self.mirrors: set[DropUid] = set()
         self.publish_to: dict[DropUid, list[NodeName]] = {}
         self.run: GraphRun | None = None
+        self.validated: PhysicalGraph | None = None
         self.lock = threading.Lock()
 
     def move(self, end: SessionState) -> None:
         """Change state, refusing illegal transitions."""
         self.state = check(f"Session {self.session_id!r}", self.state, end, SESSION_TRANSITIONS)
 
-    def append(self, specs: list[DropSpec]) -> None:
-        """Add specs; checked for duplicates against earlier appends.
+    def append(self, specs: list[DropSpec] | PhysicalGraph) -> None:
+        """Add specs (or a whole validated graph); checked for duplicates.
 
         Raises:
             InvalidSessionState: the session is already deployed.
@@ -59,6 +60,16 @@ class NodeSession:
                 session_id=self.session_id,
                 state=str(self.state),
             )
+        if isinstance(specs, PhysicalGraph):
+            if self.specs:
+                specs = specs.specs()  # merged with earlier appends: loaded at deploy
+            else:
+                self.validated = specs
+                self.specs = specs.specs()
+                self.oids = set(specs.drops)
+                self.move(SessionState.BUILDING)
+                return
+        self.validated = None
         new: set[DropUid] = set()
         for index, spec in enumerate(specs):
             oid = spec.get("oid") if isinstance(spec, dict) else None
@@ -91,4 +102,6 @@ class NodeSession:
 
     def load(self) -> Any:
         """Validate and load the appended specs as one physical graph."""
+        if self.validated is not None:
+            return self.validated
         return load_physical_graph(self.specs)

@@ -35,6 +35,9 @@ class Transport(ABC):
 
     #: Short name, shown in ``GET /api`` and the node details.
     kind: str = "abstract"
+    #: True when node managers live in this process, so validated graphs can be handed
+    #: over as objects instead of being serialised and parsed again.
+    shares_memory: bool = False
 
     def __init__(self) -> None:
         self.on_node_lost: NodeLostCallback | None = None

@@ -36,6 +36,7 @@ class InProcessTransport(Transport):
     """
 
     kind = "inproc"
+    shares_memory = True
 
     def __init__(
         self, root: Path, nodes: int = 1, *, workers: int | None = None, processes: int = 0
