@@ -2,45 +2,25 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from api_helpers import LiveServer
 
 from liuray.api import create_app
 from liuray.managers.island import IslandManager
 from liuray.transports.inproc import InProcessTransport
+from live_server import serve
 
 
 def _start(island: IslandManager, workspace: Path, **options: Any) -> Iterator[LiveServer]:
-    app = create_app(island, **options)
-    # Bind first and hand uvicorn the socket: no race for a "free" port.
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(app, lifespan="off", log_level="warning", access_log=False)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.01)
     try:
-        yield LiveServer(f"http://127.0.0.1:{port}", island, workspace)
+        with serve(create_app(island, **options)) as url:
+            yield LiveServer(url, island, workspace)
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
         island.close()
 
 

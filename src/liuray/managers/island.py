@@ -144,6 +144,12 @@ class IslandManager:
 
     def remove_node(self, spelling: str) -> NodeName:
         """Stop using a node; sessions waiting on it fail."""
+        name = self._registered(spelling)
+        self.transport.remove_node(name)
+        return name
+
+    def _registered(self, spelling: str) -> NodeName:
+        """The canonical name of a registered node (NodeNotFound listing them if not)."""
         name = self.transport.canonical(spelling)
         if name not in self.transport.node_names():
             raise NodeNotFound(
@@ -151,7 +157,6 @@ class IslandManager:
                 node=spelling,
                 known=self.nodes(),
             )
-        self.transport.remove_node(name)
         return name
 
     def restart_node(self, spelling: str) -> NodeName:
@@ -159,13 +164,7 @@ class IslandManager:
 
         Sessions running on it lose that node's drops, as if the node had been lost.
         """
-        name = self.transport.canonical(spelling)
-        if name not in self.transport.node_names():
-            raise NodeNotFound(
-                f"node {spelling!r} is not registered; known nodes: {self.nodes()}",
-                node=spelling,
-                known=self.nodes(),
-            )
+        name = self._registered(spelling)
         self.transport.restart_node(name)
         return name
 
