@@ -117,9 +117,19 @@ class WorkerPool:
                     self._idle -= 1
                 # Take a fair share of a long queue at once (at most BATCH), so quick
                 # apps cost one lock round-trip per batch instead of one each.
-                share = min(BATCH, max(1, len(tasks) // self.workers))
-                batch = [tasks.pop() for _ in range(share)]
-            self._run_batch(batch)
+                share = min(BATCH, len(tasks) // self.workers)
+                if share <= 1:  # the common case on chains: no batching overhead
+                    run, uid, attempt = tasks.pop()
+                    batch = None
+                else:
+                    batch = [tasks.pop() for _ in range(share)]
+            if batch is None:
+                try:
+                    run.execute(uid, attempt)
+                except Exception:
+                    _log.exception("worker failed running %r of session %r", uid, run.session_id)
+            else:
+                self._run_batch(batch)
 
     def _run_batch(self, batch: list[tuple[GraphRun, DropUid, int]]) -> None:
         # Outcomes of quick apps are held back and applied together per session; as soon

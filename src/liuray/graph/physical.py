@@ -47,15 +47,9 @@ DATA_CATEGORIES = frozenset({"data", "plain", "container"})
 # A trailing dict with none of these keys is reprodata; one with them is a (bad) drop spec.
 _SPEC_KEYS = frozenset({"oid", "categoryType", "type", "dropclass"})
 
+_APP_LISTS = ("inputs", "streaming_inputs", "outputs")
+_DATA_LISTS = ("consumers", "streaming_consumers", "producers")
 # spec key -> (attribute on the drop holding the key, attribute on the other end, other kind)
-_LIST_ATTRIBUTES = (
-    "inputs",
-    "streaming_inputs",
-    "outputs",
-    "consumers",
-    "streaming_consumers",
-    "producers",
-)
 _APP_LINKS = {
     "inputs": ("inputs", "consumers"),
     "streamingInputs": ("streaming_inputs", "streaming_consumers"),
@@ -355,7 +349,8 @@ def _add(drop: DropDescription, attribute: str, oid: DropUid) -> None:
 
 
 def _deduplicate(drop: DropDescription) -> None:
-    for attribute in _LIST_ATTRIBUTES:
+    # Only the drop's own kind of links can hold anything (see DropDescription).
+    for attribute in _APP_LISTS if drop.is_app else _DATA_LISTS:
         values: list[DropUid] = getattr(drop, attribute)
         if len(values) > 1:
             unique = list(dict.fromkeys(values))
