@@ -32,9 +32,10 @@ class MemoryDrop(DataDrop):
         super().__init__(uid, spec, context)
         self._value: Any = _EMPTY
         self._buffer: bytearray | None = None
-        pydata = param(spec, "pydata")
-        if pydata is not None:
-            self._value = _initial_value(pydata, param(spec, "encoding"))
+        if "pydata" in spec or "applicationArgs" in spec or "componentParams" in spec:
+            pydata = param(spec, "pydata")
+            if pydata is not None:
+                self._value = _initial_value(pydata, param(spec, "encoding"))
 
     def set_value(self, value: Any, encoding: str | None = None) -> None:
         self._value = value
