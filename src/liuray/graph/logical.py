@@ -1,0 +1,397 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""EAGLE logical graphs (``.graph`` JSON): parsing into a typed, validated model.
+
+A logical graph (``daliuge.md`` section 2.1) is a JSON object with ``modelData``,
+``nodeDataArray`` and ``linkDataArray``. Each node carries ``fields``: parameters and
+ports alike, told apart by ``usage`` (``NoPort``, ``InputPort``, ``OutputPort``,
+``InputOutput``); links name the field ids of their ports. :func:`load_logical_graph`
+turns that into a :class:`LogicalGraph`:
+
+* the active graph configuration (``activeGraphConfigId`` in ``graphConfigurations``),
+  if any, overrides field values first;
+* ``Comment`` and ``Description`` nodes are dropped;
+* a construct with an embedded application (``inputApplicationType``, as Scatter and
+  Gather have) gets it as :attr:`LogicalNode.app`: a node with the construct's id, the
+  construct's own parameters and the ``inputAppFields``; links that name the construct
+  mean that app;
+* links resolve their port ids to port *names* (the field's ``name``).
+
+Everything is checked on the way in, and a :class:`~liuray.errors.GraphError` names the
+node (id and name) and what would be valid: duplicate ids, a ``parentId`` that is not a
+construct, a group cycle, a link to a missing node or a missing port, or a link that
+leaves through an input-only port.
+
+>>> graph = load_logical_graph({"nodeDataArray": [
+...     {"id": "a", "name": "hello", "categoryType": "Application", "fields": [
+...         {"id": "p", "name": "out", "usage": "OutputPort"}]},
+...     {"id": "d", "name": "file", "categoryType": "Data", "fields": [
+...         {"id": "q", "name": "out", "usage": "InputOutput"}]}],
+...     "linkDataArray": [{"from": "a", "fromPort": "p", "to": "d", "toPort": "q"}]})
+>>> [(link.source, link.source_port, link.target) for link in graph.links]
+[('a', 'out', 'd')]
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from liuray.errors import GraphError
+
+IGNORED_CATEGORIES = frozenset({"Comment", "Description"})
+CATEGORY_TYPES = frozenset({"Application", "Data", "Construct", "Other"})
+_INPUT_USAGES = frozenset({"InputPort", "InputOutput"})
+_OUTPUT_USAGES = frozenset({"OutputPort", "InputOutput"})
+_USAGES = frozenset({"NoPort"}) | _INPUT_USAGES | _OUTPUT_USAGES
+_NO_APP = (None, "", "None", "none")
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """One EAGLE field: a parameter (``usage == "NoPort"``) or a port."""
+
+    id: str
+    name: str
+    value: Any
+    usage: str = "NoPort"
+    parameter_type: str = "ComponentParameter"
+    raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def is_port(self) -> bool:
+        """True for input, output and input-output ports."""
+        return self.usage != "NoPort"
+
+    @property
+    def is_input(self) -> bool:
+        """True if a link may arrive on this port."""
+        return self.usage in _INPUT_USAGES
+
+    @property
+    def is_output(self) -> bool:
+        """True if a link may leave through this port."""
+        return self.usage in _OUTPUT_USAGES
+
+
+@dataclass(frozen=True, slots=True)
+class LogicalNode:
+    """A node of the logical graph: an application, a data item or a construct."""
+
+    id: str
+    name: str
+    category: str
+    category_type: str
+    parent_id: str | None
+    fields: tuple[Field, ...]
+    is_group: bool = False
+    #: For constructs with an embedded application (Scatter, Gather...): that app.
+    app: LogicalNode | None = None
+    #: For constructs: the category of an embedded *output* application, if any.
+    output_app_category: str | None = None
+    #: For constructs: the fields of that embedded output application.
+    output_app_fields: tuple[Field, ...] = ()
+
+    def field(self, name: str) -> Field | None:
+        """The first field called ``name``, or None."""
+        for candidate in self.fields:
+            if candidate.name == name:
+                return candidate
+        return None
+
+    def value(self, name: str, default: Any = None) -> Any:
+        """The value of field ``name``; ``default`` when missing, None or ``""``."""
+        found = self.field(name)
+        if found is None or found.value is None or found.value == "":
+            return default
+        return found.value
+
+    def port(self, field_id: str) -> Field | None:
+        """The port field with id ``field_id``, or None."""
+        for candidate in self.fields:
+            if candidate.id == field_id and candidate.is_port:
+                return candidate
+        return None
+
+    @property
+    def label(self) -> str:
+        """How error messages name this node."""
+        return f"{self.category or self.category_type} node {self.name!r} ({self.id})"
+
+
+@dataclass(frozen=True, slots=True)
+class LogicalLink:
+    """A link between two nodes, ports resolved to names."""
+
+    source: str
+    source_port: str
+    target: str
+    target_port: str
+
+
+@dataclass(frozen=True)
+class LogicalGraph:
+    """A parsed, validated EAGLE logical graph; nodes keep the file's order."""
+
+    nodes: Mapping[str, LogicalNode]
+    links: tuple[LogicalLink, ...]
+    model_data: Mapping[str, Any] = field(default_factory=dict)
+
+    def __iter__(self) -> Iterator[LogicalNode]:
+        return iter(self.nodes.values())
+
+    def __len__(self) -> int:
+        return len(self.nodes)
+
+    def __getitem__(self, node_id: str) -> LogicalNode:
+        return self.nodes[node_id]
+
+    def children(self, node_id: str | None) -> list[LogicalNode]:
+        """The nodes whose ``parentId`` is ``node_id`` (None: the top level)."""
+        return [node for node in self.nodes.values() if node.parent_id == node_id]
+
+    @property
+    def name(self) -> str:
+        """The graph's file name without suffix, or ``"graph"``."""
+        path = str(self.model_data.get("filePath") or "graph")
+        return Path(path).stem or "graph"
+
+
+def is_logical_graph(obj: Any) -> bool:
+    """True if ``obj`` looks like an EAGLE logical graph (a dict with ``nodeDataArray``)."""
+    return isinstance(obj, dict) and "nodeDataArray" in obj
+
+
+def read_logical_graph(path: str | Path) -> LogicalGraph:
+    """Read and parse an EAGLE ``.graph`` file.
+
+    Raises:
+        GraphError: the file cannot be read, is not JSON, or is not a valid logical graph.
+    """
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as err:
+        raise GraphError(f"cannot read logical graph {str(path)!r}: {err.strerror}") from err
+    except UnicodeDecodeError as err:
+        raise GraphError(f"logical graph {str(path)!r} is not UTF-8 JSON text") from err
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise GraphError(
+            f"logical graph {str(path)!r} is not valid JSON: {err.msg} "
+            f"(line {err.lineno}, column {err.colno})"
+        ) from err
+    return load_logical_graph(obj)
+
+
+def load_logical_graph(obj: Any) -> LogicalGraph:
+    """Parse and validate an EAGLE logical graph already loaded from JSON.
+
+    Raises:
+        GraphError: naming the offending node or link and what would be valid.
+    """
+    if not is_logical_graph(obj):
+        raise GraphError(
+            "not an EAGLE logical graph: expected a JSON object with 'nodeDataArray' "
+            f"(and 'linkDataArray'), got {type(obj).__name__}"
+        )
+    raw_nodes = obj["nodeDataArray"]
+    raw_links = obj.get("linkDataArray") or []
+    if not isinstance(raw_nodes, list) or not isinstance(raw_links, list):
+        raise GraphError("'nodeDataArray' and 'linkDataArray' must be JSON lists")
+    overrides = _active_configuration(obj)
+    nodes: dict[str, LogicalNode] = {}
+    ignored: set[str] = set()
+    for position, raw in enumerate(raw_nodes):
+        node = _parse_node(raw, position, overrides)
+        if node.id in nodes or node.id in ignored:
+            raise GraphError(f"two nodes have the id {node.id!r}; node ids must be unique")
+        if node.category in IGNORED_CATEGORIES:
+            ignored.add(node.id)
+        else:
+            nodes[node.id] = node
+    _check_groups(nodes)
+    links = tuple(_parse_link(raw, index, nodes, ignored) for index, raw in enumerate(raw_links))
+    model_data = obj.get("modelData")
+    return LogicalGraph(nodes, links, model_data if isinstance(model_data, dict) else {})
+
+
+# Overrides: node id -> field id -> value, from the active graph configuration.
+_Overrides = dict[str, dict[str, Any]]
+
+
+def _active_configuration(obj: dict[str, Any]) -> _Overrides:
+    active = obj.get("activeGraphConfigId")
+    configurations = obj.get("graphConfigurations")
+    if not active or not isinstance(configurations, dict):
+        return {}
+    configuration = configurations.get(active)
+    if not isinstance(configuration, dict):
+        raise GraphError(
+            f"activeGraphConfigId {active!r} names no entry of graphConfigurations "
+            f"(known: {sorted(configurations)})"
+        )
+    overrides: _Overrides = {}
+    for node_id, node in (configuration.get("nodes") or {}).items():
+        for field_id, setting in ((node or {}).get("fields") or {}).items():
+            if isinstance(setting, dict) and "value" in setting:
+                overrides.setdefault(node_id, {})[field_id] = setting["value"]
+    return overrides
+
+
+def _parse_node(raw: Any, position: int, overrides: _Overrides) -> LogicalNode:
+    if not isinstance(raw, dict):
+        raise GraphError(f"nodeDataArray[{position}] is a {type(raw).__name__}, not an object")
+    node_id = raw.get("id", raw.get("key"))
+    if not isinstance(node_id, str | int) or node_id == "":
+        raise GraphError(f"nodeDataArray[{position}] ({raw.get('name')!r}) has no 'id'")
+    node_id = str(node_id)
+    name = str(raw.get("name") or raw.get("text") or "")
+    category = str(raw.get("category") or "")
+    category_type = str(raw.get("categoryType") or "")
+    where = f"{category or category_type or 'node'} {name!r} ({node_id})"
+    mine = overrides.get(node_id, {})
+    fields = _parse_fields(raw.get("fields"), where, mine)
+    parent = raw.get("parentId", raw.get("group"))
+    parent_id = None if parent in (None, "") else str(parent)
+    app: LogicalNode | None = None
+    output_category: str | None = None
+    output_fields: tuple[Field, ...] = ()
+    if category_type == "Construct":
+        app = _embedded_app(raw, node_id, name, parent_id, fields, mine)
+        if raw.get("outputApplicationType") not in _NO_APP:
+            output_category = str(raw["outputApplicationType"])
+            output_fields = _parse_fields(raw.get("outputAppFields"), where, mine)
+    return LogicalNode(
+        id=node_id,
+        name=name,
+        category=category,
+        category_type=category_type,
+        parent_id=parent_id,
+        fields=fields,
+        is_group=bool(raw.get("isGroup", False)),
+        app=app,
+        output_app_category=output_category,
+        output_app_fields=output_fields,
+    )
+
+
+def _embedded_app(
+    raw: dict[str, Any],
+    node_id: str,
+    name: str,
+    parent_id: str | None,
+    construct_fields: tuple[Field, ...],
+    overrides: Mapping[str, Any],
+) -> LogicalNode | None:
+    """A construct's ``inputApplication*``: an app node that keeps the construct's id."""
+    category = raw.get("inputApplicationType")
+    if category in _NO_APP:
+        return None
+    where = f"{raw.get('category')} {name!r} ({node_id}) (embedded app)"
+    app_fields = _parse_fields(raw.get("inputAppFields"), where, overrides)
+    # The app sees the construct's own parameters too, and (as in DALiuGE) where both
+    # name a parameter the construct's value wins.
+    construct_names = {item.name for item in construct_fields}
+    own = tuple(item for item in app_fields if item.name not in construct_names)
+    return LogicalNode(
+        id=node_id,
+        name=name,
+        category=str(category),
+        category_type="Application",
+        parent_id=parent_id,
+        fields=construct_fields + own,
+    )
+
+
+def _parse_fields(raw: Any, where: str, overrides: Mapping[str, Any]) -> tuple[Field, ...]:
+    if raw in (None, ""):
+        return ()
+    if not isinstance(raw, list):
+        raise GraphError(f"{where}: 'fields' must be a list, got {type(raw).__name__}")
+    fields = []
+    for item in raw:
+        if not isinstance(item, dict) or not item.get("name"):
+            raise GraphError(f"{where}: every field needs a 'name', got {item!r}")
+        usage = str(item.get("usage") or "NoPort")
+        if usage not in _USAGES:
+            raise GraphError(
+                f"{where}: field {item['name']!r} has usage {usage!r}; "
+                f"expected one of {sorted(_USAGES)}"
+            )
+        field_id = str(item.get("id", ""))
+        value = overrides.get(field_id, item.get("value"))
+        if value is None or value == "":
+            value = item.get("defaultValue", value)
+        fields.append(
+            Field(
+                id=field_id,
+                name=str(item["name"]),
+                value=value,
+                usage=usage,
+                parameter_type=str(item.get("parameterType") or "ComponentParameter"),
+                raw=item,
+            )
+        )
+    return tuple(fields)
+
+
+def _check_groups(nodes: Mapping[str, LogicalNode]) -> None:
+    for node in nodes.values():
+        if node.parent_id is None:
+            continue
+        parent = nodes.get(node.parent_id)
+        if parent is None:
+            raise GraphError(
+                f"{node.label} has parentId {node.parent_id!r}, which is no node of the graph"
+            )
+        if parent.category_type != "Construct":
+            raise GraphError(
+                f"{node.label} has parentId {node.parent_id!r}, which is {parent.label}, "
+                "not a construct (Scatter, Gather, ...)"
+            )
+        seen = {node.id}
+        ancestor: LogicalNode | None = parent
+        while ancestor is not None:
+            if ancestor.id in seen:
+                raise GraphError(f"{node.label} is inside itself (a parentId cycle)")
+            seen.add(ancestor.id)
+            ancestor = nodes.get(ancestor.parent_id) if ancestor.parent_id else None
+
+
+def _parse_link(
+    raw: Any, index: int, nodes: Mapping[str, LogicalNode], ignored: set[str]
+) -> LogicalLink:
+    if not isinstance(raw, dict):
+        raise GraphError(f"linkDataArray[{index}] is a {type(raw).__name__}, not an object")
+    ends = []
+    for end, port_key, want in (("from", "fromPort", "output"), ("to", "toPort", "input")):
+        node_id = str(raw.get(end, ""))
+        if node_id in ignored:
+            raise GraphError(f"link {index} has its {end!r} end on a comment node ({node_id})")
+        node = nodes.get(node_id)
+        if node is None:
+            raise GraphError(f"link {index}: its {end!r} end {node_id!r} is no node of the graph")
+        ends.append(_port_name(node, str(raw.get(port_key, "")), want, index))
+    (source, source_port), (target, target_port) = ends
+    return LogicalLink(source, source_port, target, target_port)
+
+
+def _port_name(node: LogicalNode, port_id: str, want: str, index: int) -> tuple[str, str]:
+    """A construct's ports are its own, its embedded app's and its output app's."""
+    candidates = (node.app.fields if node.app else ()) + node.fields + node.output_app_fields
+    port = next((item for item in candidates if item.id == port_id and item.is_port), None)
+    if port is None:
+        ports = [f"{item.name} ({item.id}, {item.usage})" for item in candidates if item.is_port]
+        raise GraphError(
+            f"link {index}: {node.label} has no port with id {port_id!r} "
+            f"(its ports: {ports or 'none'})"
+        )
+    if (want == "output" and not port.is_output) or (want == "input" and not port.is_input):
+        raise GraphError(
+            f"link {index}: port {port.name!r} of {node.label} is an {port.usage}; "
+            f"a link cannot use it as an {want}"
+        )
+    return node.id, port.name
