@@ -93,6 +93,9 @@ def unroll(graph: LogicalGraph, oid_prefix: str = DEFAULT_OID_PREFIX) -> list[Dr
     """
     items = _items(graph)
     dops = _Dops(graph, items)
+    for node in graph:
+        if node.category_type == "Construct":
+            dops.of(node.id)  # check every construct's parameters, even an empty one
     instances: dict[str, list[tuple[Index, DropSpec]]] = {}
     specs: list[DropSpec] = []
     for item in items.values():

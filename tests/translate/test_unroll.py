@@ -1,0 +1,247 @@
+"""Unrolling logical graphs, checked against DALiuGE's own translations."""
+
+from __future__ import annotations
+
+import pytest
+from translate_helpers import (
+    by_oid,
+    eagle_graph,
+    edges,
+    link,
+    logical,
+    node,
+    reference_specs,
+)
+
+from liuray.errors import GraphError
+from liuray.graph.logical import load_logical_graph
+from liuray.translate.unroll import unroll
+
+# daliuge.md section 8: test_pg_gen.py's node/edge counts of the unrolled DAGs.
+DALIUGE_COUNTS = {
+    "HelloWorld_simple": (2, 1),
+    "eagle_gather_empty_update": (22, 24),
+    "eagle_gather_simple_update": (42, 55),
+    "eagle_gather_update": (29, 30),
+    "chiles_simple": (22, 21),
+    "SharedMemoryTest_update": (8, 7),
+}
+# Graphs of that table we refuse, and why (the message must say so).
+UNSUPPORTED = {
+    "testLoop": "construct Loop is not supported yet",
+    "cont_img_mvp": "construct Loop is not supported yet",
+    "test_grpby_gather": "construct GroupBy is not supported yet",
+    "Plasma_test": "categoryType 'Service' is not supported yet",
+}
+# Graphs with a drop_spec reference from DALiuGE that we translate.
+REFERENCES = [
+    "HelloWorld_simple",
+    "eagle_gather_empty_update",
+    "eagle_gather_simple_update",
+    "eagle_gather_update",
+    "chiles_simple",
+    "SharedMemoryTest_update",
+    "test_ports",
+    "pyfunc_glob_shell_test",
+]
+
+
+@pytest.mark.parametrize(("name", "expected"), DALIUGE_COUNTS.items())
+def test_unrolled_counts_match_daliuge(name: str, expected: tuple[int, int]) -> None:
+    """The number of drops and edges after unrolling is DALiuGE's (test_pg_gen.py)."""
+    specs = unroll(load_logical_graph(eagle_graph(name)), "test_pg_gen")
+
+    assert (len(specs), len(edges(specs))) == expected
+
+
+@pytest.mark.parametrize("name", REFERENCES)
+def test_oids_and_edges_equal_daliuges_drop_spec(name: str) -> None:
+    """With DALiuGE's oid prefix, the oids and every edge are exactly those of the
+    reference drop_spec/<name>.spec (so Scatter copies, Gather grouping and the iids
+    "0-<copy>" are DALiuGE's)."""
+    reference = reference_specs(name)
+
+    specs = unroll(load_logical_graph(eagle_graph(name)), "test_pg_gen")
+
+    assert set(by_oid(specs)) == set(by_oid(reference))
+    assert edges(specs) == edges(reference)
+
+
+@pytest.mark.parametrize("name", REFERENCES)
+def test_identity_fields_equal_daliuges(name: str) -> None:
+    """name, categoryType, category, dropclass, iid, rank and lg_key of every drop are
+    those of DALiuGE's translation."""
+    keys = ("name", "categoryType", "category", "dropclass", "iid", "rank", "lg_key")
+    reference = by_oid(reference_specs(name))
+
+    specs = unroll(load_logical_graph(eagle_graph(name)), "test_pg_gen")
+
+    for spec in specs:
+        theirs = reference[spec["oid"]]
+        assert {k: spec[k] for k in keys} == {k: theirs[k] for k in keys}, spec["oid"]
+
+
+@pytest.mark.parametrize(("name", "message"), UNSUPPORTED.items())
+def test_unsupported_graphs_say_what_is_not_supported(name: str, message: str) -> None:
+    """Loops, GroupBy and services are refused with a message naming the construct."""
+    with pytest.raises(GraphError, match=message):
+        unroll(load_logical_graph(eagle_graph(name)))
+
+
+def test_hello_world_spec_shape() -> None:
+    """HelloWorld_simple: parameters top-level by name, application arguments in
+    applicationArgs, and the link on both ends as {oid: port name}."""
+    specs = unroll(load_logical_graph(eagle_graph("HelloWorld_simple")), "p")
+
+    hello, file = specs
+    assert hello["oid"] == "p_19877332-6fd7-455c-b7b5-9e3dc90560ac_0"
+    assert hello["greet"] == "Everybody"
+    assert hello["dropclass"] == "dlg.apps.simple.HelloWorldApp"
+    assert hello["outputs"] == [{file["oid"]: "hello"}]
+    assert file["producers"] == [{hello["oid"]: "hello"}]
+    assert file["filepath"] == "hello.txt"
+    assert file["applicationArgs"]["hello"]["usage"] == "InputOutput"
+    assert "hello" not in file  # ports are not parameters
+
+
+def test_each_end_records_its_own_port_name() -> None:
+    """eagle_gather_update: Clean writes 'stringcopy' into 'clean statistics', whose
+    own input port is 'string'; each side records its own port's name."""
+    specs = by_oid(unroll(load_logical_graph(eagle_graph("eagle_gather_update")), "t"))
+
+    clean = specs["t_5d612631-5358-4df9-86f1-4806352a3a99_0-0"]
+    stats = "t_a9f42050-6358-4b35-a88f-a15f2862971f_0-0"
+    assert {stats: "stringcopy"} in clean["outputs"]
+    assert specs[stats]["producers"] == [{clean["oid"]: "string"}]
+
+
+def test_scatter_app_runs_once_and_feeds_every_copy() -> None:
+    """SuperBasicScatterGather: the GenericScatterApp (the construct's id, iid "0")
+    writes the 4 copies of File; the gather of width 4 has one instance reading all."""
+    specs = unroll(load_logical_graph(eagle_graph("SuperBasicScatterGather")), "x")
+
+    scatter = by_oid(specs)["x_3b1d3054-b9db-4442-a99b-2ad9eafd8f0a_0"]
+    files = [spec["oid"] for spec in specs if spec["name"] == "File"]
+    gathers = [spec for spec in specs if spec["dropclass"] == "dlg.apps.simple.GenericGatherApp"]
+    assert scatter["dropclass"] == "dlg.apps.simple.GenericScatterApp"
+    assert [next(iter(entry)) for entry in scatter["outputs"]] == files
+    assert [spec["iid"] for spec in specs if spec["name"] == "File"] == [
+        "0-0",
+        "0-1",
+        "0-2",
+        "0-3",
+    ]
+    (gather,) = gathers
+    assert [next(iter(entry)) for entry in gather["inputs"]] == files
+
+
+def nested_graph(width: int = 3) -> list[dict[str, object]]:
+    """outer Scatter(2) > [writer app, inner Scatter(3) > part]; Gather(width) reads."""
+    return [
+        node("outer", "Construct", "Scatter", num_of_copies=2),
+        node("inner", "Construct", "Scatter", parent="outer", num_of_copies=3),
+        node(
+            "writer",
+            "Application",
+            "PythonApp",
+            parent="outer",
+            ports=(("out", "OutputPort"),),
+            dropclass="dlg.apps.simple.HelloWorldApp",
+        ),
+        node("part", parent="inner", ports=(("data", "InputOutput"),)),
+        {
+            **node("gather", "Construct", "Gather", num_of_inputs=width),
+            "inputApplicationType": "PythonApp",
+            "inputAppFields": [
+                {"id": "gather.in", "name": "in", "usage": "InputPort"},
+                {"id": "gather.dc", "name": "dropclass", "value": "dlg.apps.simple.CopyApp"},
+            ],
+        },
+    ]
+
+
+def test_nested_scatter_and_gather_group_by_width() -> None:
+    """A writer per outer copy feeds its 3 inner parts (iids 0-o-i); the 6 parts feed a
+    Gather of width 3: two gather instances, each reading one outer copy's parts."""
+    graph = logical(
+        nested_graph(),
+        [link("writer", "out", "part", "data"), link("part", "data", "gather", "in")],
+    )
+
+    specs = by_oid(unroll(graph, "n"))
+
+    assert specs["n_writer_0-1"]["outputs"] == [
+        {"n_part_0-1-0": "out"},
+        {"n_part_0-1-1": "out"},
+        {"n_part_0-1-2": "out"},
+    ]
+    assert specs["n_part_0-1-2"]["rank"] == [0, 1, 2]
+    assert [next(iter(e)) for e in specs["n_gather_0-1"]["inputs"]] == [
+        "n_part_0-1-0",
+        "n_part_0-1-1",
+        "n_part_0-1-2",
+    ]
+    assert sorted(oid for oid in specs if oid.startswith("n_gather")) == [
+        "n_gather_0-0",
+        "n_gather_0-1",
+    ]
+
+
+def test_gather_wider_than_its_inputs_has_one_instance() -> None:
+    """A Gather of width 10 over 6 parts has ceil(6/10) = 1 instance reading all 6."""
+    graph = logical(
+        nested_graph(width=10),
+        [link("writer", "out", "part", "data"), link("part", "data", "gather", "in")],
+    )
+
+    specs = by_oid(unroll(graph, "n"))
+
+    assert len(specs["n_gather_0-0"]["inputs"]) == 6
+    assert "n_gather_0-1" not in specs
+
+
+def test_mismatched_instance_counts_are_an_error() -> None:
+    """2 copies cannot feed 3 copies of a sibling Scatter one to one: the error names
+    both nodes and their counts."""
+    graph = logical(
+        [
+            node("s2", "Construct", "Scatter", num_of_copies=2),
+            node("s3", "Construct", "Scatter", num_of_copies=3),
+            node("d", parent="s2", ports=(("x", "OutputPort"),)),
+            node("a", "Application", "PythonApp", parent="s3", ports=(("x", "InputPort"),)),
+        ],
+        [link("d", "x", "a", "x")],
+    )
+
+    with pytest.raises(GraphError, match=r"'d' \(d\) \(2 instances\) to .*'a' \(a\) \(3 inst"):
+        unroll(graph)
+
+
+def test_app_to_app_link_is_an_error() -> None:
+    """Every link joins an app and a data node; two apps are named in the error."""
+    graph = logical(
+        [
+            node("a", "Application", "PythonApp", ports=(("x", "OutputPort"),)),
+            node("b", "Application", "PythonApp", ports=(("x", "InputPort"),)),
+        ],
+        [link("a", "x", "b", "x")],
+    )
+
+    with pytest.raises(GraphError, match=r"from PythonApp node 'a' .* joins two applications"):
+        unroll(graph)
+
+
+@pytest.mark.parametrize("copies", [0, -1, "many", 2.5])
+def test_bad_scatter_copies_are_an_error(copies: object) -> None:
+    """num_of_copies must be a positive integer."""
+    graph = logical([node("s", "Construct", "Scatter", num_of_copies=copies)], [])
+
+    with pytest.raises(GraphError, match="num_of_copies must be a positive integer"):
+        unroll(graph)
+
+
+def test_same_prefix_gives_identical_oids() -> None:
+    """Unrolling is deterministic: the same graph and prefix give the same specs."""
+    graph = load_logical_graph(eagle_graph("eagle_gather_simple_update"))
+
+    assert unroll(graph, "a") == unroll(graph, "a")
