@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.resources
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -95,20 +96,40 @@ def test_submit_wait_timeout_exits_1_and_leaves_the_session_running(
     live.island.cancel_session("slow")
 
 
-def test_logical_graph_is_refused_with_translation_advice(
+def test_logical_graph_is_translated_onto_the_servers_nodes(
+    live: LiveIsland, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An EAGLE logical graph (DALiuGE's HelloWorld_simple) is translated onto the
+    server's two nodes, submitted, and runs to the end."""
+    source = importlib.resources.files("daliuge_tests.translator.logical_graphs")
+    graph = tmp_path / "HelloWorld_simple.graph"
+    graph.write_text((source / "HelloWorld_simple.graph").read_text("utf-8"), "utf-8")
+
+    status = main(["submit", str(graph), "--dim", live.url, "--session-id", "lg", "--wait"])
+
+    captured = capsys.readouterr()
+    assert status == 0
+    assert "translated" in captured.err
+    assert "2 drops onto 2 nodes" in captured.err
+    assert "FINISHED session lg: 2 drops" in captured.out
+    nodes = {spec["node"] for spec in live.island.graph("lg").values()}
+    assert nodes <= set(live.island.nodes())
+
+
+def test_unsupported_logical_graph_exits_2_before_sending(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """An EAGLE logical graph cannot be submitted yet: exit 2 before any request, with
-    the DALiuGE commands that translate it."""
-    graph = write_graph(tmp_path / "pipeline.graph", {"nodeDataArray": [], "linkDataArray": []})
+    """A logical graph with a Loop cannot be translated yet: exit 2 before any request,
+    naming the construct."""
+    loop = {"id": "l", "name": "loop", "category": "Loop", "categoryType": "Construct"}
+    graph = write_graph(tmp_path / "loop.graph", {"nodeDataArray": [loop], "linkDataArray": []})
 
     status = main(["submit", str(graph), "--dim", closed_port_url()])
 
     err = capsys.readouterr().err
     assert status == 2
-    assert "logical graph" in err
-    assert "dlg unroll-and-partition" in err
-    assert "dlg map" in err
+    assert "cannot translate" in err
+    assert "construct Loop is not supported yet" in err
     assert "cannot reach" not in err
 
 

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from liuray import __version__
-from liuray.cli import nodes, ray_cli, run, serve, sessions, submit
+from liuray.cli import nodes, ray_cli, run, serve, sessions, submit, translate
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -21,6 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"liuray {__version__}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
     run.add_parser(commands)
+    translate.add_parser(commands)
     ray_cli.add_parser(commands)
     submit.add_parser(commands)
     sessions.add_parser(commands)

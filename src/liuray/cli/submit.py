@@ -3,6 +3,8 @@
 
 The graph is checked here first (so a typo is reported before anything is sent), then
 created, appended and deployed on the server in one call (``POST /api/liuray/submit``).
+An EAGLE logical graph is unrolled here first (``liuray.translate``), then partitioned
+and mapped onto the nodes the server has (``GET /api/nodes``) before it is sent.
 The session id and its monitoring page are printed; with ``--wait`` a progress bar is
 drawn on standard error (only in a terminal) until the session ends, then a summary
 lists the failed drops: the root causes, and how many more failed because of them.
@@ -25,7 +27,10 @@ from rich.markup import escape
 from liuray.cli.progress import StateProgress
 from liuray.cli.remote import add_dim_option, consoles, print_table, run_remote
 from liuray.errors import GraphError
+from liuray.graph.logical import is_logical_graph, load_logical_graph
 from liuray.graph.physical import load_physical_graph, parse_json
+from liuray.translate import map_partitions, partition, unroll
+from liuray.types import DropSpec
 
 if TYPE_CHECKING:
     from liuray.client import Client
@@ -38,6 +43,8 @@ examples:
       choose the server and the session id
   liuray submit graph.json --wait --timeout 3600
       follow the session with a progress bar; stop waiting after an hour
+  liuray submit pipeline.graph --wait
+      translate an EAGLE logical graph onto the server's nodes, then submit it
 
 exit status: 0 submitted (--wait: finished), 1 failed, cancelled or still running at
 --timeout, 2 bad graph, server unreachable or request refused
@@ -58,7 +65,9 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         epilog=_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("graph", type=Path, help="physical graph JSON file")
+    parser.add_argument(
+        "graph", type=Path, help="physical graph JSON file, or an EAGLE logical graph (.graph)"
+    )
     add_dim_option(parser)
     parser.add_argument("--session-id", metavar="ID", help="session id (default: generated)")
     parser.add_argument(
@@ -91,32 +100,54 @@ def main(args: argparse.Namespace) -> int:
         return 2
     try:
         graph = _read_graph(args.graph)
-        total = _count_drops(graph, args.graph)
+        template = _unrolled(graph, args.graph)
+        total = len(template) if template is not None else _count_drops(graph, args.graph)
     except GraphError as err:
         errors.print(f"[red]error:[/red] {escape(err.message)}")
         return 2
-    return run_remote(args, lambda client, out, err: _submit(client, out, err, args, graph, total))
+
+    def body(client: Client, out: Console, err: Console) -> int:
+        physical = graph if template is None else _mapped(client, err, template, args.graph)
+        return _submit(client, out, err, args, physical, total)
+
+    return run_remote(args, body)
 
 
-def logical_graph_refusal(path: Path) -> str:
-    """What to do with a logical graph until liuray has its own translator."""
-    return (
-        f"{path} is a logical graph (EAGLE .graph with nodeDataArray); liuray cannot "
-        "translate logical graphs yet. Translate it with DALiuGE's translator, mapping "
-        "onto this server's nodes, then submit the result:\n"
-        f"  dlg unroll-and-partition -L {path} | dlg map -H HOST -p PORT > {path.stem}.pg.json\n"
-        f"  liuray submit {path.stem}.pg.json"
-    )
+def _unrolled(graph: Any, path: Path) -> list[DropSpec] | None:
+    """A logical graph's drop specs (not yet on nodes); None for a physical graph.
+
+    Raises:
+        GraphError: the logical graph is malformed, uses something not supported yet,
+            or unrolls to no drops.
+    """
+    if not is_logical_graph(graph):
+        return None
+    try:
+        template = unroll(load_logical_graph(graph))
+    except GraphError as err:
+        raise GraphError(f"cannot translate {path}: {err.message}", **err.detail) from err
+    if not template:
+        raise GraphError(f"{path} has no drops; nothing to submit")
+    return template
+
+
+def _mapped(client: Client, errors: Console, template: list[DropSpec], path: Path) -> Any:
+    """The template partitioned and mapped onto the server's nodes."""
+    nodes = client.nodes()
+    if not nodes:
+        raise GraphError(f"cannot translate {path}: the server has no nodes to map it onto")
+    graph = map_partitions(partition(template, len(nodes)), nodes)
+    _count_drops(graph, path)
+    errors.print(f"translated {escape(str(path))}: {len(graph)} drops onto {len(nodes)} nodes")
+    return graph
 
 
 def _count_drops(graph: Any, path: Path) -> int:
     """Check the graph as the server will; returns its number of drops.
 
     Raises:
-        GraphError: a logical graph, a malformed physical graph, or no drops at all.
+        GraphError: a malformed physical graph, or no drops at all.
     """
-    if isinstance(graph, dict) and "nodeDataArray" in graph:
-        raise GraphError(logical_graph_refusal(path), shape="logical")
     try:
         drops = len(load_physical_graph(graph))
     except GraphError as err:
