@@ -318,3 +318,19 @@ def test_console_script_runs_in_a_real_process_without_terminal_noise(tmp_path: 
     assert "\x1b" not in done.stdout
     assert done.stderr == ""
     assert (tmp_path / "s" / "hello.txt").read_text() == "Hello liuray"
+
+
+def test_run_translates_a_logical_graph_first(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``liuray run`` given an EAGLE logical graph (DALiuGE's HelloWorld_simple test
+    graph) translates it, says so, and runs it: hello.txt holds the greeting."""
+    from importlib.resources import files
+
+    logical = files("daliuge_tests.translator") / "logical_graphs" / "HelloWorld_simple.graph"
+    path = tmp_path / "HelloWorld_simple.graph"
+    path.write_text(logical.read_text())
+    status = main(["run", str(path), "--session-dir", str(tmp_path / "s"), "--quiet"])
+    assert status == 0
+    assert "translated logical graph HelloWorld_simple.graph: 2 drops" in capsys.readouterr().err
+    assert (tmp_path / "s" / "hello.txt").read_text() == "Hello Everybody"

@@ -27,7 +27,7 @@ from liuray.cli.progress import StateProgress
 from liuray.engine.drops.file import FileDrop
 from liuray.engine.local import RunResult, new_session_id, run_graph
 from liuray.errors import GraphError
-from liuray.graph.physical import PhysicalGraph, read_physical_graph
+from liuray.graph.physical import PhysicalGraph, load_physical_graph, read_physical_graph
 from liuray.types import DropUid
 
 _EXAMPLES = """\
@@ -115,7 +115,7 @@ def main(args: argparse.Namespace) -> int:
         errors.print(f"[red]error:[/red] {escape(problem)}")
         return 2
     try:
-        graph = read_physical_graph(args.graph)
+        graph = _read_graph(args.graph, errors)
     except GraphError as err:
         _bad_graph(errors, args.graph, err)
         return 2
@@ -138,6 +138,20 @@ def main(args: argparse.Namespace) -> int:
             return 2
     print_summary(out, result, graph)
     return 0 if result.ok else 1
+
+
+def _read_graph(path: Path, console: Console) -> PhysicalGraph:
+    """A physical graph from ``path``; a logical (EAGLE) graph is translated first."""
+    try:
+        return read_physical_graph(path)
+    except GraphError as err:
+        if err.detail.get("shape") != "logical":
+            raise
+    from liuray.translate.pipeline import translate
+
+    graph = load_physical_graph(translate(path))
+    console.print(f"translated logical graph {escape(path.name)}: {len(graph)} drops")
+    return graph
 
 
 def _bad_graph(console: Console, path: Path, err: GraphError) -> None:
