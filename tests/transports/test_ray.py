@@ -428,3 +428,64 @@ def test_a_restarted_island_manager_readopts_a_running_session(
         )
     finally:
         second.close()
+
+
+def test_python_apps_can_run_as_ray_tasks_with_their_resources(
+    cluster: Cluster, nm_root: Path, tmp_path: Path
+) -> None:
+    """With app_tasks, a PyFuncApp runs as a Ray task (in a Ray worker, not in its NM's
+    process); an app asking for a resource no node has stays pending, so Ray sees the
+    demand, until the session is cancelled, which cancels the task too. A later island
+    manager without app_tasks re-configures the adopted NMs."""
+    marker = tmp_path / "pid.txt"
+    code = (
+        "def where():\n"
+        "    import os\n"
+        f"    open({str(marker)!r}, 'w').write(str(os.getpid()))\n"
+        "    return os.getpid()\n"
+    )
+    node = worker_ids(cluster)[0]
+    island = IslandManager(RayTransport(address=cluster.address, root=nm_root, app_tasks=True))
+    try:
+        wait_until(lambda: node in island.nodes(), 30, "the worker's NM")
+        graph: list[dict[str, Any]] = [
+            {
+                "oid": "where",
+                "categoryType": "Application",
+                "dropclass": "dlg.apps.pyfunc.PyFuncApp",
+                "func_code": code,
+                "num_cpus": 1,
+                "outputs": ["pid"],
+                "node": node,
+            },
+            {
+                "oid": "pid",
+                "categoryType": "Data",
+                "dropclass": "dlg.data.drops.memory.InMemoryDROP",
+                "node": node,
+            },
+        ]
+        session = island.submit(graph, "as-task")
+        assert island.wait(session, timeout=60) is SessionState.FINISHED
+        assert int(marker.read_text()) != ping(node)["pid"]
+
+        greedy = [
+            dict(graph[0], oid="greedy", resources={"unobtainium": 1}, outputs=["never"]),
+            dict(graph[1], oid="never"),
+        ]
+        pending = island.submit(greedy, "needs-unobtainium")
+        time.sleep(1.0)
+        assert island.state(pending) is SessionState.RUNNING
+        island.cancel_session(pending)
+        assert island.wait(pending, timeout=30) is SessionState.CANCELLED
+    finally:
+        island.close()
+
+    plain = start_island(cluster, nm_root)  # adopts the same NMs, now without Ray tasks
+    try:
+        marker.unlink()
+        session = plain.submit(graph, "in-the-nm")
+        assert plain.wait(session, timeout=60) is SessionState.FINISHED
+        assert int(marker.read_text()) == ping(node)["pid"]
+    finally:
+        plain.close()

@@ -110,6 +110,13 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "a local Ray (needs: pip install 'liuray[ray]')",
     )
     parser.add_argument(
+        "--app-tasks",
+        action="store_true",
+        help="with --ray: run Python function apps as Ray tasks asking for their num_cpus, "
+        "num_gpus and resources, so Ray places them and the autoscaler sees the demand "
+        "(default: on their node manager's node)",
+    )
+    parser.add_argument(
         "--idle-release",
         type=float,
         default=60.0,
@@ -225,6 +232,7 @@ def _transport(args: argparse.Namespace, state_dir: Path) -> Transport:
             root=nodes_dir,
             workers=args.workers,
             processes=args.processes,
+            app_tasks=args.app_tasks,
             idle_release=args.idle_release if args.idle_release > 0 else None,
         )
     except (LiurayError, ConnectionError, RuntimeError, TimeoutError) as err:

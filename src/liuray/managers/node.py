@@ -79,6 +79,8 @@ class NodeManager:
         workers: worker threads for apps (default: CPUs).
         processes: size of a process pool for Python apps (0: none).
         router: delivers published drops to other nodes.
+        app_executor: where Python function apps run instead of a local process pool
+            (the Ray transport passes one that runs them as Ray tasks).
     """
 
     def __init__(
@@ -89,13 +91,14 @@ class NodeManager:
         workers: int | None = None,
         processes: int = 0,
         router: Router | None = None,
+        app_executor: Executor | None = None,
     ) -> None:
         self.name = name
         self.root = root
         self.pool = WorkerPool(workers, name=f"liuray-{name}")
         self.router = router
         self._processes = processes
-        self._process_pool: Executor | None = None
+        self._process_pool: Executor | None = app_executor
         self._sessions: dict[SessionId, NodeSession] = {}
         self._lock = threading.Lock()
         self.started_at = time.time()
@@ -252,6 +255,21 @@ class NodeManager:
                 self.router(node, run.session_id, uid, str(state), reason, payload)
             except Exception:  # the other node's loss is handled by membership
                 log.exception("could not deliver %s/%s to node %s", run.session_id, uid, node)
+
+    def set_app_executor(self, executor: Executor | None, processes: int = 0) -> None:
+        """Change where Python function apps of sessions deployed from now on run.
+
+        ``executor`` (e.g. Ray tasks) wins; else a local pool of ``processes`` processes,
+        created on first use (0: the worker threads themselves). Sessions already
+        deployed keep what they were given.
+        """
+        current = self._process_pool
+        if executor is not None:
+            if type(current) is not type(executor):
+                self._process_pool = executor
+        elif not isinstance(current, ProcessPoolExecutor) or processes != self._processes:
+            self._process_pool = None
+        self._processes = processes
 
     def _get_process_pool(self) -> Executor | None:
         if self._processes > 0 and self._process_pool is None:

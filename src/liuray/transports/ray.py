@@ -23,6 +23,8 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Callable
+from concurrent.futures import Executor, Future
 from pathlib import Path
 from typing import Any
 
@@ -52,20 +54,80 @@ def actor_name(node_id: str) -> str:
     return f"{ACTOR_PREFIX}{node_id}"
 
 
+class RayTaskExecutor(Executor):
+    """Runs Python function apps as Ray tasks, each asking for the app's resources.
+
+    Ray then schedules them anywhere in the cluster (the autoscaler sees their demand,
+    GPUs and custom resources included); the NM's worker thread waits for the result.
+    """
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        return self.submit_with_resources({"CPU": 1.0}, fn, *args, **kwargs)
+
+    def submit_with_resources(
+        self, needs: dict[str, float], fn: Callable[..., Any], /, *args: Any, **kwargs: Any
+    ) -> Future[Any]:
+        """Start ``fn(*args, **kwargs)`` as a Ray task reserving ``needs``."""
+        custom = {k: v for k, v in needs.items() if k not in ("CPU", "GPU")}
+        task = ray.remote(fn).options(
+            num_cpus=needs.get("CPU", 1.0),
+            num_gpus=needs.get("GPU", 0.0),
+            resources=custom or None,
+            max_retries=0,
+        )
+        return _TaskFuture(task.remote(*args, **kwargs))
+
+
+class _TaskFuture(Future[Any]):
+    """A future for a Ray task; cancelling it cancels the task (and its demand)."""
+
+    def __init__(self, ref: Any) -> None:
+        super().__init__()
+        self._ref = ref
+        ref.future().add_done_callback(self._settle)
+
+    def _settle(self, done: Future[Any]) -> None:
+        if self.cancelled():
+            return
+        error = done.exception()
+        if error is not None:
+            self.set_exception(error.cause if isinstance(error, RayTaskError) else error)
+        else:
+            self.set_result(done.result())
+
+    def cancel(self) -> bool:
+        ray.cancel(self._ref, force=True)
+        return super().cancel()
+
+
 class NodeManagerActor:
     """The body of an NM actor: a :class:`NodeManager` plus peer routing over Ray."""
 
     def __init__(
-        self, node_id: str, root: str | None, workers: int | None, processes: int = 0
+        self,
+        node_id: str,
+        root: str | None,
+        workers: int | None,
+        processes: int = 0,
+        app_tasks: bool = False,
     ) -> None:
         from liuray.engine.local import default_root
 
         base = Path(root) if root else default_root() / "ray-nodes"
         self.node_id = node_id
         self.manager = NodeManager(
-            node_id, base / node_id, workers=workers, processes=processes, router=self._route
+            node_id,
+            base / node_id,
+            workers=workers,
+            processes=processes,
+            router=self._route,
+            app_executor=RayTaskExecutor() if app_tasks else None,
         )
         self._peers: dict[str, Any] = {}
+
+    def configure(self, processes: int, app_tasks: bool) -> None:
+        """Apply the island manager's settings to an adopted NM (idempotent)."""
+        self.manager.set_app_executor(RayTaskExecutor() if app_tasks else None, processes)
 
     def ping(self) -> dict[str, Any]:
         """Prove the actor is up; say where it runs."""
@@ -139,6 +201,9 @@ class RayTransport(Transport):
             None connects to (or starts) a local Ray.
         root: directory for NM session files (default ``$LIURAY_HOME/ray-nodes``).
         workers: worker threads per NM (default: the node's CPUs).
+        app_tasks: run Python function apps as Ray tasks with their resource requests
+            (``num_cpus``, ``num_gpus``, ``resources``), so Ray places them and the
+            autoscaler sees their demand; otherwise they run on the NM's own node.
         processes: per-NM process pool for Python function apps (CPU-bound code runs in
             parallel despite the GIL); 0: none.
         interval: membership polling period in seconds.
@@ -155,6 +220,7 @@ class RayTransport(Transport):
         root: Path | None = None,
         workers: int | None = None,
         processes: int = 0,
+        app_tasks: bool = False,
         interval: float = 0.2,
         idle_release: float | None = 60.0,
         connect: bool = True,
@@ -171,6 +237,7 @@ class RayTransport(Transport):
         self.root = root
         self.workers = workers
         self.processes = processes
+        self.app_tasks = app_tasks
         self._handles: dict[str, Any] = {}
         self._requests: dict[str, list[dict[str, float]]] = {}
         self._lock = threading.Lock()
@@ -197,9 +264,15 @@ class RayTransport(Transport):
             max_restarts=0,
             scheduling_strategy=NodeAffinitySchedulingStrategy(node_id, soft=False),
         ).remote(
-            node_id, None if self.root is None else str(self.root), self.workers, self.processes
+            node_id,
+            None if self.root is None else str(self.root),
+            self.workers,
+            self.processes,
+            self.app_tasks,
         )
         ray.get(handle.ping.remote(), timeout=60)
+        # An adopted NM keeps the settings it was created with: apply ours.
+        ray.get(handle.configure.remote(self.processes, self.app_tasks), timeout=60)
         with self._lock:
             self._handles[node_id] = handle
 

@@ -31,13 +31,14 @@ import inspect
 import json
 import pickle
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future
 from typing import Any
 
-from liuray.engine.apps.base import AppDrop
+from liuray.engine.apps.base import AppContext, AppDrop
 from liuray.engine.apps.simple import branch_not_taken
 from liuray.engine.apps.simple_functions import DALIUGE_NAMES
 from liuray.engine.params import as_bool
-from liuray.types import DropUid
+from liuray.types import DropSpec, DropUid
 
 _VARIADIC = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
 _NOT_ARGUMENTS = frozenset(
@@ -138,7 +139,17 @@ def _call(func_name: str | None, func_code: Any, args: list[Any], kwargs: dict[s
 class PyFuncApp(AppDrop):
     """Calls a Python function; see the module docstring for argument binding."""
 
-    __slots__ = ()
+    __slots__ = ("_future",)
+
+    def __init__(self, uid: DropUid, spec: DropSpec, context: AppContext) -> None:
+        super().__init__(uid, spec, context)
+        self._future: Future[Any] | None = None
+
+    def cancel(self) -> None:
+        """Stop waiting; a call sent to another process or a Ray task is cancelled too."""
+        super().cancel()
+        if self._future is not None:
+            self._future.cancel()
 
     def run(self) -> Iterable[DropUid] | None:
         func_name = self.param("func_name")
@@ -147,10 +158,30 @@ class PyFuncApp(AppDrop):
         args, kwargs = self.bind(func)
         pool = self.context.process_pool
         if pool is not None:
-            result = pool.submit(_call, func_name, func_code, args, kwargs).result()
+            # An executor that places work by resources (Ray tasks) gets the app's needs.
+            placed = getattr(pool, "submit_with_resources", None)
+            if placed is not None:
+                future = placed(self.resources(), _call, func_name, func_code, args, kwargs)
+            else:
+                future = pool.submit(_call, func_name, func_code, args, kwargs)
+            self._future = future
+            if self.cancelled is not None and self.cancelled.is_set():
+                future.cancel()
+            result = future.result()
         else:
             result = func(*args, **kwargs)
         return self.deliver(result)
+
+    def resources(self) -> dict[str, float]:
+        """What one run needs: ``num_cpus`` (default 1), ``num_gpus``, ``resources``."""
+        needs: dict[str, float] = {"CPU": float(self.param("num_cpus", 1) or 1)}
+        gpus = self.param("num_gpus")
+        if gpus:
+            needs["GPU"] = float(gpus)
+        extra = self.param("resources")
+        if isinstance(extra, dict):
+            needs.update({str(k): float(v) for k, v in extra.items()})
+        return needs
 
     def deliver(self, result: Any) -> Iterable[DropUid] | None:
         """Write the function's result to the outputs."""
