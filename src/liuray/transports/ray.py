@@ -26,15 +26,17 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from liuray.deploy.ray import MembershipReconciler, NodeState
 from liuray.errors import DeployError, LiurayError, NodeNotFound, TransportError, missing_extra
+from liuray.graph.physical import PhysicalGraph
 from liuray.managers.membership import canonical_host, split_address
 from liuray.managers.node import NodeManager
 from liuray.managers.payload import Payload
+from liuray.managers.protocol import NodeManagerProtocol
 from liuray.transports.base import Transport
-from liuray.types import DropUid, NodeName, SessionId
+from liuray.types import DropSpec, DropUid, NodeName, SessionId
 
 try:
     import ray
@@ -187,10 +189,65 @@ class RayNodeClient:
                 f"the node manager on Ray node {self.node} is gone ({err})", node=self.node
             ) from None
 
-    def __getattr__(self, method: str) -> Any:
-        if method.startswith("_"):
-            raise AttributeError(method)
-        return lambda *args: self._call(method, *args)
+    # One method per protocol operation: typed here, forwarded to the actor as is.
+
+    def create_session(self, session_id: SessionId) -> None:
+        self._call("create_session", session_id)
+
+    def append_graph(self, session_id: SessionId, specs: list[DropSpec] | PhysicalGraph) -> None:
+        self._call("append_graph", session_id, specs)
+
+    def deploy(
+        self,
+        session_id: SessionId,
+        external_producers: dict[DropUid, int],
+        publish_to: dict[DropUid, list[NodeName]],
+        mirrors: list[DropUid],
+    ) -> None:
+        self._call("deploy", session_id, external_producers, publish_to, mirrors)
+
+    def trigger(self, session_id: SessionId, uids: list[DropUid] | None) -> None:
+        self._call("trigger", session_id, uids)
+
+    def deliver(
+        self,
+        session_id: SessionId,
+        uid: DropUid,
+        state: str,
+        reason: str,
+        payload: Payload | None,
+    ) -> None:
+        self._call("deliver", session_id, uid, state, reason, payload)
+
+    def cancel_session(self, session_id: SessionId) -> None:
+        self._call("cancel_session", session_id)
+
+    def destroy_session(self, session_id: SessionId) -> None:
+        self._call("destroy_session", session_id)
+
+    def fail_drops(self, session_id: SessionId, uids: list[DropUid], reason: str) -> None:
+        self._call("fail_drops", session_id, uids, reason)
+
+    def failures(self, session_id: SessionId) -> list[tuple[DropUid, str]]:
+        return cast(list[tuple[DropUid, str]], self._call("failures", session_id))
+
+    def session_status(self, session_id: SessionId) -> int:
+        return int(self._call("session_status", session_id))
+
+    def sessions(self) -> list[dict[str, Any]]:
+        return cast(list[dict[str, Any]], self._call("sessions"))
+
+    def graph_status(self, session_id: SessionId) -> dict[DropUid, dict[str, int]]:
+        return cast(dict[DropUid, dict[str, int]], self._call("graph_status", session_id))
+
+    def progress(self, session_id: SessionId) -> dict[str, Any]:
+        return cast(dict[str, Any], self._call("progress", session_id))
+
+    def drop_detail(self, session_id: SessionId, uid: DropUid) -> dict[str, Any]:
+        return cast(dict[str, Any], self._call("drop_detail", session_id, uid))
+
+    def info(self) -> dict[str, Any]:
+        return cast(dict[str, Any], self._call("info"))
 
 
 class RayTransport(Transport):
@@ -474,3 +531,7 @@ class RayTransport(Transport):
 def head_hostname() -> str:
     """This machine's name, for messages."""
     return socket.gethostname()
+
+
+if TYPE_CHECKING:  # the client must satisfy the protocol the island manager uses
+    _client: NodeManagerProtocol = RayNodeClient("", None)
