@@ -17,7 +17,8 @@ from liuray.errors import (
     SessionExists,
     SessionNotFound,
 )
-from liuray.managers.island import IslandManager, merge_states
+from liuray.managers.island import IslandManager
+from liuray.managers.island_session import merge_states
 from liuray.managers.records import SessionRecords
 from liuray.transports.inproc import InProcessTransport
 

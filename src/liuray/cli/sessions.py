@@ -22,7 +22,7 @@ from liuray.cli.remote import add_dim_option, join_names, print_table, run_remot
 from liuray.cli.submit import print_outcome
 from liuray.engine.states import SessionState
 from liuray.errors import SessionNotFound
-from liuray.managers.island import merge_states
+from liuray.managers.island_session import merge_states
 
 if TYPE_CHECKING:
     from liuray.client import Client

@@ -28,7 +28,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
 from liuray.engine.states import SESSION_TERMINAL, DropState, SessionState
@@ -41,9 +40,10 @@ from liuray.errors import (
     SessionNotFound,
 )
 from liuray.graph.physical import PhysicalGraph, load_physical_graph, unwrap_specs
+from liuray.managers.island_session import IslandSession, merge_states
 from liuray.managers.node import check_session_id
 from liuray.managers.partition import split_graph
-from liuray.managers.placement import assign_nodes
+from liuray.managers.placement import assign_nodes, is_partition_label, resource_bundle
 from liuray.managers.records import SessionRecord, SessionRecords
 from liuray.transports.base import Transport
 from liuray.types import DropSpec, DropUid, NodeName, SessionId
@@ -51,53 +51,6 @@ from liuray.types import DropSpec, DropUid, NodeName, SessionId
 log = logging.getLogger(__name__)
 
 _S = SessionState
-
-
-@dataclass
-class IslandSession:
-    """A session as the island manager sees it."""
-
-    session_id: SessionId
-    created: float = field(default_factory=time.time)
-    state: SessionState = _S.PRISTINE
-    specs: list[DropSpec] = field(default_factory=list)
-    reprodata: dict[str, Any] = field(default_factory=dict)
-    graph: PhysicalGraph | None = None
-    home: dict[DropUid, NodeName] = field(default_factory=dict)
-    mirrors: dict[NodeName, list[DropUid]] = field(default_factory=dict)
-    feeds: dict[NodeName, dict[DropUid, list[NodeName]]] = field(default_factory=dict)
-    ended: float | None = None
-    lost_nodes: set[NodeName] = field(default_factory=set)
-    #: What the nodes reported when the session ended, so reads of a finished session
-    #: never need its node managers (which may have been released since).
-    final_status: dict[DropUid, dict[str, int]] | None = None
-    final_counts: dict[str, int] | None = None
-    final_failures: list[dict[str, str]] | None = None
-    #: Drops recorded for a session re-adopted after a restart (its specs are not kept).
-    adopted_size: int = 0
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    @property
-    def nodes(self) -> list[NodeName]:
-        """The nodes the session was deployed on."""
-        return list(self.mirrors)
-
-
-def merge_states(states: list[SessionState]) -> SessionState:
-    """One state for a session from its per-node states.
-
-    Anything still running keeps it RUNNING; then FAILED wins over CANCELLED over
-    FINISHED. (DALiuGE's page shows a mixed RUNNING/FINISHED session as RUNNING.)
-    """
-    if not states:
-        return _S.PRISTINE
-    for state in (_S.DEPLOYING, _S.RUNNING):
-        if state in states:
-            return _S.RUNNING
-    for state in (_S.FAILED, _S.CANCELLED, _S.FINISHED):
-        if state in states:
-            return state
-    return min(states, key=lambda s: s.code)
 
 
 class IslandManager:
@@ -254,7 +207,7 @@ class IslandManager:
                 name = self.transport.canonical(str(node))
             except LiurayError:
                 name = None
-            if name not in known and not _is_partition_label(str(node)):
+            if name not in known and not is_partition_label(str(node)):
                 raise GraphError(
                     f"drop {spec['oid']!r} is mapped to node {node!r}, which is not registered; "
                     f"known nodes: {sorted(known)} (register it with POST /api/node/<node>, or "
@@ -308,12 +261,12 @@ class IslandManager:
         for drop in graph:
             if not drop.node:
                 continue
-            if _is_partition_label(drop.node):
+            if is_partition_label(drop.node):
                 labels.setdefault(drop.node, []).append(drop.oid)
             else:
                 placed[drop.oid] = self.transport.canonical(drop.node)
         if labels:
-            bundles = [_bundle(graph, oids) for _, oids in sorted(labels.items())]
+            bundles = [resource_bundle(graph, oids) for _, oids in sorted(labels.items())]
             chosen = self.transport.acquire(session_id, len(labels), bundles, self.acquire_timeout)
             for node, (_, oids) in zip(chosen, sorted(labels.items()), strict=True):
                 for oid in oids:
@@ -689,28 +642,3 @@ class IslandManager:
         self._record_ends()
         self.transport.close()
         self.records.close()
-
-
-def _is_partition_label(node: str) -> bool:
-    """DALiuGE's partitioned-but-unmapped node names: ``#0``, ``#1``..."""
-    return node.startswith("#") and node[1:].isdigit()
-
-
-_RESOURCE_KEYS = {"num_cpus": "CPU", "num_gpus": "GPU"}
-
-
-def _bundle(graph: PhysicalGraph, oids: list[DropUid]) -> dict[str, float]:
-    """The resources one node must offer to run the apps in ``oids`` (largest demand)."""
-    bundle: dict[str, float] = {"CPU": 1.0}
-    for oid in oids:
-        spec = graph[oid].spec
-        for key, resource in _RESOURCE_KEYS.items():
-            value = spec.get(key)
-            if isinstance(value, int | float) and value > bundle.get(resource, 0):
-                bundle[resource] = float(value)
-        extra = spec.get("resources")
-        if isinstance(extra, dict):
-            for name, value in extra.items():
-                if isinstance(value, int | float) and value > bundle.get(name, 0):
-                    bundle[str(name)] = float(value)
-    return bundle

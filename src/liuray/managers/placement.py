@@ -77,3 +77,28 @@ def _topological(graph: PhysicalGraph) -> list[DropUid]:
             if indegree[nxt] == 0:
                 ready.append(nxt)
     return order
+
+
+def is_partition_label(node: str) -> bool:
+    """DALiuGE's partitioned-but-unmapped node names: ``#0``, ``#1``..."""
+    return node.startswith("#") and node[1:].isdigit()
+
+
+_RESOURCE_KEYS = {"num_cpus": "CPU", "num_gpus": "GPU"}
+
+
+def resource_bundle(graph: PhysicalGraph, oids: list[DropUid]) -> dict[str, float]:
+    """The resources one node must offer to run the apps in ``oids`` (largest demand)."""
+    bundle: dict[str, float] = {"CPU": 1.0}
+    for oid in oids:
+        spec = graph[oid].spec
+        for key, resource in _RESOURCE_KEYS.items():
+            value = spec.get(key)
+            if isinstance(value, int | float) and value > bundle.get(resource, 0):
+                bundle[resource] = float(value)
+        extra = spec.get("resources")
+        if isinstance(extra, dict):
+            for name, value in extra.items():
+                if isinstance(value, int | float) and value > bundle.get(name, 0):
+                    bundle[str(name)] = float(value)
+    return bundle
