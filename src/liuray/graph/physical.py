@@ -39,6 +39,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, cast
 
+from liuray import _gc
 from liuray.errors import GraphError
 from liuray.types import DropSpec, DropUid
 
@@ -204,6 +205,11 @@ def load_physical_graph(obj: Any) -> PhysicalGraph:
     Raises:
         GraphError: for any malformed spec, link or cycle (the message names the drop).
     """
+    with _gc.paused():
+        return _load(obj)
+
+
+def _load(obj: Any) -> PhysicalGraph:
     raw_specs, reprodata = unwrap_specs(obj)
     drops: dict[DropUid, DropDescription] = {}
     for index, spec in enumerate(raw_specs):
