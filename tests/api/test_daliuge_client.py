@@ -85,8 +85,8 @@ def test_daliuge_client_protocol_end_to_end(server: LiveServer) -> None:
     assert dlg.create_session("dlg-1") == (200, {"sessionId": "dlg-1"})
     status, error = dlg.create_session("dlg-1")
     assert status == 409
-    assert error["type"] == "SessionExists"
-    assert "dlg-1" in error["args"][0]
+    assert error["type"] == "SessionAlreadyExistsException"
+    assert error["args"][0] == "dlg-1"
 
     out = server.workspace / "dlg.txt"
     graph = cross_node_graph("dlg", [f"{n}:5555:6666" for n in server.nodes], out)
@@ -110,7 +110,7 @@ def test_daliuge_client_protocol_end_to_end(server: LiveServer) -> None:
     assert dlg.request("DELETE", "/sessions/dlg-1") == (200, {"Status": "Success"})
     status, error = dlg.request("GET", "/sessions/dlg-1/status")
     assert status == 404
-    assert error["type"] == "SessionNotFound"
+    assert error["type"] == "NoSessionException"
 
 
 def _wait_for_end(dlg: DaliugeStyleClient, session_id: str) -> dict[str, int]:

@@ -14,7 +14,7 @@ The body carries both liuray's fields and DALiuGE's (``type`` and ``args``, whic
 DALiuGE's REST client reads to re-raise the same exception class)::
 
     {"error": "SessionNotFound", "message": "no session 's1'...", "detail": {...},
-     "type": "SessionNotFound", "args": ["no session 's1'..."]}
+     "type": "NoSessionException", "args": ["s1", "no session 's1'..."]}
 """
 
 from __future__ import annotations
@@ -87,15 +87,33 @@ def status_for(error: BaseException) -> int:
     return 500
 
 
+#: liuray error -> the ``dlg.exceptions`` class DALiuGE's REST client re-raises for it.
+DALIUGE_TYPES: dict[str, str] = {
+    "SessionNotFound": "NoSessionException",
+    "SessionExists": "SessionAlreadyExistsException",
+    "InvalidSessionState": "InvalidSessionState",
+    "GraphError": "InvalidGraphException",
+    "InvalidTransition": "InvalidDropException",
+}
+#: DALiuGE exceptions whose constructor is (session_id, reason).
+_SESSION_TYPES = frozenset(
+    {"NoSessionException", "SessionAlreadyExistsException", "InvalidSessionState"}
+)
+
+
 def error_body(name: str, message: str, detail: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The JSON error body (liuray's fields plus DALiuGE's ``type``/``args``)."""
-    return {
-        "error": name,
-        "message": message,
-        "detail": detail or {},
-        "type": name,
-        "args": [message],
-    }
+    """The JSON error body: liuray's fields, plus DALiuGE's ``type``/``args``.
+
+    ``type`` names the ``dlg.exceptions`` class DALiuGE's own client re-raises
+    (``DaliugeException`` when DALiuGE has no closer one) and ``args`` fits that class's
+    constructor, so a DALiuGE client gets its own exception, not a parsing failure.
+    """
+    detail = detail or {}
+    dlg_type = DALIUGE_TYPES.get(name, "DaliugeException")
+    args: list[Any] = [message]
+    if dlg_type in _SESSION_TYPES:
+        args = [str(detail.get("session_id", "")), message]
+    return {"error": name, "message": message, "detail": detail, "type": dlg_type, "args": args}
 
 
 async def liuray_error(request: Request, error: Exception) -> Response:
