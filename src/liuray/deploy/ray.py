@@ -217,7 +217,7 @@ class MembershipReconciler:
         try:
             busy = self.ops.manager_busy(node_id)
         except Exception:
-            return True
+            return True  # an NM that does not answer is never released as "idle"
         if busy:
             self.nodes[node_id].last_busy = time.time()
         return busy

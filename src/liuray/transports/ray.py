@@ -431,7 +431,7 @@ class RayTransport(Transport):
             if handle is not None and node.state is NodeState.READY:
                 try:
                     info["session_ids"] = ray.get(handle.call.remote("session_ids"), timeout=5)
-                except Exception:
+                except Exception:  # details are best effort: a slow NM must not fail them
                     info["session_ids"] = []
             details.append(info)
         return details
