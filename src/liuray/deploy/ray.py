@@ -180,11 +180,28 @@ class MembershipReconciler:
             self._thread.join(timeout=5)
 
     def _loop(self) -> None:
+        failing_since: float | None = None
+        last_report = 0.0
         while not self._stop.wait(self.interval):
             try:
                 self.reconcile()
             except Exception:
-                log.exception("membership reconciliation failed; retrying")
+                # Ray unreachable (e.g. the cluster restarts): say so once with the
+                # traceback, then once a minute, not five times a second.
+                now = time.monotonic()
+                if failing_since is None:
+                    failing_since = last_report = now
+                    log.exception("membership reconciliation failed; retrying")
+                elif now - last_report >= 60:
+                    last_report = now
+                    log.warning(
+                        "membership reconciliation failing for %.0f s; retrying",
+                        now - failing_since,
+                    )
+            else:
+                if failing_since is not None:
+                    log.warning("membership reconciliation works again")
+                failing_since = None
 
     def reconcile(self) -> None:
         """One round: start NMs on new nodes, forget lost ones, release idle ones."""
