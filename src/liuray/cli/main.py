@@ -20,13 +20,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"liuray {__version__}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+    # In the order a user meets them: local runs, translation, the server and its
+    # clients, then cluster deployment.
     run.add_parser(commands)
     translate.add_parser(commands)
-    ray_cli.add_parser(commands)
+    serve.add_parser(commands)
     submit.add_parser(commands)
     sessions.add_parser(commands)
     nodes.add_parser(commands)
-    serve.add_parser(commands)
+    ray_cli.add_parser(commands)
     return parser
 
 

@@ -51,7 +51,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     """Register ``liuray run``."""
     parser = commands.add_parser(
         "run",
-        help="run a DALiuGE physical graph locally (no cluster needed)",
+        help="run a DALiuGE graph locally, no cluster needed (a logical graph is translated first)",
         description="Run a DALiuGE-format physical graph (JSON) in this process, with a\n"
         "live progress bar, then print a summary: final state, session directory,\n"
         "output files and failures.",

@@ -45,7 +45,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     """Register ``liuray serve``."""
     parser = commands.add_parser(
         "serve",
-        help="run an island manager with DALiuGE's REST API and a monitoring page",
+        help="run an island manager (DALiuGE's REST API) over in-process or Ray node managers",
         description="Run a DALiuGE-compatible island manager: the REST API under /api\n"
         "(DALiuGE's tools and EAGLE can submit to it) and the monitoring page at /.",
         epilog=_EXAMPLES,

@@ -58,7 +58,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     """Register ``liuray submit``."""
     parser = commands.add_parser(
         "submit",
-        help="submit a physical graph to a running island manager (liuray serve)",
+        help="submit a graph (physical, or logical: translated) to a running island manager",
         description="Submit a DALiuGE-format physical graph (JSON) to an island manager:\n"
         "create a session, append the graph and deploy it, then print the session id\n"
         "and its monitoring URL. With --wait, follow it until it ends.",
