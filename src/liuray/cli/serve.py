@@ -133,8 +133,8 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default=[],
         metavar="DIR",
         help="directory holding Python code that graphs name by import path (func_name, "
-        "dropclass); repeatable; like DALiuGE's --dlg-path (in-process node managers; on "
-        "Ray, install the code on every node instead)",
+        "dropclass); like DALiuGE's --dlg-path; repeatable for in-process node managers; "
+        "with --ray, one directory, which Ray uploads to every node",
     )
     parser.add_argument(
         "--log-level",
@@ -233,6 +233,7 @@ def _transport(args: argparse.Namespace, state_dir: Path) -> Transport:
             workers=args.workers,
             processes=args.processes,
             app_tasks=args.app_tasks,
+            code_path=args.code_path[0].expanduser().resolve() if args.code_path else None,
             idle_release=args.idle_release if args.idle_release > 0 else None,
         )
     except (LiurayError, ConnectionError, RuntimeError, TimeoutError) as err:
@@ -246,6 +247,8 @@ def _check_options(args: argparse.Namespace) -> str:
         return f"--nodes must be 0 or more, got {args.nodes}"
     if args.processes < 0:
         return f"--processes must be 0 or more, got {args.processes}"
+    if args.ray is not None and len(args.code_path) > 1:
+        return "with --ray, give one --code-path (Ray ships it to every node as the working dir)"
     if args.workers is not None and args.workers < 1:
         return f"--workers must be 1 or more, got {args.workers}"
     if not 0 <= args.port < 65536:

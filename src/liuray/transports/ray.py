@@ -258,6 +258,9 @@ class RayTransport(Transport):
             None connects to (or starts) a local Ray.
         root: directory for NM session files (default ``$LIURAY_HOME/ray-nodes``).
         workers: worker threads per NM (default: the node's CPUs).
+        code_path: a directory of Python code graphs name by import path; Ray uploads
+            it to every node (the connection's ``runtime_env`` ``working_dir``). NMs
+            adopted from an earlier island manager keep theirs: restart them to change it.
         app_tasks: run Python function apps as Ray tasks with their resource requests
             (``num_cpus``, ``num_gpus``, ``resources``), so Ray places them and the
             autoscaler sees their demand; otherwise they run on the NM's own node.
@@ -278,11 +281,15 @@ class RayTransport(Transport):
         workers: int | None = None,
         processes: int = 0,
         app_tasks: bool = False,
+        code_path: Path | None = None,
         interval: float = 0.2,
         idle_release: float | None = 60.0,
         connect: bool = True,
     ) -> None:
         super().__init__()
+        # Ray ships a code directory to every node only at the job level: the island
+        # manager's connection. NM actors (and the tasks they start) inherit it.
+        runtime_env = {"working_dir": str(code_path)} if code_path else None
         if connect and not ray.is_initialized():
             ray.init(
                 address=address,
@@ -290,6 +297,13 @@ class RayTransport(Transport):
                 log_to_driver=False,
                 include_dashboard=False if address is None else None,
                 configure_logging=False,
+                runtime_env=runtime_env,
+            )
+        elif code_path is not None:
+            raise DeployError(
+                "code_path needs the island manager to make the Ray connection itself "
+                "(Ray uploads code at the job level); this process is already connected",
+                code_path=str(code_path),
             )
         self.root = root
         self.workers = workers
