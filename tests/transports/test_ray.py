@@ -233,6 +233,22 @@ def test_sessions_back_to_back_reuse_the_same_node_managers(
     assert {node: ping(node)["pid"] for node in island.nodes()} == pids
 
 
+def test_data_reaches_a_node_manager_that_was_restarted_in_between(
+    cluster: Cluster, island: IslandManager, tmp_path: Path
+) -> None:
+    """A sends data to B; B's NM is replaced (restart, or an idle release and wake);
+    A's next delivery must reach the new NM, not the dead actor A talked to before."""
+    first, second = worker_ids(cluster)
+    for run in range(2):
+        directory = tmp_path / f"run{run}"
+        directory.mkdir()
+        specs = fan_out_graph(directory, second, [first], [2.0])
+        session = island.submit(specs, f"restart-between-{run}")
+        assert island.wait(session, timeout=30) is SessionState.FINISHED
+        assert [r["value"] for r in reports(directory, 1)] == [expected_values(2.0)]
+        island.restart_node(first)
+
+
 def test_concurrent_sessions_share_the_node_managers(
     cluster: Cluster, island: IslandManager, tmp_path: Path
 ) -> None:

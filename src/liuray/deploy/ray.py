@@ -277,8 +277,16 @@ class MembershipReconciler:
                 if node.state in (NodeState.READY, NodeState.RELEASED)
             ]
 
+    def touch(self, node_id: str) -> None:
+        """A session is about to use the node: restart its idle clock."""
+        with self._lock:
+            node = self.nodes.get(node_id)
+            if node is not None:
+                node.last_busy = time.time()
+
     def wake(self, node_id: str) -> None:
         """Make sure the node's NM runs now (restart a released one); blocks."""
+        self.touch(node_id)
         with self._lock:
             node = self.nodes.get(node_id)
             if node is None or node.state is not NodeState.RELEASED:
@@ -290,10 +298,20 @@ class MembershipReconciler:
             node.last_busy = time.time()
 
     def release(self, node_id: str) -> None:
-        """Kill an idle node's NM so the autoscaler can remove the node."""
+        """Kill an idle node's NM so the autoscaler can remove the node.
+
+        Checked once more just before: a session may have claimed the node since the
+        round decided (``touch``), or reached its NM.
+        """
         with self._lock:
             node = self.nodes.get(node_id)
             if node is None or node.state is not NodeState.READY:
+                return
+            claimed_at = node.last_busy
+        if self._busy(node_id):
+            return
+        with self._lock:
+            if node.state is not NodeState.READY or node.last_busy != claimed_at:
                 return
             node.state = NodeState.RELEASED
         log.info("releasing the idle node manager on Ray node %s", node_id)

@@ -35,7 +35,7 @@ from typing import Any
 from liuray.engine.events import DropsLost, ProducerSettled
 from liuray.engine.local import WorkerPool
 from liuray.engine.session import GraphRun
-from liuray.engine.states import DropState, SessionState
+from liuray.engine.states import SESSION_TERMINAL, DropState, SessionState
 from liuray.errors import (
     GraphError,
     InvalidRequest,
@@ -355,10 +355,14 @@ class NodeManager:
         return detail
 
     def busy(self) -> bool:
-        """True while any session is deploying or running."""
+        """True while any session here is live (being built, deployed or running).
+
+        A session that is only appended to is live too: its deploy is on its way, and an
+        NM released (killed) in between would lose it.
+        """
         with self._lock:
             held = list(self._sessions.values())
-        return any(s.current_state in (SessionState.DEPLOYING, SessionState.RUNNING) for s in held)
+        return any(s.current_state not in SESSION_TERMINAL for s in held)
 
     def info(self) -> dict[str, Any]:
         """Facts about this node manager."""

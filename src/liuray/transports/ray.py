@@ -125,7 +125,6 @@ class NodeManagerActor:
             router=self._route,
             app_executor=RayTaskExecutor() if app_tasks else None,
         )
-        self._peers: dict[str, Any] = {}
 
     def configure(self, processes: int, app_tasks: bool) -> None:
         """Apply the island manager's settings to an adopted NM (idempotent)."""
@@ -156,11 +155,20 @@ class NodeManagerActor:
         reason: str,
         payload: Payload | None,
     ) -> None:
-        peer = self._peers.get(node)
-        if peer is None:
-            peer = self._peers[node] = ray.get_actor(actor_name(node), namespace=NAMESPACE)
+        # Looked up every time, not cached: the peer's NM may have been released and
+        # started again since (a new actor under the same name).
+        peer = ray.get_actor(actor_name(node), namespace=NAMESPACE)
         content = ray.put(payload) if payload is not None else None
-        peer.call.remote("deliver", session_id, uid, state, reason, content)
+        sent = peer.call.remote("deliver", session_id, uid, state, reason, content)
+        sent.future().add_done_callback(
+            lambda done: _report_failed_delivery(done, node, session_id, uid)
+        )
+
+
+def _report_failed_delivery(done: Future[Any], node: str, session_id: str, uid: str) -> None:
+    error = done.exception()
+    if error is not None:
+        log.error("could not deliver %s/%s to node %s: %s", session_id, uid, node, error)
 
 
 _RemoteNodeManager = ray.remote(NodeManagerActor)
@@ -464,6 +472,8 @@ class RayTransport(Transport):
         while True:
             chosen = self._fit(bundles)
             if chosen is not None:
+                for node in chosen:  # not "idle" while the deploy is on its way
+                    self.reconciler.touch(node)
                 return chosen
             if not requested:
                 with self._lock:
