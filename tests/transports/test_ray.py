@@ -284,7 +284,10 @@ def test_concurrent_sessions_share_the_node_managers(
 
     assert errors == []
     assert [island.state(s) for s in plans] == [SessionState.RUNNING] * 2
-    assert [island.wait(s, timeout=30) for s in plans] == [SessionState.FINISHED] * 2
+    finals = [island.wait(s, timeout=30) for s in plans]
+    assert finals == [SessionState.FINISHED] * 2, [
+        (island.progress(s)["counts"], island.progress(s)["failures"]) for s in plans
+    ]
     for session, (scale, *_) in plans.items():
         assert [r["value"] for r in reports(tmp_path / session, 2)] == [expected_values(scale)] * 2
 

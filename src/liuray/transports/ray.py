@@ -18,6 +18,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import socket
@@ -49,6 +50,14 @@ log = logging.getLogger(__name__)
 
 NAMESPACE = "liuray"
 ACTOR_PREFIX = "liuray-nm-"
+
+
+def _preimport(module: str) -> None:
+    """Import ``module`` now, if installed, so threads never import it concurrently."""
+    try:
+        importlib.import_module(module)
+    except ImportError:
+        pass
 
 
 def actor_name(node_id: str) -> str:
@@ -116,6 +125,7 @@ class NodeManagerActor:
         from liuray.engine.local import default_root
 
         base = Path(root) if root else default_root() / "ray-nodes"
+        _preimport("numpy")  # before any thread can race to import it (see _deliver)
         self.node_id = node_id
         self.manager = NodeManager(
             node_id,
@@ -155,20 +165,38 @@ class NodeManagerActor:
         reason: str,
         payload: Payload | None,
     ) -> None:
-        # Looked up every time, not cached: the peer's NM may have been released and
-        # started again since (a new actor under the same name).
-        peer = ray.get_actor(actor_name(node), namespace=NAMESPACE)
         content = ray.put(payload) if payload is not None else None
-        sent = peer.call.remote("deliver", session_id, uid, state, reason, content)
-        sent.future().add_done_callback(
-            lambda done: _report_failed_delivery(done, node, session_id, uid)
-        )
+        _deliver(node, session_id, uid, state, reason, content, attempt=1)
 
 
-def _report_failed_delivery(done: Future[Any], node: str, session_id: str, uid: str) -> None:
-    error = done.exception()
-    if error is not None:
-        log.error("could not deliver %s/%s to node %s: %s", session_id, uid, node, error)
+#: Deliveries are retried this often: an arriving payload can fail to unpickle in a
+#: fresh NM while another thread is still importing the same library (numpy), and a
+#: lost delivery would leave the receiving session waiting.
+DELIVERY_ATTEMPTS = 3
+
+
+def _deliver(
+    node: str, session_id: str, uid: str, state: str, reason: str, content: Any, attempt: int
+) -> None:
+    # Looked up every time, not cached: the peer's NM may have been released and
+    # started again since (a new actor under the same name).
+    peer = ray.get_actor(actor_name(node), namespace=NAMESPACE)
+    sent = peer.call.remote("deliver", session_id, uid, state, reason, content)
+
+    def check(done: Future[Any]) -> None:
+        error = done.exception()
+        if error is None:
+            return
+        if attempt < DELIVERY_ATTEMPTS:
+            log.warning(
+                "delivery of %s/%s to %s failed (%s); retrying", session_id, uid, node, error
+            )
+            time.sleep(0.2 * attempt)
+            _deliver(node, session_id, uid, state, reason, content, attempt + 1)
+        else:
+            log.error("could not deliver %s/%s to node %s: %s", session_id, uid, node, error)
+
+    sent.future().add_done_callback(check)
 
 
 _RemoteNodeManager = ray.remote(NodeManagerActor)
@@ -355,16 +383,29 @@ class RayTransport(Transport):
         with self._lock:
             self._handles[node_id] = handle
 
-    def stop_manager(self, node_id: str) -> None:
-        """Kill the node's NM actor (if any)."""
+    def stop_manager(self, node_id: str, timeout: float = 15.0) -> None:
+        """Kill the node's NM actor (if any) and wait until its name is free.
+
+        ``ray.kill`` returns before the actor is gone; until then its name still finds
+        it, and a restart (``get_if_exists``) would adopt the dying actor.
+        """
         with self._lock:
             handle = self._handles.pop(node_id, None)
+        name = actor_name(node_id)
         if handle is None:
             try:
-                handle = ray.get_actor(actor_name(node_id), namespace=NAMESPACE)
+                handle = ray.get_actor(name, namespace=NAMESPACE)
             except ValueError:
                 return
         ray.kill(handle, no_restart=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                ray.get_actor(name, namespace=NAMESPACE)
+            except ValueError:
+                return
+            time.sleep(0.05)
+        log.warning("the node manager %s was killed but its name is still taken", name)
 
     def manager_busy(self, node_id: str) -> bool:
         """Whether the node's NM holds a live session."""
