@@ -3,30 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any
 
 import pytest
+from engine_helpers import Context
 
 from liuray.engine.apps.bash import BashShellApp
 from liuray.engine.drops.base import DataDrop
 from liuray.engine.drops.file import FileDrop
 from liuray.engine.drops.memory import MemoryDrop
 from liuray.errors import DropExecutionError
-
-
-class Context:
-    """The little a drop or app needs from its session."""
-
-    session_id = "test"
-
-    def __init__(self, directory: Path) -> None:
-        self.session_dir = directory
-        self.process_pool: Executor | None = None
-
-    def data_written(self, uid: str) -> None:
-        return None
 
 
 @pytest.fixture

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any
 
 import pytest
+from engine_helpers import Context
 
 from liuray.engine.apps.pyfunc import PyFuncApp, func_defaults, load_function
 from liuray.engine.apps.simple_functions import get_max, string2json
@@ -15,20 +15,6 @@ from liuray.engine.drops.base import DataDrop
 from liuray.engine.drops.file import FileDrop
 from liuray.engine.drops.memory import MemoryDrop
 from liuray.types import DropSpec
-
-
-class Context:
-    """The little a drop or app needs from its session."""
-
-    session_id = "test"
-
-    def __init__(self, directory: Path) -> None:
-        self.session_dir = directory
-        self.process_pool: Executor | None = None
-        self.written: list[str] = []
-
-    def data_written(self, uid: str) -> None:
-        self.written.append(uid)
 
 
 @pytest.fixture

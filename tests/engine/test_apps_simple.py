@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from engine_helpers import Context
 
 from liuray.engine.apps.base import AppDrop
 from liuray.engine.apps.simple import (
@@ -22,19 +22,6 @@ from liuray.engine.apps.simple import (
 )
 from liuray.engine.drops.base import DataDrop
 from liuray.engine.drops.memory import MemoryDrop
-
-
-class Context:
-    """The little a drop or app needs from its session."""
-
-    session_id = "test"
-
-    def __init__(self, directory: Path) -> None:
-        self.session_dir = directory
-        self.process_pool: Executor | None = None
-
-    def data_written(self, uid: str) -> None:
-        return None
 
 
 @pytest.fixture

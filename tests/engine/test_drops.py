@@ -6,24 +6,12 @@ import pickle
 from pathlib import Path
 
 import pytest
+from engine_helpers import Context
 
 from liuray.engine import codec
 from liuray.engine.drops.file import FileDrop
 from liuray.engine.drops.memory import MemoryDrop
 from liuray.engine.drops.null import NullDrop
-
-
-class Context:
-    """The little a drop needs from its session; records first writes."""
-
-    session_id = "sess"
-
-    def __init__(self, directory: Path) -> None:
-        self.session_dir = directory
-        self.written: list[str] = []
-
-    def data_written(self, uid: str) -> None:
-        self.written.append(uid)
 
 
 @pytest.fixture

@@ -10,27 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from engine_helpers import BASH, COPY, HELLO, PYFUNC, SLEEP, app, data
 
 import liuray
 from liuray.engine.local import WorkerPool, run_graph
 from liuray.engine.session import GraphRun
 from liuray.engine.states import SessionState
 from liuray.graph.physical import load_physical_graph
-
-HELLO = "dlg.apps.simple.HelloWorldApp"
-COPY = "dlg.apps.simple.CopyApp"
-SLEEP = "dlg.apps.simple.SleepApp"
-BASH = "dlg.apps.bash_shell_app.BashShellApp"
-PYFUNC = "dlg.apps.pyfunc.PyFuncApp"
-MEMORY = "dlg.data.drops.memory.InMemoryDROP"
-
-
-def app(oid: str, dropclass: str, **fields: Any) -> dict[str, Any]:
-    return {"oid": oid, "categoryType": "Application", "dropclass": dropclass, **fields}
-
-
-def data(oid: str, dropclass: str = MEMORY, **fields: Any) -> dict[str, Any]:
-    return {"oid": oid, "categoryType": "Data", "dropclass": dropclass, **fields}
 
 
 def scatter(n: int) -> list[dict[str, Any]]:

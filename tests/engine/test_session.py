@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from engine_helpers import BASH, HELLO, PYFUNC, SLEEP, app, data
 
 import liuray
 from liuray.engine.apps.base import AppDrop
@@ -19,20 +20,6 @@ from liuray.engine.session import GraphRun
 from liuray.engine.states import AppState, DropState, SessionState
 from liuray.graph.physical import load_physical_graph
 from liuray.types import DropUid
-
-HELLO = "dlg.apps.simple.HelloWorldApp"
-SLEEP = "dlg.apps.simple.SleepApp"
-BASH = "dlg.apps.bash_shell_app.BashShellApp"
-PYFUNC = "dlg.apps.pyfunc.PyFuncApp"
-MEMORY = "dlg.data.drops.memory.InMemoryDROP"
-
-
-def app(oid: str, dropclass: str, **fields: Any) -> dict[str, Any]:
-    return {"oid": oid, "categoryType": "Application", "dropclass": dropclass, **fields}
-
-
-def data(oid: str, dropclass: str = MEMORY, **fields: Any) -> dict[str, Any]:
-    return {"oid": oid, "categoryType": "Data", "dropclass": dropclass, **fields}
 
 
 @pytest.fixture
