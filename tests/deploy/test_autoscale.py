@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from liuray.deploy.ray import NodeState
 from liuray.engine.states import SessionState
 from liuray.managers.island import IslandManager
+from liuray.managers.membership import NodeState
 from liuray.transports.ray import RayTransport
 from ray_support import (
     alive_node_ids,

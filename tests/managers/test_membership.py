@@ -1,124 +1,299 @@
-"""Node identity: every spelling of one node manager reduces to one canonical name."""
+"""The membership reconciler without Ray: :func:`plan` and a fake :class:`NodeOps`."""
 
 from __future__ import annotations
 
-import socket
+import threading
+import time
+from typing import Any
 
 import pytest
 
-from liuray.errors import InvalidRequest
-from liuray.managers import membership
-from liuray.managers.membership import canonical_address, split_address
+from liuray.managers.membership import MembershipReconciler, NodeState, RayNode, plan
+
+HEAD = "h" * 56
+A = "a" * 56
+B = "b" * 56
+C = "c" * 56
 
 
-def _host_addresses() -> list[str]:
-    """This machine's addresses as its resolver reports them (at least one)."""
-    found = {socket.gethostbyname(socket.gethostname())}
+def entry(node_id: str, head: bool = False) -> dict[str, Any]:
+    """A ``ray.nodes()`` row for an alive node."""
+    resources = {"CPU": 1.0, f"node:10.0.0.{len(node_id)}": 1.0}
+    if head:
+        resources["node:__internal_head__"] = 1.0
+    return {
+        "NodeID": node_id,
+        "Alive": True,
+        "NodeManagerAddress": "10.0.0.1",
+        "Resources": resources,
+    }
+
+
+def known(node_id: str, state: NodeState, idle_since: float = 0.0, head: bool = False) -> RayNode:
+    return RayNode(node_id, "10.0.0.1", {"CPU": 1.0}, head, state=state, last_busy=idle_since)
+
+
+class FakeOps:
+    """NodeOps over a dict of alive nodes; records every start and stop."""
+
+    def __init__(self, *alive: dict[str, Any]) -> None:
+        self.alive = {row["NodeID"]: row for row in alive}
+        self.running: set[str] = set()
+        self.busy: set[str] = set()
+        self.broken: set[str] = set()
+        self.calls: list[tuple[str, str]] = []
+        self.lock = threading.Lock()
+
+    def alive_nodes(self) -> dict[str, dict[str, Any]]:
+        return dict(self.alive)
+
+    def start_manager(self, node_id: str) -> None:
+        with self.lock:
+            self.calls.append(("start", node_id))
+        if node_id in self.broken:
+            raise RuntimeError(f"cannot place an actor on {node_id}")
+        self.running.add(node_id)
+
+    def stop_manager(self, node_id: str) -> None:
+        with self.lock:
+            self.calls.append(("stop", node_id))
+        self.running.discard(node_id)
+
+    def manager_busy(self, node_id: str) -> bool:
+        if node_id not in self.running:
+            raise RuntimeError(f"no NM on {node_id}")
+        return node_id in self.busy
+
+
+def settle(reconciler: MembershipReconciler, node_id: str, state: NodeState) -> None:
+    """Wait for a node's background start to end in ``state``."""
+    deadline = time.monotonic() + 5
+    while True:
+        node = reconciler.nodes.get(node_id)
+        if node is not None and node.state is state:
+            return
+        if time.monotonic() > deadline:
+            pytest.fail(f"{node_id[:4]} never became {state}: {node}")
+        time.sleep(0.005)
+
+
+def ready(ops: FakeOps, idle_release: float | None = None, **kwargs: Any) -> MembershipReconciler:
+    """A reconciler that has run one round and has every alive node READY."""
+    reconciler = MembershipReconciler(ops, idle_release=idle_release, **kwargs)
+    reconciler.reconcile()
+    for node_id in ops.alive:
+        settle(reconciler, node_id, NodeState.READY)
+    return reconciler
+
+
+# ---------------------------------------------------------------- plan()
+
+
+def test_plan_starts_alive_nodes_it_does_not_know() -> None:
+    """Nodes Ray reports alive but the reconciler lacks are to get an NM."""
+    decided = plan(
+        {HEAD: entry(HEAD, True), A: entry(A)}, {HEAD: known(HEAD, NodeState.READY)}, {}, 0, None
+    )
+
+    assert decided.start == [A]
+    assert decided.lost == []
+    assert decided.release == []
+
+
+def test_plan_reports_known_nodes_missing_from_ray_as_lost() -> None:
+    """A node Ray no longer lists alive is lost, whatever its NM's state was."""
+    nodes = {
+        A: known(A, NodeState.READY),
+        B: known(B, NodeState.RELEASED),
+        C: known(C, NodeState.DRAINED),
+    }
+
+    decided = plan({A: entry(A)}, nodes, {A: False}, 0, None)
+
+    assert decided.start == []
+    assert decided.lost == [B, C]
+
+
+def test_plan_releases_only_idle_ready_worker_nodes() -> None:
+    """Release needs: a READY worker, alive, known idle, idle for idle_release seconds.
+
+    The head, busy nodes, nodes busy a moment ago, nodes whose busyness is unknown and
+    nodes not READY all keep their NM.
+    """
+    nodes = {
+        "head": known("head", NodeState.READY, head=True),
+        "idle": known("idle", NodeState.READY),
+        "busy": known("busy", NodeState.READY),
+        "recent": known("recent", NodeState.READY, idle_since=95.0),
+        "unknown": known("unknown", NodeState.READY),
+        "starting": known("starting", NodeState.STARTING),
+        "released": known("released", NodeState.RELEASED),
+        "drained": known("drained", NodeState.DRAINED),
+    }
+    alive = {name: entry(name) for name in nodes}
+    busy = {"head": False, "idle": False, "busy": True, "recent": False}
+
+    decided = plan(alive, nodes, busy, now=100.0, idle_release=10.0)
+
+    assert decided.release == ["idle"]
+    assert plan(alive, nodes, busy, now=100.0, idle_release=None).release == []
+
+
+# ---------------------------------------------------------------- the reconciler
+
+
+def test_a_joining_node_gets_an_nm_and_becomes_ready() -> None:
+    """One round sees a new node, records its facts and starts its NM in the background."""
+    ops = FakeOps(entry(HEAD, head=True), entry(A))
+
+    reconciler = ready(ops)
+
+    assert sorted(reconciler.ready_nodes()) == [A, HEAD]
+    assert sorted(ops.calls) == [("start", A), ("start", HEAD)]
+    assert reconciler.nodes[HEAD].is_head
+    assert not reconciler.nodes[A].is_head
+    assert reconciler.nodes[A].ip == "10.0.0.1"
+    assert reconciler.nodes[A].ready_at is not None
+    reconciler.reconcile()
+    assert len(ops.calls) == 2  # known nodes are not started again
+
+
+def test_a_node_that_leaves_is_forgotten_and_reported_lost() -> None:
+    """Ray stops listing a node: on_lost(node, reason) is called once, the node forgotten."""
+    lost: list[tuple[str, str]] = []
+    ops = FakeOps(entry(HEAD, head=True), entry(A))
+    reconciler = ready(ops, on_lost=lambda node, why: lost.append((node, why)))
+
+    del ops.alive[A]
+    reconciler.reconcile()
+    reconciler.reconcile()
+
+    assert lost == [(A, f"Ray node {A} left the cluster")]
+    assert reconciler.ready_nodes() == [HEAD]
+
+
+def test_a_failed_start_is_retried_on_the_next_round() -> None:
+    """An NM that cannot start leaves the node unknown, so the next round tries again."""
+    ops = FakeOps(entry(A))
+    ops.broken.add(A)
+    reconciler = MembershipReconciler(ops, idle_release=None)
+
+    reconciler.reconcile()
+    deadline = time.monotonic() + 5
+    while A in reconciler.nodes and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert A not in reconciler.nodes
+    ops.broken.clear()
+    reconciler.reconcile()
+    settle(reconciler, A, NodeState.READY)
+
+    assert ops.calls == [("start", A), ("start", A)]
+
+
+def test_an_idle_worker_is_released_but_not_the_head_nor_a_busy_worker() -> None:
+    """After idle_release seconds without work, a worker's NM is stopped (RELEASED)."""
+    ops = FakeOps(entry(HEAD, head=True), entry(A), entry(B))
+    reconciler = ready(ops, idle_release=0.05)
+    ops.busy.add(B)
+    ops.calls.clear()
+
+    time.sleep(0.1)
+    reconciler.reconcile()
+
+    assert ops.calls == [("stop", A)]
+    assert reconciler.nodes[A].state is NodeState.RELEASED
+    assert reconciler.nodes[B].state is NodeState.READY
+    assert reconciler.nodes[HEAD].state is NodeState.READY
+    assert A in reconciler.ready_nodes()  # still listed: woken on demand
+
+
+def test_work_postpones_release() -> None:
+    """A node busy in a round starts its idle time afresh from that round."""
+    ops = FakeOps(entry(A))
+    reconciler = ready(ops, idle_release=0.2)
+    ops.busy.add(A)
+    time.sleep(0.25)
+    reconciler.reconcile()  # busy: last_busy is now
+    ops.busy.clear()
+
+    reconciler.reconcile()
+
+    assert reconciler.nodes[A].state is NodeState.READY
+    time.sleep(0.25)
+    reconciler.reconcile()
+    assert reconciler.nodes[A].state is NodeState.RELEASED
+
+
+def test_an_nm_that_does_not_answer_counts_as_busy() -> None:
+    """If asking the NM whether it is busy fails, it is not released."""
+    ops = FakeOps(entry(A))
+    reconciler = ready(ops, idle_release=0.0)
+    ops.running.clear()  # manager_busy now raises
+
+    reconciler.reconcile()
+
+    assert reconciler.nodes[A].state is NodeState.READY
+
+
+def test_wake_restarts_a_released_nm_and_ignores_others() -> None:
+    """wake() starts a RELEASED node's NM (blocking); READY or unknown nodes are left."""
+    ops = FakeOps(entry(A), entry(B))
+    reconciler = ready(ops)
+    reconciler.release(A)
+    ops.calls.clear()
+
+    reconciler.wake(A)
+    reconciler.wake(B)
+    reconciler.wake(C)
+
+    assert ops.calls == [("start", A)]
+    assert reconciler.nodes[A].state is NodeState.READY
+
+
+def test_drain_stops_the_nm_and_undrain_starts_it_again() -> None:
+    """drain (DELETE /api/node) hides the node; undrain (POST) brings it back once."""
+    ops = FakeOps(entry(A))
+    reconciler = ready(ops)
+    ops.calls.clear()
+
+    reconciler.drain(A)
+    reconciler.reconcile()  # a drained node is not restarted by reconciliation
+
+    assert reconciler.nodes[A].state is NodeState.DRAINED
+    assert reconciler.ready_nodes() == []
+    assert ops.calls == [("stop", A)]
+
+    reconciler.undrain(A)
+    reconciler.undrain(A)
+
+    assert reconciler.nodes[A].state is NodeState.READY
+    assert ops.calls == [("stop", A), ("start", A)]
+
+
+def test_restart_stops_then_starts_the_nm() -> None:
+    """restart() replaces a node's NM: stop, then start, then READY again."""
+    ops = FakeOps(entry(A))
+    reconciler = ready(ops)
+    ops.calls.clear()
+
+    reconciler.restart(A)
+
+    assert ops.calls == [("stop", A), ("start", A)]
+    assert reconciler.nodes[A].state is NodeState.READY
+
+
+def test_the_loop_picks_up_a_join_within_a_few_intervals() -> None:
+    """start() runs a round at once, then every interval until stop()."""
+    ops = FakeOps(entry(A))
+    reconciler = MembershipReconciler(ops, interval=0.02, idle_release=None)
+    reconciler.start()
     try:
-        found |= {str(info[4][0]) for info in socket.getaddrinfo(socket.gethostname(), None)}
-    except OSError:
-        pass
-    return sorted(found)
-
-
-@pytest.mark.parametrize(
-    "spelling",
-    [
-        "localhost",
-        "LOCALHOST",
-        "127.0.0.1",
-        "127.0.0.1:8000",
-        "localhost:8000:5555:6666",
-        "127.0.0.1:8000:5555",
-        "[::1]:8000",
-        "[::1]",
-        "::1",
-        "0.0.0.0:8000",
-        " localhost:8000 ",
-        socket.gethostname(),
-        f"{socket.gethostname()}:8000:5555:6666",
-        socket.getfqdn(),
-        *_host_addresses(),
-    ],
-)
-def test_spellings_of_this_machine_are_one_node(spelling: str) -> None:
-    """localhost, loopback, the host name, its IPs, with or without extra ports."""
-    assert canonical_address(spelling) == "localhost:8000"
-
-
-def test_different_ports_are_different_nodes() -> None:
-    """The NM port is identity; the event and RPC ports are not."""
-    assert canonical_address("localhost:8001") == "localhost:8001"
-    assert canonical_address("127.0.0.1:8001:1:2") == "localhost:8001"
-    assert canonical_address("localhost:8001") != canonical_address("localhost:8002")
-
-
-def test_remote_addresses_keep_their_ip() -> None:
-    """Another machine's IP stays as it is; extra ports are dropped."""
-    assert canonical_address("10.1.2.3") == "10.1.2.3:8000"
-    assert canonical_address("10.1.2.3:8001:5555:6666") == "10.1.2.3:8001"
-
-
-def test_remote_names_resolve_to_their_ip(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A host name and its IP are one node; a name that does not resolve stays a name."""
-    table = {"compute-7.example": "10.9.8.7"}
-
-    def resolve(name: str) -> str:
-        if name in table:
-            return table[name]
-        raise socket.gaierror(name)
-
-    monkeypatch.setattr(socket, "gethostbyname", resolve)
-    membership.canonical_host.cache_clear()
-    try:
-        assert canonical_address("compute-7.example:8001") == "10.9.8.7:8001"
-        assert canonical_address("Compute-7.EXAMPLE:8001") == "10.9.8.7:8001"
-        assert canonical_address("ghost-3.example") == "ghost-3.example:8000"
+        settle(reconciler, A, NodeState.READY)
+        ops.alive[B] = entry(B)
+        began = time.monotonic()
+        settle(reconciler, B, NodeState.READY)
+        assert time.monotonic() - began < 1.0
     finally:
-        membership.canonical_host.cache_clear()
-
-
-@pytest.mark.parametrize(
-    ("spelling", "canonical"),
-    [
-        ("fe80::1", "[fe80::1]:8000"),
-        ("2001:db8::1", "[2001:db8::1]:8000"),
-        ("[2001:db8::1]:8001", "[2001:db8::1]:8001"),
-        ("[2001:DB8:0::1]:8001:5:6", "[2001:db8::1]:8001"),
-    ],
-)
-def test_ipv6_hosts_are_bracketed(spelling: str, canonical: str) -> None:
-    """Bare or bracketed IPv6 hosts come out bracketed, in compressed form."""
-    assert canonical_address(spelling) == canonical
-
-
-@pytest.mark.parametrize(
-    "spelling", ["localhost:8001", "[fe80::1]:8003", "10.1.2.3:9000", "localhost:1"]
-)
-def test_canonical_names_are_fixed_points(spelling: str) -> None:
-    """Canonicalising a canonical name changes nothing (transports do it twice)."""
-    name = canonical_address(spelling)
-    assert canonical_address(name) == name
-
-
-@pytest.mark.parametrize(
-    "spelling", ["localhost:http", "localhost:0", "localhost:65536", "localhost:-1", "[::1]:x"]
-)
-def test_bad_port_is_an_invalid_request(spelling: str) -> None:
-    """A port that is not a number in 1..65535 says how to write a node."""
-    with pytest.raises(InvalidRequest, match=r"is not a number in 1\.\.65535; use host\[:port\]"):
-        canonical_address(spelling)
-
-
-@pytest.mark.parametrize("spelling", ["", "   "])
-def test_empty_name_is_an_invalid_request(spelling: str) -> None:
-    """An empty node name gives an example of a valid one."""
-    with pytest.raises(InvalidRequest, match="empty node name"):
-        split_address(spelling)
-
-
-def test_split_address() -> None:
-    """(host, port) with the default port filled in and the host lower-cased."""
-    assert split_address("Node1") == ("node1", 8000)
-    assert split_address("node1:8010:1:2") == ("node1", 8010)
-    assert split_address("[::1]:8010") == ("::1", 8010)
+        reconciler.stop()
+    assert reconciler._thread is not None
+    assert not reconciler._thread.is_alive()

@@ -18,10 +18,10 @@ from typing import Any
 
 import pytest
 
-from liuray.deploy.ray import NodeState
 from liuray.engine.states import DropState, SessionState
 from liuray.errors import NodeNotFound
 from liuray.managers.island import IslandManager
+from liuray.managers.membership import NodeState
 from liuray.managers.records import SessionRecords
 from liuray.transports.ray import RayTransport, actor_name
 from ray_support import (

@@ -3,7 +3,7 @@
 
 A node may be spelled ``host``, ``host:port`` or DALiuGE's ``host:port:events:rpc``;
 every spelling of one node manager (``localhost``, ``127.0.0.1``, the host name...) is
-reduced to one canonical name (:mod:`liuray.managers.membership`), so registering a node
+reduced to one canonical name (:mod:`liuray.managers.addresses`), so registering a node
 again, however spelled, is a no-op: DALiuGE's double-registration bug cannot happen.
 Both the current singular ``/api/node/{node}`` and the pre-2022 plural
 ``/api/nodes/{node}`` paths are served.

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 from liuray.errors import LiurayError
 
 if TYPE_CHECKING:
-    from liuray.transports.base import Transport
+    from liuray.managers.transport import Transport
 
 _EXAMPLES = """\
 examples:

@@ -3,8 +3,8 @@
 
 - :mod:`liuray.deploy.configs`: Ray cluster-launcher configs (``ray up``) for AWS and
   on-prem hosts, as plain dicts built by pure functions (no Ray import).
-- :mod:`liuray.deploy.ray`: the membership reconciler that keeps one node manager per
-  alive Ray node (needs ``liuray[ray]``).
+- Membership (one node manager per alive Ray node) is reconciled by
+  :mod:`liuray.managers.membership` and carried out by :mod:`liuray.transports.ray`.
 
 Nothing is imported here, so ``import liuray.deploy`` never pulls in Ray or PyYAML.
 """

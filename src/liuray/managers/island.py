@@ -4,7 +4,7 @@
 State:
     ``_sessions`` maps ids to :class:`IslandSession`: the full graph as appended, which
     node each drop lives on, and the per-node partitions once deployed. Node managers are
-    reached only through the :class:`~liuray.transports.base.Transport`; finished
+    reached only through the :class:`~liuray.managers.transport.Transport`; finished
     sessions are remembered in :class:`~liuray.managers.records.SessionRecords`.
 
 Who mutates it:
@@ -45,7 +45,7 @@ from liuray.managers.node import check_session_id
 from liuray.managers.partition import split_graph
 from liuray.managers.placement import assign_nodes, is_partition_label, resource_bundle
 from liuray.managers.records import SessionRecord, SessionRecords
-from liuray.transports.base import Transport
+from liuray.managers.transport import Transport
 from liuray.types import DropSpec, DropUid, NodeName, SessionId
 
 log = logging.getLogger(__name__)

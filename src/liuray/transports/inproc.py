@@ -3,7 +3,7 @@
 
 The embedded default (``liuray serve``, laptops, most tests). Node managers are plain
 objects; cross-node delivery is a direct method call, and content moves by reference.
-Node names are canonical ``host:port`` spellings (``liuray.managers.membership``): the
+Node names are canonical ``host:port`` spellings (``liuray.managers.addresses``): the
 initial NMs are ``localhost:8000``, ``localhost:8001``..., and registering another
 spelling (``POST /api/node/<node>``) starts an NM for it unless it is already known.
 """
@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from liuray.errors import NodeNotFound
-from liuray.managers.membership import DEFAULT_NM_PORT, canonical_address
+from liuray.managers.addresses import DEFAULT_NM_PORT, canonical_address
 from liuray.managers.node import NodeManager
 from liuray.managers.payload import Payload
-from liuray.transports.base import Transport
+from liuray.managers.transport import Transport
 from liuray.types import DropUid, NodeName, SessionId
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")

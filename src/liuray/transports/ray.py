@@ -11,7 +11,7 @@
 * Nodes are named by their Ray node id (several Ray nodes can share an IP). A user
   spelling may also be an IP (or ``localhost``): it maps to the Ray node(s) with that
   address.
-* Membership is kept by :class:`~liuray.deploy.ray.MembershipReconciler`; idle worker
+* Membership is kept by :class:`~liuray.managers.membership.MembershipReconciler`; idle worker
   NMs are released so the autoscaler can scale nodes down (ray-project/ray#37733) and
   woken again by :meth:`RayTransport.prepare` when a session needs the node.
 """
@@ -29,14 +29,14 @@ from concurrent.futures import Executor, Future
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from liuray.deploy.ray import MembershipReconciler, NodeState
 from liuray.errors import DeployError, LiurayError, NodeNotFound, TransportError, missing_extra
 from liuray.graph.physical import PhysicalGraph
-from liuray.managers.membership import canonical_host, split_address
+from liuray.managers.addresses import canonical_host, split_address
+from liuray.managers.membership import MembershipReconciler, NodeState
 from liuray.managers.node import NodeManager
 from liuray.managers.payload import Payload
 from liuray.managers.protocol import NodeManagerProtocol
-from liuray.transports.base import Transport
+from liuray.managers.transport import Transport
 from liuray.types import DropSpec, DropUid, NodeName, SessionId
 
 try:
