@@ -7,8 +7,17 @@ import time
 from typing import Any
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
-from liuray.managers.membership import MembershipReconciler, NodeState, RayNode, plan
+from liuray.errors import InvalidTransition, TransportError
+from liuray.managers.membership import (
+    MEMBERSHIP_TRANSITIONS,
+    ClusterNode,
+    MembershipReconciler,
+    NodeState,
+    plan,
+)
 
 HEAD = "h" * 56
 A = "a" * 56
@@ -29,8 +38,10 @@ def entry(node_id: str, head: bool = False) -> dict[str, Any]:
     }
 
 
-def known(node_id: str, state: NodeState, idle_since: float = 0.0, head: bool = False) -> RayNode:
-    return RayNode(node_id, "10.0.0.1", {"CPU": 1.0}, head, state=state, last_busy=idle_since)
+def known(
+    node_id: str, state: NodeState, idle_since: float = 0.0, head: bool = False
+) -> ClusterNode:
+    return ClusterNode(node_id, "10.0.0.1", {"CPU": 1.0}, head, state=state, last_busy=idle_since)
 
 
 class FakeOps:
@@ -172,22 +183,103 @@ def test_a_node_that_leaves_is_forgotten_and_reported_lost() -> None:
     assert reconciler.ready_nodes() == [HEAD]
 
 
-def test_a_failed_start_is_retried_on_the_next_round() -> None:
-    """An NM that cannot start leaves the node unknown, so the next round tries again."""
+def test_a_failed_start_is_recorded_and_retried_after_its_back_off() -> None:
+    """An NM that cannot start leaves the node FAILED with the reason; a later round
+    (once its back-off has passed) tries again and the node becomes READY."""
     ops = FakeOps(entry(A))
     ops.broken.add(A)
     reconciler = MembershipReconciler(ops, idle_release=None)
 
     reconciler.reconcile()
-    deadline = time.monotonic() + 5
-    while A in reconciler.nodes and time.monotonic() < deadline:
-        time.sleep(0.005)
-    assert A not in reconciler.nodes
+    settle(reconciler, A, NodeState.FAILED)
+    assert "cannot place an actor" in reconciler.nodes[A].reason
+    assert reconciler.ready_nodes() == []
+    reconciler.reconcile()  # back-off not over: not retried yet
+    assert ops.calls == [("start", A)]
+
     ops.broken.clear()
+    reconciler.nodes[A].retry_at = 0.0
     reconciler.reconcile()
     settle(reconciler, A, NodeState.READY)
 
     assert ops.calls == [("start", A), ("start", A)]
+    assert reconciler.ready_nodes() == [A]
+    assert reconciler.nodes[A].reason == ""
+
+
+def test_a_failed_wake_leaves_the_node_retryable_not_starting_forever() -> None:
+    """Regression: a wake whose start failed left the node STARTING for good, missing
+    from the ready nodes and never retried. Now the wake raises with the reason, the node
+    is FAILED, and the next round (or wake) starts it again."""
+    ops = FakeOps(entry(A))
+    reconciler = ready(ops)
+    reconciler.release(A)
+    ops.broken.add(A)
+
+    with pytest.raises(TransportError, match="cannot place an actor"):
+        reconciler.wake(A)
+
+    assert reconciler.nodes[A].state is NodeState.FAILED
+    ops.broken.clear()
+    reconciler.nodes[A].retry_at = 0.0
+    reconciler.reconcile()
+    settle(reconciler, A, NodeState.READY)
+    assert reconciler.ready_nodes() == [A]
+
+
+def test_a_failed_undrain_and_restart_raise_and_stay_retryable() -> None:
+    """undrain and restart go through the same start path: FAILED with the reason."""
+    ops = FakeOps(entry(A), entry(B))
+    reconciler = ready(ops)
+    reconciler.drain(A)
+    ops.broken |= {A, B}
+
+    with pytest.raises(TransportError):
+        reconciler.undrain(A)
+    with pytest.raises(TransportError):
+        reconciler.restart(B)
+
+    assert reconciler.nodes[A].state is NodeState.FAILED
+    assert reconciler.nodes[B].state is NodeState.FAILED
+    ops.broken.clear()
+    reconciler.wake(B)
+    assert reconciler.nodes[B].state is NodeState.READY
+
+
+def test_node_reads_do_not_wait_for_a_slow_cluster_call() -> None:
+    """Regression: reconcile() held its lock while asking each NM whether it was busy
+    (10 s timeout per node on Ray), so GET /api/nodes blocked behind it."""
+    ops = FakeOps(entry(A))
+    reconciler = ready(ops, idle_release=1000.0)
+    asked = threading.Event()
+    answer = threading.Event()
+
+    def slow_busy(node_id: str) -> bool:
+        asked.set()
+        answer.wait(5)
+        return False
+
+    ops.manager_busy = slow_busy  # type: ignore[method-assign]
+    round_ = threading.Thread(target=reconciler.reconcile)
+    round_.start()
+    try:
+        assert asked.wait(5)
+        began = time.monotonic()
+        assert reconciler.ready_nodes() == [A]
+        assert reconciler.state_of(A) is NodeState.READY
+        assert time.monotonic() - began < 0.5
+    finally:
+        answer.set()
+        round_.join()
+
+
+def test_illegal_membership_moves_are_refused_with_the_legal_ones() -> None:
+    """One table decides: e.g. a DRAINED node cannot be RELEASED."""
+    node = known(A, NodeState.DRAINED)
+
+    with pytest.raises(InvalidTransition, match=r"allowed from drained: \['starting'\]"):
+        node.move(NodeState.RELEASED)
+    assert set(MEMBERSHIP_TRANSITIONS) == set(NodeState)
 
 
 def test_an_idle_worker_is_released_but_not_the_head_nor_a_busy_worker() -> None:
@@ -297,3 +389,73 @@ def test_the_loop_picks_up_a_join_within_a_few_intervals() -> None:
         reconciler.stop()
     assert reconciler._thread is not None
     assert not reconciler._thread.is_alive()
+
+
+# ---------------------------------------------------------------- properties
+
+_ACTIONS = ("join", "leave", "reconcile", "wake", "drain", "undrain", "restart", "release")
+
+
+def _quiet(reconciler: MembershipReconciler) -> None:
+    """Wait until no background start is under way."""
+    deadline = time.monotonic() + 5
+    while any(n.state is NodeState.STARTING for n in list(reconciler.nodes.values())):
+        assert time.monotonic() < deadline, reconciler.nodes
+        time.sleep(0.002)
+
+
+def _check_membership_invariants(reconciler: MembershipReconciler, ops: FakeOps) -> None:
+    nodes = dict(reconciler.nodes)
+    for node_id, node in nodes.items():
+        assert node.state in MEMBERSHIP_TRANSITIONS
+        if node_id not in ops.alive:
+            continue  # crashed since the last round: noticed by the next one
+        if node.state is NodeState.READY:
+            assert node_id in ops.running, f"{node_id[:4]} READY without an NM"
+        if node.state in (NodeState.RELEASED, NodeState.DRAINED):
+            assert node_id not in ops.running, f"{node_id[:4]} {node.state} with an NM"
+        if node.state is NodeState.FAILED:
+            assert node.reason
+    assert set(reconciler.ready_nodes()) == {
+        n for n, node in nodes.items() if node.state in (NodeState.READY, NodeState.RELEASED)
+    }
+
+
+@settings(max_examples=200, deadline=None)
+@example(steps=[("join", A, False), ("reconcile", A, False), ("leave", A, False)])
+@given(
+    steps=st.lists(
+        st.tuples(st.sampled_from(_ACTIONS), st.sampled_from((A, B)), st.booleans()),
+        max_size=25,
+    )
+)
+def test_random_membership_histories_keep_the_invariants(
+    steps: list[tuple[str, str, bool]],
+) -> None:
+    """Joins, losses, rounds, wakes, drains, restarts and releases in any order, with
+    starts that sometimes fail: after every step (once background starts settle) READY
+    nodes have an NM, released and drained ones do not, failed ones say why, and the
+    usable nodes are exactly the READY and RELEASED ones."""
+    ops = FakeOps(entry(HEAD, head=True))
+    reconciler = MembershipReconciler(ops, idle_release=0.0)
+    for action, node_id, broken in steps:
+        (ops.broken.add if broken else ops.broken.discard)(node_id)
+        if action == "join":
+            ops.alive[node_id] = entry(node_id)
+        elif action == "leave":
+            ops.alive.pop(node_id, None)
+            ops.running.discard(node_id)
+        elif action == "reconcile":
+            for node in reconciler.nodes.values():
+                node.retry_at = 0.0
+            reconciler.reconcile()
+            assert set(reconciler.nodes) == set(ops.alive)  # joins and losses noticed
+        elif action == "release":
+            reconciler.release(node_id)
+        else:
+            try:
+                getattr(reconciler, action)(node_id)
+            except TransportError:
+                assert node_id in ops.broken
+        _quiet(reconciler)
+        _check_membership_invariants(reconciler, ops)

@@ -130,11 +130,14 @@ DROP_TERMINAL: frozenset[DropState] = frozenset(
 APP_TERMINAL: frozenset[AppState] = frozenset({_A.FINISHED, _A.ERROR, _A.CANCELLED, _A.SKIPPED})
 SESSION_TERMINAL: frozenset[SessionState] = frozenset({_S.FINISHED, _S.CANCELLED, _S.FAILED})
 
-_State = TypeVar("_State", DropState, AppState, SessionState)
+_State = TypeVar("_State", bound=enum.Enum)
 
 
 def check(what: str, start: _State, end: _State, table: dict[_State, frozenset[_State]]) -> _State:
     """Return ``end`` if ``start -> end`` is legal in ``table``, else raise.
+
+    Every state machine of liuray (drops, apps, sessions, node membership) changes state
+    through this one function and its own table.
 
     Args:
         what: the object changing state, for the message (``"Drop 'a'"``).

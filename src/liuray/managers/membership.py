@@ -1,21 +1,40 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""The membership reconciler: exactly one node manager per alive Ray node.
+"""Node membership: exactly one node manager per alive cluster node, reconciled.
 
 Membership is reconciled, not registered: every ``interval`` seconds the reconciler
-reads Ray's node table and compares it with the node managers it knows. Per node:
+reads the cluster's node table (Ray's, through :class:`NodeOps`) and compares it with the
+node managers it knows. Each known node is a small state machine with one transition
+table, :data:`MEMBERSHIP_TRANSITIONS`, and one way to change state,
+:meth:`ClusterNode.move`::
 
-    (absent) --Ray reports it alive--> STARTING --NM answers--> READY
-    READY --no session for ``idle_release`` s--> RELEASED   (NM actor killed, so the
-                                                             autoscaler may scale down)
+    (absent) --the cluster reports it alive--> STARTING
+    STARTING --its NM answers--> READY
+    STARTING --the start failed--> FAILED          (reason kept; retried with back-off)
+    FAILED   --retry round, wake or undrain--> STARTING
+    READY    --no session for ``idle_release`` s--> RELEASED   (NM stopped, so the
+                                                               autoscaler may scale down)
     RELEASED --a session needs the node (``wake``)--> STARTING
-    any --DELETE /api/node (``drain``)--> DRAINED --POST /api/node (``undrain``)--> STARTING
-    any --Ray reports it dead or gone--> (absent), and ``on_lost(node)`` is called
+    READY    --``restart``--> STARTING
+    any      --DELETE /api/node (``drain``)--> DRAINED --POST /api/node--> STARTING
+    any      --the cluster reports it dead or gone--> (absent); ``on_lost(node)`` called
 
-NM actors are detached and named after the node id, so starting one that already
-exists (after a DIM restart, or twice) *adopts* it instead: registration is idempotent
-by construction. :func:`plan` is the pure decision step (tested without Ray); the
-:class:`MembershipReconciler` does the I/O through a small :class:`NodeOps` interface
-that the Ray transport implements.
+Concurrency contract: the node table is guarded by one lock, which is *never* held
+during I/O. Every :class:`NodeOps` call (which may take seconds against a slow cluster)
+happens outside it: a round first reads the cluster and asks READY nodes whether they
+are busy, then takes the lock only to decide (:func:`plan`, pure) and to record. So
+``node_names()`` and ``GET /api/nodes`` never wait behind a slow node. Starting a node is
+claimed under the lock (the move to STARTING), done outside it, and recorded under it;
+callers that need the node meanwhile wait on a condition until it leaves STARTING.
+
+NM actors are detached and named after the node id, so starting one that already exists
+(after an island-manager restart, or twice) *adopts* it: registration is idempotent.
+
+>>> node = ClusterNode("a" * 8, "10.0.0.1", {"CPU": 4.0}, False)
+>>> node.move(NodeState.FAILED, "no capacity")
+>>> node.state, node.reason
+(<NodeState.FAILED: 'failed'>, 'no capacity')
+>>> sorted(MEMBERSHIP_TRANSITIONS[node.state])
+[<NodeState.DRAINED: 'drained'>, <NodeState.STARTING: 'starting'>]
 """
 
 from __future__ import annotations
@@ -28,21 +47,42 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from liuray.engine.states import check
+from liuray.errors import TransportError
+
 log = logging.getLogger(__name__)
 
 
 class NodeState(enum.StrEnum):
-    """Where a Ray node's node manager stands."""
+    """Where a node's node manager stands."""
 
     STARTING = "starting"
     READY = "ready"
+    FAILED = "failed"
     RELEASED = "released"
     DRAINED = "drained"
 
 
+_N = NodeState
+MEMBERSHIP_TRANSITIONS: dict[NodeState, frozenset[NodeState]] = {
+    _N.STARTING: frozenset({_N.READY, _N.FAILED, _N.DRAINED}),
+    _N.READY: frozenset({_N.RELEASED, _N.DRAINED, _N.STARTING}),
+    _N.FAILED: frozenset({_N.STARTING, _N.DRAINED}),
+    _N.RELEASED: frozenset({_N.STARTING, _N.DRAINED}),
+    _N.DRAINED: frozenset({_N.STARTING}),
+}
+"""The one table of legal membership moves (absent <-> present is join and loss)."""
+
+#: States whose node can take work now (RELEASED ones are woken on demand).
+USABLE: frozenset[NodeState] = frozenset({_N.READY, _N.RELEASED})
+
+#: Back-off between retries of a node whose NM failed to start, in seconds.
+RETRY_DELAYS = (1.0, 2.0, 5.0, 15.0, 60.0)
+
+
 @dataclass
-class RayNode:
-    """What the reconciler knows of one Ray node."""
+class ClusterNode:
+    """What the reconciler knows of one cluster node (mutated under its lock)."""
 
     node_id: str
     ip: str
@@ -52,10 +92,27 @@ class RayNode:
     alive_since: float = field(default_factory=time.time)
     ready_at: float | None = None
     last_busy: float = field(default_factory=time.time)
+    #: Why the last start failed (FAILED), shown in the node details.
+    reason: str = ""
+    failures: int = 0
+    retry_at: float = 0.0
+
+    def move(self, end: NodeState, reason: str = "") -> None:
+        """Change state through :data:`MEMBERSHIP_TRANSITIONS` (InvalidTransition if not)."""
+        self.state = check(f"Node {self.node_id!r}", self.state, end, MEMBERSHIP_TRANSITIONS)
+        now = time.time()
+        if end is NodeState.READY:
+            self.ready_at = self.ready_at or now
+            self.last_busy = now
+            self.reason, self.failures = "", 0
+        elif end is NodeState.FAILED:
+            self.reason = reason
+            self.failures += 1
+            self.retry_at = now + RETRY_DELAYS[min(self.failures, len(RETRY_DELAYS)) - 1]
 
     def describe(self) -> dict[str, Any]:
         """JSON-able facts for the node-details route."""
-        return {
+        facts: dict[str, Any] = {
             "name": self.node_id,
             "node_id": self.node_id,
             "ip": self.ip,
@@ -65,6 +122,10 @@ class RayNode:
             "alive_since": self.alive_since,
             "ready_at": self.ready_at,
         }
+        if self.state is NodeState.FAILED:
+            facts["reason"] = self.reason
+            facts["retry_at"] = self.retry_at
+        return facts
 
 
 @dataclass(frozen=True)
@@ -74,11 +135,12 @@ class Plan:
     start: list[str]
     lost: list[str]
     release: list[str]
+    retry: list[str] = field(default_factory=list)
 
 
 def plan(
     alive: dict[str, dict[str, Any]],
-    known: dict[str, RayNode],
+    known: dict[str, ClusterNode],
     busy: dict[str, bool],
     now: float,
     idle_release: float | None,
@@ -86,14 +148,19 @@ def plan(
     """Decide a round (pure): which NMs to start, which nodes are lost, which to release.
 
     Args:
-        alive: Ray's alive nodes by id (``ray.nodes()`` entries).
+        alive: the cluster's alive nodes by id (``ray.nodes()`` entries).
         known: the reconciler's nodes.
-        busy: for READY nodes, whether their NM holds a live session.
-        now: the current time.
+        busy: for READY nodes, whether their NM holds a live session (absent: unknown).
+        now: the current time (``time.time()``).
         idle_release: release an idle worker node's NM after this many seconds (None: never).
     """
     start = [node_id for node_id in alive if node_id not in known]
     lost = [node_id for node_id in known if node_id not in alive]
+    retry = [
+        node_id
+        for node_id, node in known.items()
+        if node.state is NodeState.FAILED and node_id in alive and now >= node.retry_at
+    ]
     release: list[str] = []
     if idle_release is not None:
         for node_id, node in known.items():
@@ -105,22 +172,22 @@ def plan(
                 and now - node.last_busy >= idle_release
             ):
                 release.append(node_id)
-    return Plan(start, lost, release)
+    return Plan(start, lost, release, retry)
 
 
 class NodeOps(Protocol):
     """The I/O the reconciler needs (implemented by the Ray transport)."""
 
     def alive_nodes(self) -> dict[str, dict[str, Any]]:
-        """Ray's alive nodes by node id."""
+        """The cluster's alive nodes by node id."""
         ...
 
     def start_manager(self, node_id: str) -> None:
-        """Create (or adopt) the NM actor of a node and wait until it answers."""
+        """Create (or adopt) the NM of a node and wait until it answers."""
         ...
 
     def stop_manager(self, node_id: str) -> None:
-        """Kill the NM actor of a node (ignore if absent)."""
+        """Stop the NM of a node (ignore if absent)."""
         ...
 
     def manager_busy(self, node_id: str) -> bool:
@@ -132,7 +199,7 @@ class MembershipReconciler:
     """Runs :func:`plan` in a loop and carries it out (see the module docstring).
 
     Args:
-        ops: the Ray-facing operations.
+        ops: the cluster-facing operations.
         on_lost: called with (node_id, reason) when a node disappears.
         interval: seconds between rounds (<= 0.2 keeps joins under a second).
         idle_release: seconds of idleness before a worker node's NM is released.
@@ -149,11 +216,11 @@ class MembershipReconciler:
         self.on_lost = on_lost
         self.interval = interval
         self.idle_release = idle_release
-        self.nodes: dict[str, RayNode] = {}
-        self._lock = threading.RLock()
+        self.nodes: dict[str, ClusterNode] = {}
+        self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._starting: set[str] = set()
 
     # ------------------------------------------------------------------ loop
 
@@ -164,12 +231,11 @@ class MembershipReconciler:
         before it looks at its sessions.
         """
         self.reconcile()
-        deadline = time.monotonic() + settle
-        while time.monotonic() < deadline:
-            with self._lock:
-                if not self._starting:
-                    break
-            time.sleep(0.02)
+        with self._changed:
+            self._changed.wait_for(
+                lambda: all(n.state is not NodeState.STARTING for n in self.nodes.values()),
+                timeout=settle,
+            )
         self._thread = threading.Thread(target=self._loop, name="liuray-reconciler", daemon=True)
         self._thread.start()
 
@@ -186,7 +252,7 @@ class MembershipReconciler:
             try:
                 self.reconcile()
             except Exception:
-                # Ray unreachable (e.g. the cluster restarts): say so once with the
+                # The cluster is unreachable (e.g. it restarts): say so once with the
                 # traceback, then once a minute, not five times a second.
                 now = time.monotonic()
                 if failing_since is None:
@@ -204,78 +270,133 @@ class MembershipReconciler:
                 failing_since = None
 
     def reconcile(self) -> None:
-        """One round: start NMs on new nodes, forget lost ones, release idle ones."""
+        """One round: start new and failed nodes' NMs, forget lost nodes, release idle ones.
+
+        The cluster is read and READY nodes are asked whether they are busy *before* the
+        lock is taken; deciding and recording happen under it; starts and stops after.
+        """
         alive = self.ops.alive_nodes()
         with self._lock:
-            busy = {
-                n: self._busy(n) for n, node in self.nodes.items() if node.state is NodeState.READY
-            }
+            ready = [n for n, node in self.nodes.items() if node.state is NodeState.READY]
+        busy = {node_id: self._busy(node_id) for node_id in ready}
+        with self._lock:
             decided = plan(alive, self.nodes, busy, time.time(), self.idle_release)
             for node_id in decided.start:
                 entry = alive[node_id]
                 resources = dict(entry.get("Resources") or {})
-                self.nodes[node_id] = RayNode(
+                self.nodes[node_id] = ClusterNode(
                     node_id,
                     str(entry.get("NodeManagerAddress", "")),
                     resources,
                     "node:__internal_head__" in resources,
                 )
+            retry = [n for n in decided.retry if self._claim_start(n, {NodeState.FAILED})]
             lost = [self.nodes.pop(n) for n in decided.lost]
+            self._changed.notify_all()
         for node in lost:
-            log.warning("Ray node %s (%s) is gone", node.node_id, node.ip)
+            log.warning("node %s (%s) is gone", node.node_id, node.ip)
             if self.on_lost is not None:
                 self.on_lost(node.node_id, f"Ray node {node.node_id} left the cluster")
         for node_id in decided.release:
             self.release(node_id)
-        for node_id in decided.start:
-            self._start_async(node_id)
+        for node_id in decided.start + retry:
+            threading.Thread(
+                target=self._start_claimed,
+                args=(node_id,),
+                daemon=True,
+                name=f"liuray-start-{node_id[:8]}",
+            ).start()
 
     def _busy(self, node_id: str) -> bool:
+        """Ask a node's NM whether it is busy (no lock held); unanswered counts as busy."""
         try:
             busy = self.ops.manager_busy(node_id)
         except Exception:
             return True  # an NM that does not answer is never released as "idle"
         if busy:
-            self.nodes[node_id].last_busy = time.time()
-        return busy
-
-    def _start_async(self, node_id: str) -> None:
-        with self._lock:
-            if node_id in self._starting:
-                return
-            self._starting.add(node_id)
-        threading.Thread(
-            target=self._start, args=(node_id,), daemon=True, name=f"liuray-start-{node_id[:8]}"
-        ).start()
-
-    def _start(self, node_id: str) -> None:
-        try:
-            self.ops.start_manager(node_id)
-        except Exception:
-            log.exception("could not start the node manager on Ray node %s", node_id)
-            with self._lock:
-                self.nodes.pop(node_id, None)  # retried next round if still alive
-        else:
             with self._lock:
                 node = self.nodes.get(node_id)
-                if node is not None and node.state is NodeState.STARTING:
-                    node.state = NodeState.READY
-                    node.ready_at = time.time()
+                if node is not None:
                     node.last_busy = time.time()
-        finally:
-            with self._lock:
-                self._starting.discard(node_id)
+        return busy
+
+    # ------------------------------------------------------------------ starting
+
+    def _claim_start(self, node_id: str, allowed: set[NodeState]) -> bool:
+        """Move a node to STARTING if it is in ``allowed``; call with the lock held."""
+        node = self.nodes.get(node_id)
+        if node is None or node.state not in allowed:
+            return False
+        node.move(NodeState.STARTING)
+        return True
+
+    def _start_claimed(self, node_id: str) -> None:
+        """Start the NM of a node already moved to STARTING; record READY or FAILED."""
+        try:
+            self.ops.start_manager(node_id)
+        except Exception as err:
+            reason = f"could not start its node manager: {err}"
+            log.warning("node %s: %s (will retry)", node_id, reason)
+            self._finish_start(node_id, NodeState.FAILED, reason)
+        else:
+            self._finish_start(node_id, NodeState.READY, "")
+
+    def _finish_start(self, node_id: str, end: NodeState, reason: str) -> None:
+        stop = False
+        with self._changed:
+            node = self.nodes.get(node_id)
+            if node is not None and node.state is NodeState.STARTING:
+                node.move(end, reason)
+            elif node is not None and node.state is NodeState.DRAINED and end is _N.READY:
+                stop = True  # drained while starting: the fresh NM must not linger
+            self._changed.notify_all()
+        if stop:
+            self.ops.stop_manager(node_id)
+
+    def _ensure_started(self, node_id: str, claim_from: set[NodeState], timeout: float) -> None:
+        """Start the node's NM if it is in ``claim_from``, or wait for a start under way.
+
+        Raises:
+            TransportError: the start failed (the node is FAILED, retried later) or did
+                not end within ``timeout``.
+        """
+        with self._changed:
+            claimed = self._claim_start(node_id, claim_from)
+        if claimed:
+            self._start_claimed(node_id)
+        with self._changed:
+            done = self._changed.wait_for(
+                lambda: (
+                    node_id not in self.nodes or self.nodes[node_id].state is not NodeState.STARTING
+                ),
+                timeout=timeout,
+            )
+            node = self.nodes.get(node_id)
+            if node is None or node.state is NodeState.READY:
+                return
+            state, reason = node.state, node.reason
+        if not done:
+            raise TransportError(
+                f"node {node_id}: its node manager did not start within {timeout:.0f} s",
+                node=node_id,
+            )
+        if state is NodeState.FAILED:
+            raise TransportError(
+                f"node {node_id}: {reason}; it is retried automatically", node=node_id
+            )
 
     # ------------------------------------------------------------------ commands
 
     def ready_nodes(self) -> list[str]:
         """Nodes whose NM is up or released (released ones are woken on demand)."""
         with self._lock:
-            return [
-                n
-                for n, node in self.nodes.items()
-                if node.state in (NodeState.READY, NodeState.RELEASED)
-            ]
+            return [n for n, node in self.nodes.items() if node.state in USABLE]
+
+    def state_of(self, node_id: str) -> NodeState | None:
+        """A node's state (None if unknown)."""
+        with self._lock:
+            node = self.nodes.get(node_id)
+            return None if node is None else node.state
 
     def touch(self, node_id: str) -> None:
         """A session is about to use the node: restart its idle clock."""
@@ -284,21 +405,17 @@ class MembershipReconciler:
             if node is not None:
                 node.last_busy = time.time()
 
-    def wake(self, node_id: str) -> None:
-        """Make sure the node's NM runs now (restart a released one); blocks."""
+    def wake(self, node_id: str, timeout: float = 120.0) -> None:
+        """Make sure the node's NM runs now (restart a released or failed one); blocks.
+
+        Raises:
+            TransportError: the NM could not be started (the reason is kept on the node).
+        """
         self.touch(node_id)
-        with self._lock:
-            node = self.nodes.get(node_id)
-            if node is None or node.state is not NodeState.RELEASED:
-                return
-            node.state = NodeState.STARTING
-        self.ops.start_manager(node_id)
-        with self._lock:
-            node.state = NodeState.READY
-            node.last_busy = time.time()
+        self._ensure_started(node_id, {NodeState.RELEASED, NodeState.FAILED}, timeout)
 
     def release(self, node_id: str) -> None:
-        """Kill an idle node's NM so the autoscaler can remove the node.
+        """Stop an idle node's NM so the autoscaler can remove the node.
 
         Checked once more just before: a session may have claimed the node since the
         round decided (``touch``), or reached its NM.
@@ -310,44 +427,44 @@ class MembershipReconciler:
             claimed_at = node.last_busy
         if self._busy(node_id):
             return
-        with self._lock:
-            if node.state is not NodeState.READY or node.last_busy != claimed_at:
+        with self._changed:
+            node = self.nodes.get(node_id)
+            if node is None or node.state is not NodeState.READY or node.last_busy != claimed_at:
                 return
-            node.state = NodeState.RELEASED
-        log.info("releasing the idle node manager on Ray node %s", node_id)
+            node.move(NodeState.RELEASED)
+            self._changed.notify_all()
+        log.info("releasing the idle node manager on node %s", node_id)
         self.ops.stop_manager(node_id)
 
     def drain(self, node_id: str) -> None:
         """Stop using a node (``DELETE /api/node``) until it is registered again."""
-        with self._lock:
+        with self._changed:
             node = self.nodes.get(node_id)
-            if node is None:
+            if node is None or node.state is NodeState.DRAINED:
                 return
-            node.state = NodeState.DRAINED
+            node.move(NodeState.DRAINED)
+            self._changed.notify_all()
         self.ops.stop_manager(node_id)
 
-    def undrain(self, node_id: str) -> None:
-        """Use a node again (``POST /api/node``); idempotent, blocks until the NM answers."""
-        with self._lock:
-            node = self.nodes.get(node_id)
-            if node is None or node.state in (NodeState.READY, NodeState.STARTING):
-                return
-            node.state = NodeState.STARTING
-        self.ops.start_manager(node_id)
-        with self._lock:
-            node.state = NodeState.READY
-            node.ready_at = node.ready_at or time.time()
-            node.last_busy = time.time()
+    def undrain(self, node_id: str, timeout: float = 120.0) -> None:
+        """Use a node again (``POST /api/node``); idempotent, blocks until the NM answers.
 
-    def restart(self, node_id: str) -> None:
-        """Replace a node's NM with a fresh one (``liuray nodes restart``)."""
+        Raises:
+            TransportError: the NM could not be started.
+        """
+        self._ensure_started(node_id, {NodeState.DRAINED, NodeState.FAILED}, timeout)
+
+    def restart(self, node_id: str, timeout: float = 120.0) -> None:
+        """Replace a node's NM with a fresh one (``liuray nodes restart``).
+
+        Raises:
+            TransportError: the fresh NM could not be started.
+        """
+        with self._changed:
+            claimed = self._claim_start(node_id, {NodeState.READY, NodeState.FAILED})
+        if not claimed:
+            self._ensure_started(node_id, {NodeState.RELEASED, NodeState.DRAINED}, timeout)
+            return
         self.ops.stop_manager(node_id)
-        with self._lock:
-            node = self.nodes.get(node_id)
-            if node is not None:
-                node.state = NodeState.STARTING
-        self.ops.start_manager(node_id)
-        with self._lock:
-            if node is not None:
-                node.state = NodeState.READY
-                node.last_busy = time.time()
+        self._start_claimed(node_id)
+        self._ensure_started(node_id, set(), timeout)
