@@ -10,6 +10,7 @@ are meaningful even on a loaded machine.
     python bench/ray_bench.py join [--repeat 5]
     python bench/ray_bench.py data [--mb 1024] [--store-gb 3] [--repeat 3]
     python bench/ray_bench.py scaling [--nodes 1 2 4 8] [--waves 4] [--repeat 3]
+    python bench/ray_bench.py chain [--apps 500] [--repeat 5] [--poll 0.02]
 
 Every measurement is one JSON line on stdout; a short human summary goes to stderr.
 
@@ -28,6 +29,14 @@ Every measurement is one JSON line on stdout; a short human summary goes to stde
   cpus`` independent pure-Python CPU-bound apps (each ~``--task-s`` s alone), pinned
   round-robin; the same functions as plain Ray tasks on the same cluster. Node counts
   needing more CPUs than the machine has are skipped (``--force`` runs them anyway).
+* ``chain``: head + 1 worker (1 CPU each). liuray: ``--apps`` apps (a HelloWorldApp,
+  then CopyApps, a memory drop after each) alternating between the two nodes, so every
+  hop crosses nodes; timed from ``deploy_session`` to the session's end as the island
+  manager sees it (polled every ``--poll`` s), and first app started -> last app
+  finished (``drop_detail``). Plain Ray: as many tasks alternating between the same two
+  nodes (``NodeAffinitySchedulingStrategy``), each taking the previous one's result,
+  timed from the first ``.remote()`` to ``ray.get`` of the last. Target: liuray / Ray
+  <= 1.
 """
 
 from __future__ import annotations
@@ -58,6 +67,7 @@ from liuray.managers.island import IslandManager
 from liuray.transports.ray import NAMESPACE, RayTransport
 
 PYFUNC = "dlg.apps.pyfunc.PyFuncApp"
+COPY = "dlg.apps.simple.CopyApp"
 MEMORY = "dlg.data.drops.memory.InMemoryDROP"
 HELLO = "dlg.apps.simple.HelloWorldApp"
 MB = 1024 * 1024
@@ -644,6 +654,127 @@ def bench_scaling(args: argparse.Namespace) -> None:
         )
 
 
+# ---------------------------------------------------------------- chain
+
+
+def alternating_chain(apps: int, nodes: list[str]) -> list[dict[str, Any]]:
+    """A HelloWorldApp then CopyApps, each followed by a memory drop on its own node;
+    app ``i`` runs on ``nodes[i % len(nodes)]``, so with two nodes every hop crosses."""
+    specs: list[dict[str, Any]] = []
+    for i in range(apps):
+        node = nodes[i % len(nodes)]
+        app: dict[str, Any] = {
+            "oid": f"app{i}",
+            "categoryType": "Application",
+            "dropclass": HELLO if i == 0 else COPY,
+            "outputs": [f"mem{i}"],
+            "node": node,
+        }
+        if i:
+            app["inputs"] = [f"mem{i - 1}"]
+        specs.append(app)
+        specs.append({"oid": f"mem{i}", "categoryType": "Data", "dropclass": MEMORY, "node": node})
+    return specs
+
+
+def liuray_chain(
+    dim: IslandManager, apps: int, nodes: list[str], sid: str, poll: float
+) -> dict[str, float]:
+    """One alternating chain: deploy -> session end, and first app start -> last app end."""
+    dim.create_session(sid)
+    dim.append_graph(sid, alternating_chain(apps, nodes))
+    start = time.perf_counter()
+    dim.deploy_session(sid)
+    state = dim.wait(sid, timeout=600, interval=poll)
+    wall = time.perf_counter() - start
+    if state is not SessionState.FINISHED:
+        raise SystemExit(f"session {sid} ended {state}: {dim.progress(sid)}")
+    first = dim.drop_detail(sid, "app0")
+    last = dim.drop_detail(sid, f"app{apps - 1}")
+    dim.destroy_session(sid)
+    return {"wall_s": wall, "run_s": last["finished_at"] - first["started_at"]}
+
+
+def hop(value: bytes | None) -> bytes:
+    """One plain-Ray link of the chain: pass the previous task's result on."""
+    return b"Hello World" if value is None else value
+
+
+# Ray's decorators are untyped, so the remote version is Any.
+remote_hop: Any = ray.remote(num_cpus=1)(hop)
+
+
+def ray_chain(apps: int, nodes: list[str]) -> float:
+    """``apps`` plain Ray tasks alternating between ``nodes``, each consuming the
+    previous one's result; first ``.remote()`` -> ``ray.get`` of the last."""
+    pinned = [
+        remote_hop.options(scheduling_strategy=NodeAffinitySchedulingStrategy(n, soft=False))
+        for n in nodes
+    ]
+    start = time.perf_counter()
+    ref = None
+    for i in range(apps):
+        ref = pinned[i % len(nodes)].remote(ref)
+    ray.get(ref)
+    return time.perf_counter() - start
+
+
+def bench_chain(args: argparse.Namespace) -> None:
+    """Cross-node hop latency: an alternating CopyApp chain vs a plain Ray task chain."""
+    with (
+        ray_cluster({"num_cpus": 1}, [{"num_cpus": 1}]) as (cluster, (worker,)),
+        liuray_on(cluster, None, 2) as dim,
+    ):
+        nodes = [cluster.head_node.node_id, worker.node_id]
+        # Warm-up, not counted: worker processes on both nodes, imports, first calls.
+        liuray_chain(dim, 50, nodes, "warm", args.poll)
+        ray_chain(50, nodes)
+        rows: dict[str, list[float]] = {"wall": [], "run": [], "ray": []}
+        for i in range(args.repeat):
+            lr = liuray_chain(dim, args.apps, nodes, f"chain{i}", args.poll)
+            ray_s = ray_chain(args.apps, nodes)
+            rows["wall"].append(lr["wall_s"])
+            rows["run"].append(lr["run_s"])
+            rows["ray"].append(ray_s)
+            emit(
+                {
+                    "bench": "chain",
+                    "run": i,
+                    "apps": args.apps,
+                    "liuray_wall_s": round(lr["wall_s"], 4),
+                    "liuray_run_s": round(lr["run_s"], 4),
+                    "ray_s": round(ray_s, 4),
+                }
+            )
+        med = {k: statistics.median(v) for k, v in rows.items()}
+        per_hop = {k: v / args.apps * 1000 for k, v in med.items()}
+        result = {
+            "bench": "chain",
+            "summary": True,
+            "apps": args.apps,
+            "repeat": args.repeat,
+            "poll_s": args.poll,
+            "liuray_wall_s": summary(rows["wall"]),
+            "liuray_run_s": summary(rows["run"]),
+            "ray_s": summary(rows["ray"]),
+            "liuray_ms_per_hop": round(per_hop["wall"], 3),
+            "liuray_run_ms_per_hop": round(per_hop["run"], 3),
+            "ray_ms_per_hop": round(per_hop["ray"], 3),
+            "ratio": round(med["wall"] / med["ray"], 3),
+            "ratio_run": round(med["run"] / med["ray"], 3),
+            "target_ratio": 1.0,
+        }
+        emit(result)
+        say(
+            f"chain ({args.apps} apps alternating head/worker, median of {args.repeat}): "
+            f"liuray deploy -> end {med['wall']:.3f} s = {per_hop['wall']:.2f} ms/hop "
+            f"(first start -> last end {med['run']:.3f} s = {per_hop['run']:.2f} ms/hop); "
+            f"plain Ray {med['ray']:.3f} s = {per_hop['ray']:.2f} ms/hop; "
+            f"liuray / Ray = {result['ratio']:.2f} (run only {result['ratio_run']:.2f}; "
+            f"target <= 1)"
+        )
+
+
 # ---------------------------------------------------------------- main
 
 
@@ -664,8 +795,17 @@ def main(argv: list[str] | None = None) -> int:
     scaling.add_argument("--task-s", type=float, default=0.4, help="seconds per app alone")
     scaling.add_argument("--repeat", type=int, default=3)
     scaling.add_argument("--force", action="store_true", help="run k with k*cpus > cores")
+    chain = commands.add_parser("chain", help="cross-node hop latency: app chain vs plain Ray")
+    chain.add_argument("--apps", type=int, default=500, help="apps in the chain")
+    chain.add_argument("--repeat", type=int, default=5)
+    chain.add_argument("--poll", type=float, default=0.02, help="session state poll, s")
     args = parser.parse_args(argv)
-    benches = {"join": bench_join, "data": bench_data, "scaling": bench_scaling}
+    benches = {
+        "join": bench_join,
+        "data": bench_data,
+        "scaling": bench_scaling,
+        "chain": bench_chain,
+    }
     benches[args.bench](args)
     return 0
 
