@@ -15,7 +15,7 @@ to do next)::
     ├── NodeNotFound          a graph or request names a node that is not registered
     ├── TransportError        a node manager could not be reached / answered badly
     ├── DeployError           a cluster could not be brought up or scaled
-    └── MissingDependency     an optional extra is not installed
+    └── MissingDependency     an optional extra is not installed (also an ImportError)
 
 Structured fields (uid, session id, state...) are passed to ``__init__`` and kept in
 ``args`` so that errors survive pickling across processes and Ray.
@@ -85,8 +85,30 @@ class DeployError(LiurayError):
     """A cluster could not be brought up, scaled or reached."""
 
 
-class MissingDependency(LiurayError):
-    """An optional dependency is missing; the message says which extra to install."""
+class MissingDependency(LiurayError, ImportError):
+    """An optional dependency is missing; the message says which extra to install.
+
+    It is also an :class:`ImportError`, so ``except ImportError`` around an optional
+    import catches it; like any ``ImportError`` its ``name`` is the missing ``module``.
+    """
+
+    def __init__(self, message: str, **detail: Any) -> None:
+        super().__init__(message, **detail)
+        module = detail.get("module")
+        self.name = module if isinstance(module, str) else None
+
+
+#: The extra that brings each optional top-level module: module -> (distribution, extra).
+OPTIONAL_MODULES: dict[str, tuple[str, str]] = {
+    "starlette": ("starlette", "server"),
+    "uvicorn": ("uvicorn", "server"),
+    "multipart": ("python-multipart", "server"),
+    "python_multipart": ("python-multipart", "server"),
+    "httpx": ("httpx", "client"),
+    "ray": ("ray", "ray"),
+    "yaml": ("pyyaml", "ray"),
+    "numpy": ("numpy", "apps"),
+}
 
 
 def missing_extra(module: str, extra: str) -> MissingDependency:
@@ -96,3 +118,26 @@ def missing_extra(module: str, extra: str) -> MissingDependency:
         module=module,
         extra=extra,
     )
+
+
+def as_missing_dependency(error: ImportError) -> MissingDependency | None:
+    """``error`` as the :class:`MissingDependency` it stands for, or None.
+
+    A :class:`MissingDependency` is returned as it is; a plain ``ImportError`` of an
+    optional module (one of :data:`OPTIONAL_MODULES`, or a submodule) becomes the error
+    naming its extra; any other ``ImportError`` (a bug, a graph's own code) gives None.
+
+    >>> print(as_missing_dependency(ModuleNotFoundError(name="starlette.routing")))
+    'starlette' is not installed; install it with: pip install 'liuray[server]'
+    >>> as_missing_dependency(ModuleNotFoundError(name="my_pipeline")) is None
+    True
+    """
+    if isinstance(error, MissingDependency):
+        return error
+    known = OPTIONAL_MODULES.get((error.name or "").partition(".")[0])
+    if known is None:
+        return None
+    distribution, extra = known
+    missing = missing_extra(distribution, extra)
+    missing.__cause__ = error
+    return missing

@@ -21,17 +21,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
-from starlette.middleware import Middleware
-from starlette.middleware.cors import CORSMiddleware
-from starlette.routing import BaseRoute, Route
+from liuray.errors import LiurayError, missing_extra
+
+try:  # first import of the package (api/__init__), so every api module is covered
+    from starlette.applications import Starlette
+    from starlette.exceptions import HTTPException
+    from starlette.middleware import Middleware
+    from starlette.middleware.cors import CORSMiddleware
+    from starlette.routing import BaseRoute, Route
+except ImportError as err:  # pragma: no cover - depends on the installed extras
+    raise missing_extra("starlette", "server") from err
 
 from liuray.api import graphs, home, nodes, sessions
 from liuray.api.context import ApiContext
 from liuray.api.errors import CatchAll, http_error, liuray_error
 from liuray.api.openapi import openapi_document
-from liuray.errors import LiurayError
 from liuray.managers.island import IslandManager
 
 #: DALiuGE's default ``--max-request-size``: 10 MB.

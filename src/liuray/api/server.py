@@ -18,7 +18,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import uvicorn
+from liuray.errors import missing_extra
+
+try:
+    import uvicorn
+except ImportError as err:  # pragma: no cover - depends on the installed extras
+    raise missing_extra("uvicorn", "server") from err
 
 
 class _Server(uvicorn.Server):

@@ -1,5 +1,12 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""The ``liuray`` entry point: one sub-command per module of this package."""
+"""The ``liuray`` entry point: one sub-command per module of this package.
+
+Commands import optional extras only when they run, so each works without the others'
+extras. One whose extra is missing (``serve``: server; ``submit``, ``sessions``,
+``status``, ``cancel``, ``nodes``: client; ``serve --ray``, ``ray ...``: ray; numpy
+apps: apps) stops with one line naming the ``pip install 'liuray[...]'`` to run, and
+exit status 2.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +16,7 @@ from collections.abc import Sequence
 
 from liuray import __version__
 from liuray.cli import nodes, ray_cli, run, serve, sessions, submit, translate
+from liuray.errors import as_missing_dependency
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,7 +48,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if handler is None:
         parser.print_help()
         return 2
-    status: int = handler(args)
+    try:
+        status: int = handler(args)
+    except ImportError as err:
+        missing = as_missing_dependency(err)
+        if missing is None:  # not an optional extra: a real bug, keep its traceback
+            raise
+        print(f"liuray: error: {missing.message}", file=sys.stderr)
+        return 2
     return status
 
 

@@ -18,10 +18,11 @@ import logging
 import os
 import socket
 import sys
+from importlib.util import find_spec
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from liuray.errors import LiurayError
+from liuray.errors import LiurayError, MissingDependency, missing_extra
 
 if TYPE_CHECKING:
     from liuray.managers.transport import Transport
@@ -151,16 +152,12 @@ def main(args: argparse.Namespace) -> int:
     if problem:
         print(f"liuray serve: error: {problem}", file=sys.stderr)
         return 2
-    try:
-        from liuray.api import create_app
-        from liuray.api.server import run_server
-    except ImportError as err:
-        print(
-            f"liuray serve: error: {err.name or 'a server module'} is not installed; "
-            "install it with: pip install 'liuray[server]'",
-            file=sys.stderr,
-        )
-        return 2
+    # Without the server extra these raise MissingDependency, which liuray's main turns
+    # into one line naming `pip install 'liuray[server]'` (exit status 2).
+    from liuray.api import create_app
+    from liuray.api.server import run_server
+
+    _require_multipart()
     from liuray.managers.island import IslandManager
     from liuray.managers.records import SessionRecords
 
@@ -222,10 +219,10 @@ def _transport(args: argparse.Namespace, state_dir: Path) -> Transport:
         )
     try:
         from liuray.transports.ray import RayTransport
-    except ImportError as err:
-        raise _Unavailable(
-            f"--ray needs Ray ({err}); install it with: pip install 'liuray[ray]'", 2
-        ) from err
+    except MissingDependency:
+        raise
+    except ImportError as err:  # liuray's Ray transport could not load: Ray is unusable
+        raise missing_extra("ray", "ray") from err
     try:
         return RayTransport(
             args.ray or None,
@@ -240,6 +237,12 @@ def _transport(args: argparse.Namespace, state_dir: Path) -> Transport:
         raise _Unavailable(
             f"cannot use the Ray cluster {args.ray or '(local)'!r}: {err}", 1
         ) from err
+
+
+def _require_multipart() -> None:
+    """Starlette parses DALiuGE's form posts only with python-multipart (server extra)."""
+    if find_spec("python_multipart") is None and find_spec("multipart") is None:
+        raise missing_extra("python-multipart", "server")
 
 
 def _check_options(args: argparse.Namespace) -> str:
