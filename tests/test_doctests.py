@@ -9,6 +9,7 @@ import pkgutil
 import pytest
 
 import liuray
+from liuray.errors import as_missing_dependency
 
 MODULES = sorted(info.name for info in pkgutil.walk_packages(liuray.__path__, prefix="liuray."))
 
@@ -17,7 +18,13 @@ MODULES = sorted(info.name for info in pkgutil.walk_packages(liuray.__path__, pr
 def test_docstring_examples(name: str, tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every example in the module's docstrings passes (modules without any pass too)."""
     monkeypatch.chdir(str(tmp_path))
-    module = importlib.import_module(name)
+    try:
+        module = importlib.import_module(name)
+    except ImportError as err:  # only an optional extra's absence is a reason to skip
+        missing = as_missing_dependency(err)
+        if missing is None:
+            raise
+        pytest.skip(f"{name}: {missing.message}")
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
     assert result.failed == 0, f"{result.failed} of {result.attempted} examples failed"
 

@@ -7,6 +7,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+pytest.importorskip("httpx")
+
 import httpx
 
 from liuray.managers.island import IslandManager

@@ -1,22 +1,32 @@
-"""Fixtures: a real uvicorn server on 127.0.0.1 with an island manager behind it."""
+"""Fixtures: a real uvicorn server on 127.0.0.1 with an island manager behind it.
+
+The API tests need the server and client extras; each test module skips itself without
+them (``pytest.importorskip``). A conftest cannot skip, so this one imports the extras
+only inside its fixtures and loads whether they are installed or not.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 import pytest
-from api_helpers import LiveServer
 
-from liuray.api import create_app
 from liuray.managers.island import IslandManager
 from liuray.transports.inproc import InProcessTransport
-from live_server import serve
+
+if TYPE_CHECKING:
+    import httpx
+    from api_helpers import LiveServer
 
 
 def _start(island: IslandManager, workspace: Path, **options: Any) -> Iterator[LiveServer]:
+    from api_helpers import LiveServer
+
+    from liuray.api import create_app
+    from live_server import serve
+
     try:
         with serve(create_app(island, **options)) as url:
             yield LiveServer(url, island, workspace)
@@ -52,5 +62,7 @@ def server(make_server: Callable[..., LiveServer]) -> LiveServer:
 @pytest.fixture
 def client(server: LiveServer) -> Iterator[httpx.Client]:
     """An httpx client for :func:`server`."""
+    import httpx
+
     with httpx.Client(base_url=server.url, timeout=30) as http:
         yield http

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
 import pytest
+
+pytest.importorskip("starlette")
+pytest.importorskip("uvicorn")
+pytest.importorskip("httpx")
+
+import httpx
 from api_helpers import LiveServer
 from starlette.routing import Route
 

@@ -7,6 +7,8 @@ import zlib
 
 import pytest
 
+pytest.importorskip("starlette")
+
 from liuray.api.body import inflate, parse_json
 from liuray.api.errors import RequestTooLarge, status_for
 from liuray.errors import GraphError, InvalidRequest, LiurayError, SessionNotFound

@@ -16,6 +16,12 @@ import zlib
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
+import pytest
+
+pytest.importorskip("starlette")
+pytest.importorskip("uvicorn")
+pytest.importorskip("httpx")
+
 from api_helpers import LiveServer, cross_node_graph
 
 

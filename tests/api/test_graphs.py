@@ -7,8 +7,13 @@ import json
 import zlib
 from collections.abc import Callable
 
-import httpx
 import pytest
+
+pytest.importorskip("starlette")
+pytest.importorskip("uvicorn")
+pytest.importorskip("httpx")
+
+import httpx
 from api_helpers import MEMORY, LiveServer, cross_node_graph, wait_for_end
 
 APPEND = "/api/sessions/s/graph/append"

@@ -10,6 +10,12 @@ import gzip
 import json
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
+
+pytest.importorskip("starlette")
+pytest.importorskip("uvicorn")
+pytest.importorskip("httpx")
+
 import httpx
 from api_helpers import LiveServer, cross_node_graph, wait_for_end
 

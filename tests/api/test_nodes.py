@@ -7,6 +7,12 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
+pytest.importorskip("starlette")
+pytest.importorskip("uvicorn")
+pytest.importorskip("httpx")
+
 import httpx
 from api_helpers import LiveServer, cross_node_graph, wait_for_end
 

@@ -5,6 +5,12 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import pytest
+
+pytest.importorskip("starlette")
+pytest.importorskip("uvicorn")
+pytest.importorskip("httpx")
+
 import httpx
 from api_helpers import LiveServer, cross_node_graph, sleep_graph, wait_for_end
 

@@ -8,6 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+pytest.importorskip("yaml")
+
 import yaml
 
 from liuray.cli.main import main

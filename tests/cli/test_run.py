@@ -327,6 +327,7 @@ def test_run_translates_a_logical_graph_first(
     graph) translates it, says so, and runs it: hello.txt holds the greeting."""
     from importlib.resources import files
 
+    pytest.importorskip("daliuge_tests")  # eagle-test-graphs, a test-only package
     logical = files("daliuge_tests.translator") / "logical_graphs" / "HelloWorld_simple.graph"
     path = tmp_path / "HelloWorld_simple.graph"
     path.write_text(logical.read_text())

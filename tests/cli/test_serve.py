@@ -19,6 +19,9 @@ from typing import IO, Any
 
 import pytest
 
+pytest.importorskip("starlette")
+pytest.importorskip("uvicorn")
+
 from liuray.cli.main import main
 
 _SERVE = [sys.executable, "-m", "liuray.cli.main", "serve"]

@@ -7,6 +7,10 @@ from pathlib import Path
 
 import pytest
 
+pytest.importorskip("starlette")
+pytest.importorskip("uvicorn")
+pytest.importorskip("httpx")
+
 from liuray.cli.main import main
 from liuray.cli.sessions import state_name
 from live_server import LiveIsland, bash_graph, closed_port_url, hello_graph, island_server

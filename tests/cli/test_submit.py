@@ -10,6 +10,10 @@ from typing import Any
 
 import pytest
 
+pytest.importorskip("starlette")
+pytest.importorskip("uvicorn")
+pytest.importorskip("httpx")
+
 from liuray.cli.main import main
 from live_server import LiveIsland, bash_graph, closed_port_url, hello_graph, island_server
 
@@ -101,6 +105,7 @@ def test_logical_graph_is_translated_onto_the_servers_nodes(
 ) -> None:
     """An EAGLE logical graph (DALiuGE's HelloWorld_simple) is translated onto the
     server's two nodes, submitted, and runs to the end."""
+    pytest.importorskip("daliuge_tests")  # eagle-test-graphs, a test-only package
     source = importlib.resources.files("daliuge_tests.translator.logical_graphs")
     graph = tmp_path / "HelloWorld_simple.graph"
     graph.write_text((source / "HelloWorld_simple.graph").read_text("utf-8"), "utf-8")

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+pytest.importorskip("daliuge_tests")
+
 from liuray.cli.main import main
 
 GRAPHS = importlib.resources.files("daliuge_tests.translator.logical_graphs")

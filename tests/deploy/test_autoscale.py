@@ -16,6 +16,8 @@ from typing import Any
 
 import pytest
 
+pytest.importorskip("ray")
+
 from liuray.engine.states import SessionState
 from liuray.managers.island import IslandManager
 from liuray.managers.membership import NodeState

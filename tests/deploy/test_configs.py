@@ -17,6 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+pytest.importorskip("yaml")
+
 import yaml
 
 from liuray.cli.main import main

@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 from engine_helpers import Context
 
@@ -64,6 +63,7 @@ def test_hello_world_greet_parameter(context: Context) -> None:
 
 def test_hello_world_greets_the_first_element_of_its_input(context: Context) -> None:
     """After a scatter the input is an array: the first element is greeted."""
+    np = pytest.importorskip("numpy")
     part = memory(context, "part", np.array(["Andreas\n", "Perth\n"]))
     out = memory(context, "out")
     wire(HelloWorldApp("h", {}, context), [(part, "greet")], [(out, None)]).run()
@@ -105,6 +105,7 @@ def test_copy_app_concatenates_bytes_inputs(context: Context) -> None:
 
 def test_pick_one_sends_the_rest_to_the_rest_array_port(context: Context) -> None:
     """Port ``rest_array`` gets the remaining elements wherever it is in the list."""
+    np = pytest.importorskip("numpy")
     rest = memory(context, "rest")
     element = memory(context, "element")
     app = PickOne("p", {}, context)
@@ -117,6 +118,7 @@ def test_pick_one_sends_the_rest_to_the_rest_array_port(context: Context) -> Non
 
 
 def test_pick_one_without_names_gives_element_to_output_zero(context: Context) -> None:
+    pytest.importorskip("numpy")  # PickOne and the scatter/gather apps are the apps extra
     first, second = memory(context, "first"), memory(context, "second")
     app = PickOne("p", {}, context)
     wire(app, [(memory(context, "in", [1.5]), None)], [(first, None), (second, None)])
@@ -130,6 +132,7 @@ def test_pick_one_without_names_gives_element_to_output_zero(context: Context) -
 def test_scatter_splits_into_one_part_per_output_and_gather_joins_bytes(
     context: Context,
 ) -> None:
+    pytest.importorskip("numpy")
     parts = [memory(context, f"part{i}") for i in range(3)]
     scatter = GenericScatterApp("s", {}, context)
     wire(scatter, [(memory(context, "in", list(range(7))), None)], [(p, None) for p in parts])

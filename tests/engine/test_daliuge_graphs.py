@@ -18,8 +18,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
+
+pytest.importorskip("numpy")
+pytest.importorskip("daliuge_tests")
+
+import numpy as np
 
 from liuray.engine.apps.pyfunc import PyFuncApp
 from liuray.engine.drops.file import FileDrop

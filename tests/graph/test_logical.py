@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+pytest.importorskip("daliuge_tests")
+
 from liuray.errors import GraphError
 from liuray.graph.logical import is_logical_graph, load_logical_graph, read_logical_graph
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
+
+pytest.importorskip("daliuge_tests")
+
 from translate_helpers import by_oid, eagle_graph
 
 from liuray.errors import GraphError

@@ -5,8 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
+
+pytest.importorskip("numpy")
+pytest.importorskip("daliuge_tests")
+
+import numpy as np
 from translate_helpers import LOGICAL_GRAPHS, eagle_graph
 
 import liuray

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import pytest
+
+pytest.importorskip("daliuge_tests")
+
 from translate_helpers import (
     by_oid,
     eagle_graph,

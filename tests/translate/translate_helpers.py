@@ -6,6 +6,10 @@ import importlib.resources
 import json
 from typing import Any
 
+import pytest
+
+pytest.importorskip("daliuge_tests")
+
 from liuray.graph.logical import LogicalGraph, load_logical_graph
 from liuray.types import DropSpec
 

@@ -18,6 +18,8 @@ from typing import Any
 
 import pytest
 
+pytest.importorskip("ray")
+
 from liuray.engine.states import DropState, SessionState
 from liuray.errors import NodeNotFound
 from liuray.managers.island import IslandManager
