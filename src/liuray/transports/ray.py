@@ -165,38 +165,113 @@ class NodeManagerActor:
         reason: str,
         payload: Payload | None,
     ) -> None:
-        content = ray.put(payload) if payload is not None else None
-        _deliver(node, session_id, uid, state, reason, content, attempt=1)
+        # The payload is a plain argument of the actor call: Ray inlines a small one in
+        # the call and puts a large one (> 100 KiB) into the object store itself. An
+        # explicit ray.put would send even a few bytes through the store, and the
+        # receiving node would have to pull them before the call could run.
+        _deliver(node, session_id, uid, state, reason, payload, attempt=1)
 
 
 #: Deliveries are retried this often: an arriving payload can fail to unpickle in a
 #: fresh NM while another thread is still importing the same library (numpy), and a
-#: lost delivery would leave the receiving session waiting.
+#: lost delivery would leave the receiving session waiting. (A failure through a cached
+#: handle is first sent again through a fresh lookup, which does not count.)
 DELIVERY_ATTEMPTS = 3
+
+#: Peer NM actor handles by node name, in this (NM actor) process: looking one up asks
+#: the GCS, which cost more than the delivery itself. A peer NM may since have been
+#: replaced by a new actor under the same name (idle release and wake, ``liuray nodes
+#: restart``): a delivery failing through a cached handle forgets it and is sent again
+#: through a fresh lookup.
+_peers: dict[str, Any] = {}
+_peers_lock = threading.Lock()
+
+
+def _peer(node: str, fresh: bool) -> tuple[Any, bool]:
+    """The NM actor handle of ``node`` and whether it came from the cache."""
+    if not fresh:
+        with _peers_lock:
+            handle = _peers.get(node)
+        if handle is not None:
+            return handle, True
+    handle = ray.get_actor(actor_name(node), namespace=NAMESPACE)
+    with _peers_lock:
+        _peers[node] = handle
+    return handle, False
+
+
+def _forget_peer(node: str, handle: Any) -> None:
+    """Drop ``handle`` from the cache (unless a fresh lookup already replaced it)."""
+    with _peers_lock:
+        if _peers.get(node) is handle:
+            del _peers[node]
 
 
 def _deliver(
-    node: str, session_id: str, uid: str, state: str, reason: str, content: Any, attempt: int
+    node: str,
+    session_id: str,
+    uid: str,
+    state: str,
+    reason: str,
+    content: Any,
+    attempt: int,
+    fresh: bool = False,
 ) -> None:
-    # Looked up every time, not cached: the peer's NM may have been released and
-    # started again since (a new actor under the same name).
-    peer = ray.get_actor(actor_name(node), namespace=NAMESPACE)
+    peer, cached = _peer(node, fresh)
     sent = peer.call.remote("deliver", session_id, uid, state, reason, content)
 
     def check(done: Future[Any]) -> None:
         error = done.exception()
         if error is None:
             return
-        if attempt < DELIVERY_ATTEMPTS:
+        _forget_peer(node, peer)
+        if cached:  # perhaps an NM replaced since: look it up again, at once
+            _redeliver(0.0, node, session_id, uid, state, reason, content, attempt)
+        elif attempt < DELIVERY_ATTEMPTS:
             log.warning(
                 "delivery of %s/%s to %s failed (%s); retrying", session_id, uid, node, error
             )
-            time.sleep(0.2 * attempt)
-            _deliver(node, session_id, uid, state, reason, content, attempt + 1)
+            _redeliver(0.2 * attempt, node, session_id, uid, state, reason, content, attempt + 1)
         else:
             log.error("could not deliver %s/%s to node %s: %s", session_id, uid, node, error)
 
     sent.future().add_done_callback(check)
+
+
+def _redeliver(
+    delay: float,
+    node: str,
+    session_id: str,
+    uid: str,
+    state: str,
+    reason: str,
+    content: Any,
+    attempt: int,
+) -> None:
+    """Send a failed delivery again after ``delay`` s through a fresh lookup.
+
+    On a timer thread: the failure is reported on Ray's callback thread, which must not
+    sleep or wait for the GCS. A peer not found (its NM between stop and start) uses up
+    an attempt too.
+    """
+
+    def again() -> None:
+        try:
+            _deliver(node, session_id, uid, state, reason, content, attempt, fresh=True)
+        except Exception as error:  # no NM of that name right now
+            if attempt < DELIVERY_ATTEMPTS:
+                log.warning(
+                    "delivery of %s/%s to %s failed (%s); retrying", session_id, uid, node, error
+                )
+                _redeliver(
+                    0.2 * attempt, node, session_id, uid, state, reason, content, attempt + 1
+                )
+            else:
+                log.error("could not deliver %s/%s to node %s: %s", session_id, uid, node, error)
+
+    timer = threading.Timer(delay, again)
+    timer.daemon = True
+    timer.start()
 
 
 _RemoteNodeManager = ray.remote(NodeManagerActor)
