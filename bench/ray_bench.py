@@ -10,7 +10,7 @@ are meaningful even on a loaded machine.
     python bench/ray_bench.py join [--repeat 5]
     python bench/ray_bench.py data [--mb 1024] [--store-gb 3] [--repeat 3]
     python bench/ray_bench.py scaling [--nodes 1 2 4 8] [--waves 4] [--repeat 3]
-    python bench/ray_bench.py chain [--apps 500] [--repeat 5] [--poll 0.02]
+    python bench/ray_bench.py chain [--apps 500] [--repeat 5]
 
 Every measurement is one JSON line on stdout; a short human summary goes to stderr.
 
@@ -32,7 +32,7 @@ Every measurement is one JSON line on stdout; a short human summary goes to stde
 * ``chain``: head + 1 worker (1 CPU each). liuray: ``--apps`` apps (a HelloWorldApp,
   then CopyApps, a memory drop after each) alternating between the two nodes, so every
   hop crosses nodes; timed from ``deploy_session`` to the session's end as the island
-  manager sees it (polled every ``--poll`` s), and first app started -> last app
+  manager learns it (pushed by the NMs, no polling), and first app started -> last app
   finished (``drop_detail``). Plain Ray: as many tasks alternating between the same two
   nodes (``NodeAffinitySchedulingStrategy``), each taking the previous one's result,
   timed from the first ``.remote()`` to ``ray.get`` of the last. Target: liuray / Ray
@@ -181,18 +181,14 @@ def alive_ids() -> set[str]:
     return {n["NodeID"] for n in ray.nodes() if n.get("Alive")}
 
 
-def run_session(
-    dim: IslandManager, specs: list[dict[str, Any]], sid: str, poll: float = 0.01
-) -> float:
-    """Submit, wait for the end (polling every ``poll`` s); the wall seconds.
+def run_session(dim: IslandManager, specs: list[dict[str, Any]], sid: str) -> float:
+    """Submit, wait for the end (pushed by the NMs: nothing polls); the wall seconds.
 
-    Each poll asks every NM of the session for its state (actor calls): on 2 cores a
-    10 ms poll takes CPU from the work, so the long benchmarks poll more gently.
     Raises unless the session FINISHED.
     """
     start = time.perf_counter()
     dim.submit(specs, sid)
-    state = dim.wait(sid, timeout=600, interval=poll)
+    state = dim.wait(sid, timeout=600)
     wall = time.perf_counter() - start
     if state is not SessionState.FINISHED:
         raise SystemExit(f"session {sid} ended {state}: {dim.progress(sid)}")
@@ -378,7 +374,7 @@ remote_fetch_and_sum: Any = ray.remote(num_cpus=0)(fetch_and_sum)
 
 def liuray_transfer(dim: IslandManager, n: int, a: str, b: str, sid: str) -> dict[str, float]:
     """One liuray run of the data graph; wall time and the producer -> consumer gap."""
-    wall = run_session(dim, data_graph(n, a, b), sid, poll=0.1)
+    wall = run_session(dim, data_graph(n, a, b), sid)
     produced = dim.drop_detail(sid, "produce")
     consumed = dim.drop_detail(sid, "consume")
     gap = consumed["started_at"] - produced["finished_at"]
@@ -595,7 +591,7 @@ def bench_scaling(args: argparse.Namespace) -> None:
             dim.wait(dim.submit(spin_graph(1000, ids, k * cpus), f"warm{k}"), timeout=60)
             lr_walls, ray_walls = [], []
             for i in range(args.repeat):
-                lr_wall = run_session(dim, spin_graph(n, ids, count), f"k{k}r{i}", poll=0.05)
+                lr_wall = run_session(dim, spin_graph(n, ids, count), f"k{k}r{i}")
                 dim.destroy_session(f"k{k}r{i}")
                 start = time.perf_counter()
                 ray.get([spin_task.remote(n) for _ in range(count)])
@@ -677,15 +673,13 @@ def alternating_chain(apps: int, nodes: list[str]) -> list[dict[str, Any]]:
     return specs
 
 
-def liuray_chain(
-    dim: IslandManager, apps: int, nodes: list[str], sid: str, poll: float
-) -> dict[str, float]:
+def liuray_chain(dim: IslandManager, apps: int, nodes: list[str], sid: str) -> dict[str, float]:
     """One alternating chain: deploy -> session end, and first app start -> last app end."""
     dim.create_session(sid)
     dim.append_graph(sid, alternating_chain(apps, nodes))
     start = time.perf_counter()
     dim.deploy_session(sid)
-    state = dim.wait(sid, timeout=600, interval=poll)
+    state = dim.wait(sid, timeout=600)
     wall = time.perf_counter() - start
     if state is not SessionState.FINISHED:
         raise SystemExit(f"session {sid} ended {state}: {dim.progress(sid)}")
@@ -727,11 +721,11 @@ def bench_chain(args: argparse.Namespace) -> None:
     ):
         nodes = [cluster.head_node.node_id, worker.node_id]
         # Warm-up, not counted: worker processes on both nodes, imports, first calls.
-        liuray_chain(dim, 50, nodes, "warm", args.poll)
+        liuray_chain(dim, 50, nodes, "warm")
         ray_chain(50, nodes)
         rows: dict[str, list[float]] = {"wall": [], "run": [], "ray": []}
         for i in range(args.repeat):
-            lr = liuray_chain(dim, args.apps, nodes, f"chain{i}", args.poll)
+            lr = liuray_chain(dim, args.apps, nodes, f"chain{i}")
             ray_s = ray_chain(args.apps, nodes)
             rows["wall"].append(lr["wall_s"])
             rows["run"].append(lr["run_s"])
@@ -753,7 +747,6 @@ def bench_chain(args: argparse.Namespace) -> None:
             "summary": True,
             "apps": args.apps,
             "repeat": args.repeat,
-            "poll_s": args.poll,
             "liuray_wall_s": summary(rows["wall"]),
             "liuray_run_s": summary(rows["run"]),
             "ray_s": summary(rows["ray"]),
@@ -798,7 +791,6 @@ def main(argv: list[str] | None = None) -> int:
     chain = commands.add_parser("chain", help="cross-node hop latency: app chain vs plain Ray")
     chain.add_argument("--apps", type=int, default=500, help="apps in the chain")
     chain.add_argument("--repeat", type=int, default=5)
-    chain.add_argument("--poll", type=float, default=0.02, help="session state poll, s")
     args = parser.parse_args(argv)
     benches = {
         "join": bench_join,

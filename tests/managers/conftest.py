@@ -99,6 +99,6 @@ def transport(tmp_path: Path) -> Iterator[InProcessTransport]:
 @pytest.fixture
 def island(transport: InProcessTransport) -> Iterator[IslandManager]:
     """An island manager over :func:`transport`, watching sessions every 20 ms."""
-    manager = IslandManager(transport, watch_interval=0.02)
+    manager = IslandManager(transport, audit_interval=0.5)
     yield manager
     manager.close()

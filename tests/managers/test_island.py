@@ -415,7 +415,7 @@ def test_records_survive_a_new_island_manager(
     first = IslandManager(
         InProcessTransport(tmp_path / "one", nodes=2, workers=2),
         SessionRecords(path),
-        watch_interval=0.02,
+        audit_interval=0.5,
     )
     done = first.submit([app("hello", "HelloWorldApp", outputs=("d",)), data("d")], "done")
     assert first.wait(done, 5) is _S.FINISHED

@@ -438,11 +438,15 @@ def test_random_membership_histories_keep_the_invariants(
     usable nodes are exactly the READY and RELEASED ones."""
     ops = FakeOps(entry(HEAD, head=True))
     reconciler = MembershipReconciler(ops, idle_release=0.0)
+    gone: set[str] = set()  # a node that left never comes back under its id (Ray's ids)
     for action, node_id, broken in steps:
         (ops.broken.add if broken else ops.broken.discard)(node_id)
         if action == "join":
-            ops.alive[node_id] = entry(node_id)
+            if node_id not in gone:
+                ops.alive[node_id] = entry(node_id)
         elif action == "leave":
+            if node_id in ops.alive:
+                gone.add(node_id)
             ops.alive.pop(node_id, None)
             ops.running.discard(node_id)
         elif action == "reconcile":

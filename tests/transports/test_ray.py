@@ -533,7 +533,9 @@ def test_the_example_pipeline_runs_on_ray_with_its_code_shipped(
         for node in island.nodes():  # adopted NMs keep their old runtime_env
             island.restart_node(node)
         session = island.submit(graph, "example-on-ray")
-        assert island.wait(session, timeout=120) is SessionState.FINISHED, island.progress(session)
+        assert island.wait(session, timeout=120) is SessionState.FINISHED, island.progress(session)[
+            "failures"
+        ]
         assert len(set(island.progress(session)["nodes"])) > 1
         assert list(nm_root.glob(f"*/{session}/spectrum.npy"))
     finally:

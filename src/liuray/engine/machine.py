@@ -28,6 +28,11 @@ Policy (DALiuGE's semantics, ``daliuge.md`` section 1.5):
 
 Work is processed from an explicit queue, so a 100,000-drop cascade never recurses.
 
+Progress is kept incrementally: every state change adjusts a count per state (so a
+status read costs O(states), not O(drops)), and, when :attr:`SessionMachine.journal` is
+a list, appends the changed node to it for the owner to report (live progress). Nodes
+built with ``counted=False`` (copies of drops owned by another node) are left out of both.
+
 >>> from liuray.engine.events import DropsTriggered, AppFinished
 >>> m = SessionMachine([
 ...     DropNode.app("hello", outputs=("greeting",)),
@@ -100,6 +105,7 @@ class DropNode:
         "attempt",
         "block_skip",
         "consumers",
+        "counted",
         "error",
         "error_threshold",
         "errors_in",
@@ -139,6 +145,7 @@ class DropNode:
         self.block_skip = False
         self.releasable = False
         self.watched = False
+        self.counted = True
         self.error = ""
 
     @classmethod
@@ -172,8 +179,12 @@ class DropNode:
         releasable: bool = False,
         watched: bool = False,
         block_skip: bool = False,
+        counted: bool = True,
     ) -> DropNode:
-        """A data drop written by ``producers`` and read by ``consumers``."""
+        """A data drop written by ``producers`` and read by ``consumers``.
+
+        ``counted=False`` marks a copy of a drop that another node owns and reports.
+        """
         node = cls(uid, False)
         node.producers = tuple(producers)
         node.consumers = tuple(consumers)
@@ -181,6 +192,7 @@ class DropNode:
         node.releasable = releasable
         node.watched = watched
         node.block_skip = block_skip
+        node.counted = counted
         return node
 
     @property
@@ -210,13 +222,23 @@ class SessionMachine:
         self.errors = 0
         self._out: list[Instruction] = []
         self._settled: deque[DropNode] = deque()
+        #: Counted drops per state (apps by execution state); see :meth:`counts`.
+        self._counts: dict[str, int] = {}
+        #: When a list, every counted node whose state changes is appended (owner drains).
+        self.journal: list[DropNode] | None = None
+        apps = data = 0
         for node in self.nodes.values():
             self.unfinished += 1
             if node.is_app:
                 node.pending = len(node.inputs)
+                apps += node.counted
             else:
                 node.pending = len(node.producers) + node.external_producers
                 node.pending_consumers = len(node.consumers)
+                data += node.counted
+        for key, count in ((AppState.NOT_RUN, apps), (DropState.INITIALIZED, data)):
+            if count:
+                self._counts[key] = count
         self._handlers = {
             DropsTriggered: self._on_triggered,
             AppFinished: self._on_app_finished,
@@ -255,12 +277,17 @@ class SessionMachine:
         ]
 
     def counts(self) -> dict[str, int]:
-        """Number of drops per state name (apps by execution state), for progress."""
-        counts: dict[str, int] = {}
-        for node in self.nodes.values():
-            key = str(node.app_state) if node.is_app else str(node.state)
-            counts[key] = counts.get(key, 0) + 1
-        return counts
+        """Number of counted drops per state name (apps by execution state); O(states)."""
+        return {str(state): count for state, count in self._counts.items() if count}
+
+    def _moved(self, node: DropNode, start: str, end: str) -> None:
+        """Book a counted node's move from ``start`` to ``end`` (keys of :meth:`counts`)."""
+        if node.counted:
+            counts = self._counts
+            counts[start] -= 1
+            counts[end] = counts.get(end, 0) + 1
+            if self.journal is not None:
+                self.journal.append(node)
 
     # ------------------------------------------------------------------ events
 
@@ -306,6 +333,7 @@ class SessionMachine:
             )
         if node.state is DropState.INITIALIZED:
             node.state = DropState.WRITING
+            self._moved(node, DropState.INITIALIZED, DropState.WRITING)
 
     def _on_producer_settled(self, event: ProducerSettled) -> None:
         node = self._node(event.uid)
@@ -346,7 +374,11 @@ class SessionMachine:
             if node.is_app:
                 if node.app_state is AppState.RUNNING:
                     self._out.append(CancelApp(node.uid))
+                assert node.app_state is not None
+                self._moved(node, node.app_state, AppState.CANCELLED)
                 node.app_state = AppState.CANCELLED
+            else:
+                self._moved(node, node.state, DropState.CANCELLED)
             node.state = DropState.CANCELLED
         self.unfinished = 0
         self._settled.clear()
@@ -363,6 +395,7 @@ class SessionMachine:
         check(f"App {node.uid!r}", node.app_state, end, APP_TRANSITIONS)
 
     def _start(self, node: DropNode) -> None:
+        self._moved(node, AppState.NOT_RUN, AppState.RUNNING)
         node.app_state = AppState.RUNNING
         node.attempt = 1
         self._out.append(RunApp(node.uid))
@@ -370,8 +403,10 @@ class SessionMachine:
     def _settle_app(
         self, node: DropNode, end: AppState, skip_outputs: tuple[DropUid, ...] = ()
     ) -> None:
-        assert node.app_state is not None
-        node.app_state = check(f"App {node.uid!r}", node.app_state, end, APP_TRANSITIONS)
+        start = node.app_state
+        assert start is not None
+        node.app_state = check(f"App {node.uid!r}", start, end, APP_TRANSITIONS)
+        self._moved(node, start, end)
         node.state = _APP_DROP_STATE[end]
         self.unfinished -= 1
         if end is AppState.ERROR:
@@ -412,7 +447,9 @@ class SessionMachine:
             self._settle_data(node, DropState.COMPLETED)
 
     def _settle_data(self, node: DropNode, end: DropState) -> None:
-        node.state = check(f"Drop {node.uid!r}", node.state, end, DROP_TRANSITIONS)
+        start = node.state
+        node.state = check(f"Drop {node.uid!r}", start, end, DROP_TRANSITIONS)
+        self._moved(node, start, end)
         self.unfinished -= 1
         if end is DropState.ERROR:
             self.errors += 1
@@ -431,6 +468,7 @@ class SessionMachine:
     def _expire(self, node: DropNode) -> None:
         if node.releasable and node.state is DropState.COMPLETED:
             node.state = DropState.EXPIRED
+            self._moved(node, DropState.COMPLETED, DropState.EXPIRED)
             self._out.append(ReleaseData(node.uid))
 
     def _drain(self) -> None:
@@ -485,6 +523,13 @@ class SessionMachine:
         cancelled = self.state is SessionState.CANCELLED
         for node in nodes.values():
             problems.extend(self._node_problems(node, cancelled))
+        counted: dict[str, int] = {}
+        for node in nodes.values():
+            if node.counted:
+                key = str(node.app_state) if node.is_app else str(node.state)
+                counted[key] = counted.get(key, 0) + 1
+        if counted != self.counts():
+            problems.append(f"state counts {self.counts()} != {counted} counted drops")
         if problems:
             raise AssertionError("; ".join(problems))
 

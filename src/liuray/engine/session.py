@@ -17,6 +17,11 @@ Policy:
     ``ReleaseData`` frees a payload; ``CancelApp`` stops an app; ``PublishState`` is
     handed to ``on_publish`` (the node manager forwards it to other nodes);
     ``SessionEnded`` sets :attr:`GraphRun.ended` and calls ``on_end``.
+
+    Live progress: given ``on_changes``, the run reports, after every batch of events,
+    the drops whose state changed as ``(uid, status code, execStatus code or -1)`` with
+    the partition's counts per state. It is called *under the lock*, so reports leave in
+    the order the changes happened; it must only hand them over (a queue put), never block.
 """
 
 from __future__ import annotations
@@ -61,6 +66,9 @@ if TYPE_CHECKING:
 
 PublishCallback = Callable[["GraphRun", DropUid, DropState, str], None]
 EndCallback = Callable[["GraphRun"], None]
+#: One drop's new state as reported live: (uid, DALiuGE status code, execStatus or -1).
+DropChange = tuple[DropUid, int, int]
+ChangesCallback = Callable[["GraphRun", list[DropChange], dict[str, int]], None]
 
 
 #: Spec keys that can change firing or release rules; specs without any take the defaults.
@@ -92,6 +100,10 @@ class GraphRun:
         watched: drops whose settlement must be published to other nodes.
         on_publish: called with (run, uid, state, reason) for watched drops.
         on_end: called once when the session ends.
+        on_changes: called with (run, changes, counts) after state changes (see the
+            module docstring).
+        uncounted: drops owned and reported by another node (mirrors): left out of
+            counts and changes.
 
     Raises:
         GraphError: a drop's class is unknown or its parameters are invalid.
@@ -109,6 +121,8 @@ class GraphRun:
         watched: Collection[DropUid] = (),
         on_publish: PublishCallback | None = None,
         on_end: EndCallback | None = None,
+        on_changes: ChangesCallback | None = None,
+        uncounted: Collection[DropUid] = (),
     ) -> None:
         self.session_id = session_id
         self._session_dir = session_dir
@@ -118,6 +132,7 @@ class GraphRun:
         self.lock = threading.Lock()
         self.on_publish = on_publish
         self.on_end = on_end
+        self.on_changes = on_changes
         self.ended = threading.Event()
         self.started_at = 0.0
         self.ended_at = 0.0
@@ -127,7 +142,14 @@ class GraphRun:
             for description in graph:
                 self.drops[description.oid] = self._instantiate(description)
             nodes = [self._wire(d, external.get(d.oid, 0), d.oid in watched) for d in graph]
+            if uncounted:
+                by_uid = {n.uid: n for n in nodes}
+                for uid in uncounted:
+                    if uid in by_uid:
+                        by_uid[uid].counted = False
             self.machine = SessionMachine(nodes)
+            if on_changes is not None:
+                self.machine.journal = []
 
     # ------------------------------------------------------------------ building
 
@@ -230,6 +252,10 @@ class GraphRun:
         """Feed events to the machine and carry out its instructions (thread-safe)."""
         with self.lock:
             instructions = self.machine.handle(*events)
+            journal = self.machine.journal
+            if journal:
+                self.machine.journal = []
+                self._report(journal)
         ready: list[tuple[DropUid, int]] = []
         for instruction in instructions:
             if isinstance(instruction, RunApp):
@@ -248,6 +274,20 @@ class GraphRun:
                     self.on_end(self)
         if ready:
             self.pool.submit_many(self, ready)
+
+    def _report(self, changed: list[DropNode]) -> None:
+        """Hand the changed drops' new states to ``on_changes``; call under the lock."""
+        assert self.on_changes is not None
+        latest = {node.uid: node for node in changed}
+        changes = [
+            (
+                uid,
+                node.state.code,
+                -1 if node.app_state is None else node.app_state.code,
+            )
+            for uid, node in latest.items()
+        ]
+        self.on_changes(self, changes, self.machine.counts())
 
     def execute(self, uid: DropUid, attempt: int) -> None:
         """Run one app attempt and report its outcome (called on a worker thread)."""

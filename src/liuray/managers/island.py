@@ -2,14 +2,29 @@
 """The island manager (DALiuGE's DIM): sessions across the nodes of one island.
 
 State:
-    ``_sessions`` maps ids to :class:`IslandSession`: the full graph as appended, which
-    node each drop lives on, and the per-node partitions once deployed. Node managers are
-    reached only through the :class:`~liuray.managers.transport.Transport`; finished
-    sessions are remembered in :class:`~liuray.managers.records.SessionRecords`.
+    ``_sessions`` maps ids to :class:`~liuray.managers.island_session.IslandSession`
+    (the graph, where each drop lives, what the nodes reported). Node managers are
+    reached only through the :class:`~liuray.managers.transport.Transport`; sessions are
+    remembered in :class:`~liuray.managers.records.SessionRecords`.
 
 Who mutates it:
-    REST handlers, the CLI and tests, from any thread; the table has a lock, each
-    session another. A watcher thread polls running sessions and records how they end.
+    Requests (REST handlers, the CLI, tests) from any thread, and one event thread that
+    applies what node managers push. The session table has a lock, each session another;
+    **no lock is ever held during I/O** (acquiring nodes, deploying, cancelling, calls to
+    node managers): a request claims a state change under the lock (``move``), does its
+    I/O unlocked, then records the outcome under the lock again.
+
+Event flow::
+
+    NodeManager --DropsChanged / NodeSessionEnded--> transport --on_event--> queue
+        --> event thread: IslandSession.apply_changes / node_ended (counts kept per node)
+        --> every node ended: move to FINISHED/FAILED/CANCELLED, record, release
+        --> Subscription.publish (SessionProgressed, SessionFinished): web page, --wait
+
+    So status reads cost O(nodes) whatever the number of drops, ``wait()`` blocks on an
+    event, and nothing polls. A slow safety net (``audit_interval``, default 10 s) asks
+    the nodes of running sessions for their state, in case a report was lost with a
+    connection (and fills in sessions re-adopted after a restart).
 
 Policy:
     * ``append_graph`` validates the whole graph so far (links, cycles, node names) and
@@ -18,7 +33,8 @@ Policy:
     * ``deploy_session`` maps drops without ``node`` onto the registered nodes
       (``placement.py``), splits the graph (``partition.py``), creates and deploys the
       session on every node it uses, and only then triggers the roots, so no cross-node
-      message can arrive before its receiver exists.
+      message can arrive before its receiver exists. A cancel while it waits for nodes
+      returns at once and the deploy stops.
     * A lost node turns every drop that waits on it into an ERROR ("node <id> lost"),
       so the session ends FAILED instead of hanging.
 """
@@ -26,11 +42,12 @@ Policy:
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 from typing import Any
 
-from liuray.engine.states import SESSION_TERMINAL, DropState, SessionState
+from liuray.engine.states import SESSION_TERMINAL, AppState, DropState, SessionState
 from liuray.errors import (
     GraphError,
     InvalidSessionState,
@@ -40,17 +57,21 @@ from liuray.errors import (
     SessionNotFound,
 )
 from liuray.graph.physical import PhysicalGraph, load_physical_graph, unwrap_specs
+from liuray.managers.events import DropsChanged, NodeEvent, NodeSessionEnded
 from liuray.managers.island_session import IslandSession, merge_states
 from liuray.managers.node import check_session_id
-from liuray.managers.partition import split_graph
+from liuray.managers.partition import Partition, split_graph
 from liuray.managers.placement import assign_nodes, is_partition_label, resource_bundle
 from liuray.managers.records import SessionRecord, SessionRecords
+from liuray.managers.stream import IslandEvent, SessionFinished, SessionProgressed, Subscription
 from liuray.managers.transport import Transport
 from liuray.types import DropSpec, DropUid, NodeName, SessionId
 
 log = logging.getLogger(__name__)
 
 _S = SessionState
+_INITIAL_APP = (DropState.INITIALIZED.code, AppState.NOT_RUN.code)
+_INITIAL_DATA = (DropState.INITIALIZED.code, -1)
 
 
 class IslandManager:
@@ -59,27 +80,41 @@ class IslandManager:
     Args:
         transport: how node managers are reached.
         records: where session records persist (default: in memory).
-        watch_interval: how often running sessions are polled for their end.
+        acquire_timeout: how long a deploy may wait for the nodes it needs.
+        audit_interval: seconds between safety-net checks of running sessions.
+        cancel_wait: how long ``cancel_session`` waits for the nodes to confirm.
     """
 
     def __init__(
         self,
         transport: Transport,
         records: SessionRecords | None = None,
-        watch_interval: float = 0.2,
+        *,
         acquire_timeout: float = 300.0,
+        audit_interval: float = 10.0,
+        cancel_wait: float = 5.0,
     ) -> None:
         self.transport = transport
         self.records = records or SessionRecords(None)
+        self.acquire_timeout = acquire_timeout
+        self.audit_interval = audit_interval
+        self.cancel_wait = cancel_wait
         self._sessions: dict[SessionId, IslandSession] = {}
         self._lock = threading.Lock()
+        self._subscriptions: list[Subscription] = []
         self._closed = threading.Event()
-        self._interval = watch_interval
-        self.acquire_timeout = acquire_timeout
+        self._events: queue.SimpleQueue[NodeEvent | None] = queue.SimpleQueue()
         transport.on_node_lost = self.node_lost
-        self._watcher = threading.Thread(target=self._watch, name="liuray-dim-watch", daemon=True)
-        self._watcher.start()
+        transport.on_event = self._events.put
+        self._event_thread = threading.Thread(
+            target=self._process_events, name="liuray-dim-events", daemon=True
+        )
+        self._event_thread.start()
         self._mark_interrupted()
+        self._auditor = threading.Thread(
+            target=self._audit_loop, name="liuray-dim-audit", daemon=True
+        )
+        self._auditor.start()
 
     # ------------------------------------------------------------------ nodes
 
@@ -129,13 +164,13 @@ class IslandManager:
         """
         why = f"node {node} lost"
         for session in self._live():
-            if node not in session.mirrors or session.state is not _S.RUNNING:
-                continue
-            session.lost_nodes.add(node)
-            feeds = session.feeds.get(node, {})
-            for other in session.mirrors:
-                if other in session.lost_nodes:
+            with session.lock:
+                if node not in session.node_states or session.state is not _S.RUNNING:
                     continue
+                done = session.node_lost(node)
+                feeds = session.feeds.get(node, {})
+                others = [n for n in session.nodes if n not in session.lost_nodes]
+            for other in others:
                 waiting = sorted(uid for uid, targets in feeds.items() if other in targets)
                 if not waiting:
                     continue
@@ -143,18 +178,22 @@ class IslandManager:
                     self.transport.client(other).fail_drops(session.session_id, waiting, why)
                 except LiurayError:
                     log.exception("could not tell node %s about the loss of %s", other, node)
+            self._progressed(session, ())
+            if done:
+                self._finish(session)
         log.warning("%s%s", why, f" ({reason})" if reason else "")
 
     # ------------------------------------------------------------------ sessions
 
     def _session(self, session_id: SessionId) -> IslandSession:
-        try:
-            return self._sessions[session_id]
-        except KeyError:
+        with self._lock:
+            session = self._sessions.get(session_id)
+        if session is None:
             raise SessionNotFound(
                 f"no session {session_id!r}; list them with GET /api/sessions",
                 session_id=session_id,
-            ) from None
+            )
+        return session
 
     def _live(self) -> list[IslandSession]:
         with self._lock:
@@ -193,7 +232,7 @@ class IslandManager:
             session.specs.extend(specs)
             session.graph = merged
             session.reprodata.update(reprodata)
-            session.state = _S.BUILDING
+            session.move(_S.BUILDING)
         self._save(session)
         return len(specs)
 
@@ -218,7 +257,19 @@ class IslandManager:
                 )
 
     def deploy_session(self, session_id: SessionId, completed: list[DropUid] | None = None) -> None:
-        """Deploy on every node the graph uses, then trigger ``completed`` (default: roots)."""
+        """Deploy on every node the graph uses, then trigger ``completed`` (default: roots).
+
+        The deploy is claimed under the session's lock (PRISTINE/BUILDING -> DEPLOYING);
+        acquiring nodes and talking to them happen without it, so a cancel is answered
+        at once and stops the deploy.
+
+        Raises:
+            InvalidSessionState: the session was deployed already, or was cancelled
+                while it was being deployed.
+            GraphError: ``completed`` names drops that are not in the graph.
+            DeployError, NodeNotFound, TransportError: nodes could not be had or reached
+                (the session is then FAILED with that reason).
+        """
         session = self._session(session_id)
         with session.lock:
             if session.state not in (_S.PRISTINE, _S.BUILDING):
@@ -233,22 +284,89 @@ class IslandManager:
                 raise GraphError(
                     f"'completed' names drops not in the graph: {unknown[:10]}", uids=unknown[:50]
                 )
-            session.home = self._place(session_id, graph)
-            session.state = _S.DEPLOYING
-            try:
-                self._deploy_partitions(session, graph)
-            except LiurayError:
-                session.state = _S.FAILED
-                session.ended = time.time()
-                self._cancel_nodes(session)
-                self._save(session)
-                self.transport.release(session_id)
-                raise
-            session.state = _S.RUNNING
+            session.move(_S.DEPLOYING)
+        created: list[NodeName] = []
+        try:
+            self._deploy_partitions(session, graph, created)
+        except LiurayError as err:
+            with session.lock:
+                cancelled = session.cancelled.is_set()
+                if not cancelled:
+                    session.move(_S.FAILED, error=str(err))
+                # Nodes deployed before the failure report their cancellation later:
+                # drop states are read from them rather than from reports.
+                session.changes_incomplete = True
+            self._cancel_nodes(session, created)
+            self._ended(session)
+            if cancelled:
+                raise self._cancelled_while_deploying(session) from None
+            raise
+        with session.lock:
+            cancelled = session.cancelled.is_set()
+            empty = not session.node_states  # an empty graph: nothing to run anywhere
+            if not cancelled:
+                session.move(_S.RUNNING)
+                if empty:
+                    session.move(_S.FINISHED)
+        if empty and not cancelled:
+            self._ended(session)
+            return
+        if cancelled:
+            with session.lock:
+                session.changes_incomplete = True
+            self._cancel_nodes(session, created)
+            self._ended(session)
+            raise self._cancelled_while_deploying(session)
         self._save(session)
         self._trigger(session, completed)
 
-    def _place(self, session_id: SessionId, graph: PhysicalGraph) -> dict[DropUid, NodeName]:
+    @staticmethod
+    def _cancelled_while_deploying(session: IslandSession) -> InvalidSessionState:
+        return InvalidSessionState(
+            f"session {session.session_id!r} was cancelled while it was being deployed",
+            session_id=session.session_id,
+            state=str(_S.CANCELLED),
+        )
+
+    def _deploy_partitions(
+        self, session: IslandSession, graph: PhysicalGraph, created: list[NodeName]
+    ) -> None:
+        """Place, split, create and deploy (all I/O, no lock held); ``created`` grows."""
+        home = self._place(session, graph)
+        parts = split_graph(graph, lambda drop: home[drop.oid])
+        initial = _initial_counts(graph, home)
+        with session.lock:
+            session.home = home
+            session.mirrors = {node: part.mirrors for node, part in parts.items()}
+            session.feeds = {node: part.publish_to for node, part in parts.items()}
+            session.start_nodes({node: initial.get(node, {}) for node in parts})
+        self.transport.prepare(list(parts))
+        for node, part in parts.items():
+            self._stop_if_cancelled(session)
+            client = self.transport.client(node)
+            client.create_session(session.session_id)
+            created.append(node)
+            client.append_graph(session.session_id, self._payload(part))
+        for node, part in parts.items():
+            self._stop_if_cancelled(session)
+            self.transport.client(node).deploy(
+                session.session_id, part.external_producers, part.publish_to, part.mirrors
+            )
+
+    def _payload(self, part: Partition) -> list[DropSpec] | PhysicalGraph:
+        if part.graph is not None and self.transport.shares_memory:
+            return part.graph  # validated already
+        return part.specs
+
+    @staticmethod
+    def _stop_if_cancelled(session: IslandSession) -> None:
+        if session.cancelled.is_set():
+            raise InvalidSessionState(
+                f"session {session.session_id!r} was cancelled while it was being deployed",
+                session_id=session.session_id,
+            )
+
+    def _place(self, session: IslandSession, graph: PhysicalGraph) -> dict[DropUid, NodeName]:
         """A node for every drop.
 
         Registered node names are used as given. Partition labels (DALiuGE's unmapped
@@ -267,7 +385,13 @@ class IslandManager:
                 placed[drop.oid] = self.transport.canonical(drop.node)
         if labels:
             bundles = [resource_bundle(graph, oids) for _, oids in sorted(labels.items())]
-            chosen = self.transport.acquire(session_id, len(labels), bundles, self.acquire_timeout)
+            chosen = self.transport.acquire(
+                session.session_id,
+                len(labels),
+                bundles,
+                self.acquire_timeout,
+                cancelled=session.cancelled,
+            )
             for node, (_, oids) in zip(chosen, sorted(labels.items()), strict=True):
                 for oid in oids:
                     placed[oid] = node
@@ -280,23 +404,6 @@ class IslandManager:
             for oid, node in assign_nodes(graph, nodes).items():
                 placed.setdefault(oid, node)
         return placed
-
-    def _deploy_partitions(self, session: IslandSession, graph: PhysicalGraph) -> None:
-        parts = split_graph(graph, lambda drop: session.home[drop.oid])
-        self.transport.prepare(list(parts))
-        session.mirrors = {node: part.mirrors for node, part in parts.items()}
-        session.feeds = {node: part.publish_to for node, part in parts.items()}
-        for node, part in parts.items():
-            client = self.transport.client(node)
-            client.create_session(session.session_id)
-            if part.graph is not None and self.transport.shares_memory:
-                client.append_graph(session.session_id, part.graph)  # validated already
-            else:
-                client.append_graph(session.session_id, part.specs)
-        for node, part in parts.items():
-            self.transport.client(node).deploy(
-                session.session_id, part.external_producers, part.publish_to, part.mirrors
-            )
 
     def _trigger(self, session: IslandSession, completed: list[DropUid] | None) -> None:
         if completed is None:
@@ -329,19 +436,28 @@ class IslandManager:
         return session_id
 
     def cancel_session(self, session_id: SessionId) -> None:
-        """Cancel the session everywhere."""
+        """Cancel the session everywhere.
+
+        A session not deployed yet (or still waiting for nodes) is CANCELLED at once; a
+        running one is cancelled on its nodes, and this returns when they confirmed (or
+        after ``cancel_wait`` seconds).
+        """
         session = self._session(session_id)
         with session.lock:
-            if session.state in (_S.PRISTINE, _S.BUILDING):
-                session.state = _S.CANCELLED
-                session.ended = time.time()
-            elif session.state in SESSION_TERMINAL:
+            state = session.state
+            if state in SESSION_TERMINAL:
                 return
-        self._cancel_nodes(session)
-        self._save(session)
+            if state is not _S.RUNNING:
+                session.move(_S.CANCELLED)
+        if state is not _S.RUNNING:
+            if state is not _S.DEPLOYING:  # a deploy under way cleans up after itself
+                self._ended(session)
+            return
+        self._cancel_nodes(session, session.nodes)
+        session.done.wait(self.cancel_wait)
 
-    def _cancel_nodes(self, session: IslandSession) -> None:
-        for node in session.nodes:
+    def _cancel_nodes(self, session: IslandSession, nodes: list[NodeName]) -> None:
+        for node in nodes:
             if node in session.lost_nodes:
                 continue
             try:
@@ -357,6 +473,7 @@ class IslandManager:
             if self.records.get(session_id) is None:
                 raise SessionNotFound(f"no session {session_id!r}", session_id=session_id)
         else:
+            session.cancelled.set()
             for node in session.nodes:
                 if node in session.lost_nodes:
                     continue
@@ -364,24 +481,116 @@ class IslandManager:
                     self.transport.client(node).destroy_session(session_id)
                 except LiurayError:
                     log.exception("could not destroy %s on node %s", session_id, node)
+            session.done.set()
         self.records.delete(session_id)
 
-    # ------------------------------------------------------------------ status
+    # ------------------------------------------------------------------ events
 
-    def node_states(self, session: IslandSession) -> dict[NodeName, SessionState]:
-        """Each node's state of the session (lost nodes count as FAILED)."""
-        states: dict[NodeName, SessionState] = {}
-        for node in session.nodes:
-            if node in session.lost_nodes:
-                states[node] = _S.FAILED
-                continue
+    def _process_events(self) -> None:
+        """The event thread: apply node reports in arrival order until closed."""
+        while True:
+            event = self._events.get()
+            if event is None:
+                return
             try:
-                states[node] = SessionState.from_code(
-                    self.transport.client(node).session_status(session.session_id)
+                self._apply(event)
+            except Exception:  # one bad report must not stop the stream
+                log.exception("could not apply %r", event)
+
+    def _apply(self, event: NodeEvent) -> None:
+        with self._lock:
+            session = self._sessions.get(event.session_id)
+        if session is None:
+            return
+        if isinstance(event, DropsChanged):
+            with session.lock:
+                session.apply_changes(event.node, event.counts, event.changes, event.truncated)
+            self._progressed(session, event.changes, event.truncated)
+            return
+        with session.lock:
+            done = session.node_ended(event.node, event.state, event.failures)
+        if done:
+            self._finish(session)
+
+    def _finish(self, session: IslandSession) -> None:
+        """Every node ended: the session takes its merged final state."""
+        with session.lock:
+            if session.state is not _S.RUNNING or not session.all_nodes_ended():
+                return
+            session.move(merge_states(list(session.node_states.values())))
+        self._ended(session)
+
+    def _ended(self, session: IslandSession) -> None:
+        """Record a session that reached its final state and tell the readers."""
+        self._save(session)
+        self.transport.release(session.session_id)
+        self._publish(SessionFinished(session.session_id, session.state, session.error))
+
+    def _progressed(
+        self, session: IslandSession, changes: tuple[Any, ...], truncated: bool = False
+    ) -> None:
+        if not self._subscriptions:
+            return
+        with session.lock:
+            event = SessionProgressed(
+                session.session_id,
+                session.merged_state(),
+                session.counts(),
+                session.size,
+                changes,
+                truncated,
+            )
+        self._publish(event)
+
+    def _publish(self, event: IslandEvent) -> None:
+        with self._lock:
+            readers = [s for s in self._subscriptions if s.wants(event.session_id)]
+        for reader in readers:
+            reader.publish(event)
+
+    def subscribe(self, session_id: SessionId | None = None) -> Subscription:
+        """Follow one session's events (or every session's); call :meth:`unsubscribe`.
+
+        The first events describe where the session stands now, so a reader that comes
+        late (or to a finished session) starts with the full picture.
+
+        Raises:
+            SessionNotFound: no such session, live or recorded.
+        """
+        subscription = Subscription(session_id)
+        if session_id is not None:
+            with self._lock:
+                session = self._sessions.get(session_id)
+            if session is None:
+                record = self.records.get(session_id)
+                if record is None:
+                    raise SessionNotFound(f"no session {session_id!r}", session_id=session_id)
+                subscription.publish(SessionFinished(session_id, record.state, record.error))
+                return subscription
+        with self._lock:
+            self._subscriptions.append(subscription)
+            live = [s for s in self._sessions.values() if subscription.wants(s.session_id)]
+        for session in live:
+            with session.lock:
+                subscription.publish(
+                    SessionProgressed(
+                        session.session_id, session.merged_state(), session.counts(), session.size
+                    )
                 )
-            except LiurayError:
-                states[node] = _S.FAILED
-        return states
+                if session.state in SESSION_TERMINAL:
+                    subscription.publish(
+                        SessionFinished(session.session_id, session.state, session.error)
+                    )
+        return subscription
+
+    def unsubscribe(self, subscription: Subscription) -> None:
+        """Stop a reader (its waiting ``next`` returns)."""
+        with self._lock:
+            if subscription in self._subscriptions:
+                self._subscriptions.remove(subscription)
+        subscription.close()
+
+    # ------------------------------------------------------------------ status (no I/O)
 
     def state(self, session_id: SessionId) -> SessionState:
         """The session's single, merged state."""
@@ -392,9 +601,8 @@ class IslandManager:
             if record is None:
                 raise SessionNotFound(f"no session {session_id!r}", session_id=session_id)
             return record.state
-        if session.state is not _S.RUNNING or session.ended is not None:
-            return session.state
-        return merge_states(list(self.node_states(session).values()))
+        with session.lock:
+            return session.merged_state()
 
     def session_status(self, session_id: SessionId) -> dict[NodeName, int]:
         """DALiuGE's DIM status: ``{node: state code}``."""
@@ -405,25 +613,21 @@ class IslandManager:
             if record is None:
                 raise SessionNotFound(f"no session {session_id!r}", session_id=session_id)
             return {node: record.state.code for node in record.nodes} or {"": record.state.code}
-        if session.state is not _S.RUNNING:
-            nodes = session.nodes or self.transport.node_names()
-            return {node: session.state.code for node in nodes}
-        return {node: state.code for node, state in self.node_states(session).items()}
+        with session.lock:
+            if session.state is _S.RUNNING:
+                return {node: state.code for node, state in session.node_states.items()}
+            nodes = session.nodes
+            code = session.state.code
+        return {node: code for node in nodes or self.transport.node_names()}
 
     def sessions(self) -> list[dict[str, Any]]:
         """DALiuGE's session list, past sessions (from the records) included."""
         listed: list[dict[str, Any]] = []
         live = {s.session_id: s for s in self._live()}
         for record in self.records.all():
-            if record.session_id in live:
-                session = live.pop(record.session_id)
-                listed.append(
-                    {
-                        "sessionId": session.session_id,
-                        "status": self.session_status(session.session_id),
-                        "size": len(session.specs),
-                    }
-                )
+            session = live.pop(record.session_id, None)
+            if session is not None:
+                listed.append(self._summary(session))
             else:
                 listed.append(
                     {
@@ -432,15 +636,15 @@ class IslandManager:
                         "size": record.drops,
                     }
                 )
-        for session in live.values():
-            listed.append(
-                {
-                    "sessionId": session.session_id,
-                    "status": self.session_status(session.session_id),
-                    "size": len(session.specs),
-                }
-            )
+        listed.extend(self._summary(session) for session in live.values())
         return listed
+
+    def _summary(self, session: IslandSession) -> dict[str, Any]:
+        return {
+            "sessionId": session.session_id,
+            "status": self.session_status(session.session_id),
+            "size": session.size,
+        }
 
     def session_ids(self) -> list[SessionId]:
         """Ids of every known session, past ones included."""
@@ -455,62 +659,59 @@ class IslandManager:
         return len(self._session(session_id).specs)
 
     def graph_status(self, session_id: SessionId) -> dict[DropUid, dict[str, int]]:
-        """``{oid: {"status", "execStatus"}}`` merged from every node."""
+        """``{oid: {"status", "execStatus"}}``, from what the nodes reported.
+
+        Nodes are asked only when a report was truncated (a reader fell far behind).
+        """
         session = self._session(session_id)
-        if session.final_status is not None:
-            return session.final_status
-        if not session.nodes:
-            return {spec["oid"]: {"status": 0} for spec in session.specs}
+        with session.lock:
+            if not session.nodes or session.graph is None:
+                return {spec["oid"]: {"status": 0} for spec in session.specs}
+            if session.changes_incomplete:
+                return self._graph_status_from_nodes(session)
+            known = dict(session.drop_states)
+            lost = {uid for uid, node in session.home.items() if node in session.lost_nodes}
+            graph = session.graph
+        status: dict[DropUid, dict[str, int]] = {}
+        for drop in graph:
+            code, exec_code = known.get(drop.oid) or (
+                _INITIAL_APP if drop.is_app else _INITIAL_DATA
+            )
+            if drop.oid in lost and code in (DropState.INITIALIZED.code, DropState.WRITING.code):
+                status[drop.oid] = {"status": DropState.ERROR.code}
+            elif exec_code >= 0:
+                status[drop.oid] = {"status": code, "execStatus": exec_code}
+            else:
+                status[drop.oid] = {"status": code}
+        return status
+
+    def _graph_status_from_nodes(self, session: IslandSession) -> dict[DropUid, dict[str, int]]:
         merged: dict[DropUid, dict[str, int]] = {}
         for node in session.nodes:
-            if node in session.lost_nodes:
-                for uid, home in session.home.items():
-                    if home == node:
-                        merged[uid] = {"status": DropState.ERROR.code}
+            if node in session.lost_nodes or not self.transport.is_active(node):
                 continue
-            merged.update(self.transport.client(node).graph_status(session_id))
+            try:
+                merged.update(self.transport.client(node).graph_status(session.session_id))
+            except LiurayError:
+                log.exception("graph status of %s on %s", session.session_id, node)
         return merged
 
     def progress(self, session_id: SessionId) -> dict[str, Any]:
-        """liuray's summary: merged state, drops per state, totals, failures."""
+        """liuray's summary: merged state, drops per state, totals, failures; O(nodes)."""
         session = self._session(session_id)
-        if session.final_counts is not None and session.final_failures is not None:
-            counts, failures = session.final_counts, session.final_failures
-        else:
-            counts, failures = self._counts_and_failures(session)
-        if not session.nodes and session.specs:
-            counts["initialized"] = len(session.specs)
-        state = self.state(session_id)
-        return {
-            "sessionId": session_id,
-            "state": str(state),
-            "status": state.code,
-            "total": len(session.specs),
-            "counts": counts,
-            "failures": failures,
-            "nodes": session.nodes,
-            "created": session.created,
-            "ended": session.ended,
-        }
-
-    def _counts_and_failures(
-        self, session: IslandSession
-    ) -> tuple[dict[str, int], list[dict[str, str]]]:
-        counts: dict[str, int] = {}
-        failures: list[dict[str, str]] = []
-        for node in session.nodes:
-            if node in session.lost_nodes:
-                lost = sum(1 for home in session.home.values() if home == node)
-                counts["error"] = counts.get("error", 0) + lost
-                continue
-            client = self.transport.client(node)
-            for state, count in client.progress(session.session_id)["counts"].items():
-                counts[state] = counts.get(state, 0) + count
-            failures += [
-                {"oid": uid, "node": node, "error": error}
-                for uid, error in client.failures(session.session_id)[:20]
-            ]
-        return counts, failures
+        with session.lock:
+            state = session.merged_state()
+            return {
+                "sessionId": session_id,
+                "state": str(state),
+                "status": state.code,
+                "total": len(session.specs),
+                "counts": session.counts(),
+                "failures": session.failures(),
+                "nodes": session.nodes,
+                "created": session.created,
+                "ended": session.ended,
+            }
 
     def drop_detail(self, session_id: SessionId, uid: DropUid) -> dict[str, Any]:
         """State, timings, error and log lines of one drop."""
@@ -531,10 +732,11 @@ class IslandManager:
                 "logs": [],
                 "node": node,
             }
-        if session.final_status is not None and not self.transport.is_active(node):
+        if session.state in SESSION_TERMINAL and not self.transport.is_active(node):
             # The node's manager was released after the session ended: answer from what
-            # was kept rather than restarting it (which would block the scale-down).
-            status = session.final_status.get(uid, {"status": 0})
+            # was reported rather than restarting it (which would block the scale-down).
+            code, exec_code = session.drop_states.get(uid, (0, -1))
+            status = {"status": code} | ({"execStatus": exec_code} if exec_code >= 0 else {})
             return {
                 "oid": uid,
                 "session": session_id,
@@ -545,39 +747,34 @@ class IslandManager:
             }
         return self.transport.client(node).drop_detail(session_id, uid)
 
-    def wait(
-        self, session_id: SessionId, timeout: float | None = None, interval: float = 0.02
-    ) -> SessionState:
-        """Block until the session ends (or ``timeout``); returns its state."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            state = self.state(session_id)
-            if state in SESSION_TERMINAL:
-                return state
-            if deadline is not None and time.monotonic() > deadline:
-                return state
-            time.sleep(interval)
+    def wait(self, session_id: SessionId, timeout: float | None = None) -> SessionState:
+        """Block until the session ends (or ``timeout``); returns its state. No polling."""
+        with self._lock:
+            session = self._sessions.get(session_id)
+        if session is not None:
+            session.done.wait(timeout)
+        return self.state(session_id)
 
-    # ------------------------------------------------------------------ records
+    # ------------------------------------------------------------------ records, audit
 
     def _save(self, session: IslandSession) -> None:
-        self.records.save(
-            SessionRecord(
-                session.session_id,
-                session.state,
-                session.created,
-                session.ended,
-                len(session.specs) or session.adopted_size,
-                session.nodes,
-            )
+        record = SessionRecord(
+            session.session_id,
+            session.state,
+            session.created,
+            session.ended,
+            session.size,
+            session.nodes,
+            session.error,
         )
+        self.records.save(record)
 
     def _mark_interrupted(self) -> None:
         """Sessions live when the previous island manager stopped: re-adopt or fail them.
 
         A session whose node managers still hold it (Ray's detached NM actors survive an
-        island-manager restart) is watched again until it ends; one that no node knows
-        any more is recorded as FAILED.
+        island-manager restart) is followed again until it ends (the audit fills in its
+        counts); one that no node knows any more is recorded as FAILED.
         """
         known = set(self.transport.node_names())
         for record in self.records.all():
@@ -587,6 +784,7 @@ class IslandManager:
             if holders:
                 session = IslandSession(record.session_id, created=record.created, state=_S.RUNNING)
                 session.mirrors = {node: [] for node in holders}
+                session.start_nodes({node: {} for node in holders})
                 session.adopted_size = record.drops
                 with self._lock:
                     self._sessions[record.session_id] = session
@@ -604,41 +802,76 @@ class IslandManager:
             return False
         return True
 
-    def _watch(self) -> None:
-        while not self._closed.wait(self._interval):
-            self._record_ends()
-
-    def _record_ends(self) -> None:
-        """Record (and release) every running session whose nodes say it has ended."""
-        for session in self._live():
-            if session.state is not _S.RUNNING or session.ended is not None:
-                continue
+    def _audit_loop(self) -> None:
+        while True:
             try:
-                state = merge_states(list(self.node_states(session).values()))
+                self.audit()
             except Exception:
-                log.exception("watching session %s", session.session_id)
-                continue
-            if state in SESSION_TERMINAL:
-                self._snapshot(session)
-                session.state = state
-                session.ended = time.time()
-                self._save(session)
-                self.transport.release(session.session_id)
+                log.exception("auditing running sessions")
+            if self._closed.wait(self.audit_interval):
+                return
 
-    def _snapshot(self, session: IslandSession) -> None:
+    def audit(self) -> None:
+        """Safety net: ask the nodes of running sessions that have not reported an end.
+
+        A node that says the session ended there gets its end applied (as if it had
+        pushed it); nodes with no counts yet (re-adopted sessions) get them filled in.
+        Runs every ``audit_interval`` seconds; all I/O happens without a lock.
+        """
+        for session in self._live():
+            with session.lock:
+                if session.state is not _S.RUNNING:
+                    continue
+                pending = [
+                    (node, not session.node_counts.get(node))
+                    for node in session.running_nodes()
+                    if node not in session.lost_nodes
+                ]
+            for node, needs_counts in pending:
+                if not self.transport.is_active(node):
+                    continue  # never wake a released node just to ask
+                self._audit_node(session.session_id, node, needs_counts)
+
+    def _audit_node(self, session_id: SessionId, node: NodeName, needs_counts: bool) -> None:
         try:
-            status = self.graph_status(session.session_id)
-            counts, failures = self._counts_and_failures(session)
-        except LiurayError:
-            log.exception("could not keep the final state of %s", session.session_id)
-            return
-        session.final_status, session.final_counts = status, counts
-        session.final_failures = failures
+            client = self.transport.client(node)
+            state = SessionState.from_code(client.session_status(session_id))
+            ended = state in SESSION_TERMINAL
+            if ended or needs_counts:
+                counts = client.progress(session_id)["counts"]
+                self._events.put(DropsChanged(node, session_id, counts, (), truncated=ended))
+            if ended:
+                failures = tuple(client.failures(session_id)[:20])
+                self._events.put(NodeSessionEnded(node, session_id, state, failures))
+        except LiurayError as err:
+            log.debug("audit of %s on %s: %s", session_id, node, err)
 
     def close(self) -> None:
-        """Stop watching, record sessions that have ended, and close the transport."""
+        """Stop the event and audit threads, then close the transport and the records.
+
+        Reports already received are applied first; sessions still running stay
+        recorded as running (a next island manager re-adopts or fails them).
+        """
         self._closed.set()
-        self._watcher.join(timeout=2)
-        self._record_ends()
+        self._events.put(None)
+        self._event_thread.join(timeout=5)
+        self._auditor.join(timeout=5)
+        with self._lock:
+            readers, self._subscriptions = self._subscriptions, []
+        for reader in readers:
+            reader.close()
+        self.transport.on_event = None
         self.transport.close()
         self.records.close()
+
+
+def _initial_counts(
+    graph: PhysicalGraph, home: dict[DropUid, NodeName]
+) -> dict[NodeName, dict[str, int]]:
+    """Each node's own drops per state before anything ran (apps not run, data initialized)."""
+    counts: dict[NodeName, dict[str, int]] = {}
+    for drop in graph:
+        node_counts = counts.setdefault(home[drop.oid], {})
+        key = str(AppState.NOT_RUN) if drop.is_app else str(DropState.INITIALIZED)
+        node_counts[key] = node_counts.get(key, 0) + 1
+    return counts

@@ -1,27 +1,59 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""A session as the island manager sees it, and how per-node states merge into one.
+"""A session as the island manager sees it: its state machine and its live progress.
 
-Plain data owned by :class:`~liuray.managers.island.IslandManager`: the graph as
-appended, where each drop lives, the per-node wiring, and what was kept at the end.
+State:
+    :class:`IslandSession` holds the graph as appended, where each drop lives, the
+    per-node wiring, and what the nodes reported: each node's state of the session, its
+    counts per drop state and the last known state of every drop that changed. The
+    session's own state changes only through :meth:`IslandSession.move` (the engine's
+    :data:`~liuray.engine.states.SESSION_TRANSITIONS` table)::
+
+        PRISTINE -> BUILDING (append) -> DEPLOYING (deploy claimed) -> RUNNING (deployed)
+        RUNNING  -> FINISHED | FAILED | CANCELLED   (every node reported its end)
+        DEPLOYING -> FAILED (deploy failed) | CANCELLED (cancelled while acquiring nodes)
+        PRISTINE | BUILDING -> CANCELLED
+
+Who mutates it:
+    The island manager, always under :attr:`IslandSession.lock`, which is never held
+    during I/O: node reports are applied by the island's event thread, requests by
+    whoever calls the island manager. Reads of counts and states are O(nodes), whatever
+    the number of drops.
+
+>>> session = IslandSession("s1")
+>>> session.move(SessionState.BUILDING); session.move(SessionState.DEPLOYING)
+>>> session.start_nodes({"n1": {"not_run": 1, "initialized": 1}})
+>>> session.move(SessionState.RUNNING)
+>>> session.apply_changes("n1", {"finished": 1, "completed": 1}, [("a", 2, 2), ("d", 2, -1)])
+>>> session.counts()
+{'finished': 1, 'completed': 1}
+>>> session.node_ended("n1", SessionState.FINISHED, ())
+True
+>>> session.merged_state()
+<SessionState.FINISHED: 'finished'>
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from liuray.engine.states import SessionState
+from liuray.engine.session import DropChange
+from liuray.engine.states import SESSION_TERMINAL, SESSION_TRANSITIONS, SessionState, check
 from liuray.graph.physical import PhysicalGraph
 from liuray.types import DropSpec, DropUid, NodeName, SessionId
 
 _S = SessionState
 
+#: How many (uid, error) failures are kept per node.
+MAX_FAILURES = 20
+
 
 @dataclass
 class IslandSession:
-    """A session as the island manager sees it."""
+    """A session as the island manager sees it (see the module docstring)."""
 
     session_id: SessionId
     created: float = field(default_factory=time.time)
@@ -33,20 +65,130 @@ class IslandSession:
     mirrors: dict[NodeName, list[DropUid]] = field(default_factory=dict)
     feeds: dict[NodeName, dict[DropUid, list[NodeName]]] = field(default_factory=dict)
     ended: float | None = None
+    error: str | None = None
     lost_nodes: set[NodeName] = field(default_factory=set)
-    #: What the nodes reported when the session ended, so reads of a finished session
-    #: never need its node managers (which may have been released since).
-    final_status: dict[DropUid, dict[str, int]] | None = None
-    final_counts: dict[str, int] | None = None
-    final_failures: list[dict[str, str]] | None = None
+    #: Each node's state of the session, from its reports (RUNNING until it ends).
+    node_states: dict[NodeName, SessionState] = field(default_factory=dict)
+    #: Each node's drops per state name, as last reported.
+    node_counts: dict[NodeName, dict[str, int]] = field(default_factory=dict)
+    node_failures: dict[NodeName, list[tuple[DropUid, str]]] = field(default_factory=dict)
+    #: Last reported (status, execStatus or -1) of every drop that changed state.
+    drop_states: dict[DropUid, tuple[int, int]] = field(default_factory=dict)
+    #: A node's report was truncated: drop_states may miss changes (ask the nodes).
+    changes_incomplete: bool = False
     #: Drops recorded for a session re-adopted after a restart (its specs are not kept).
     adopted_size: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    #: Set once the session reached a final state.
+    done: threading.Event = field(default_factory=threading.Event)
+    #: Set when the session is cancelled while deploying (an acquire watches it).
+    cancelled: threading.Event = field(default_factory=threading.Event)
+
+    # ------------------------------------------------------------------ state machine
+
+    def move(self, end: SessionState, error: str | None = None) -> None:
+        """Change state through the session transition table; a final state ends it.
+
+        Raises:
+            InvalidTransition: naming the legal targets.
+        """
+        self.state = check(f"Session {self.session_id!r}", self.state, end, SESSION_TRANSITIONS)
+        if end in SESSION_TERMINAL:
+            self.ended = self.ended or time.time()
+            self.error = error or self.error
+            if end is _S.CANCELLED:
+                self.cancelled.set()
+            self.done.set()
 
     @property
     def nodes(self) -> list[NodeName]:
         """The nodes the session was deployed on."""
         return list(self.mirrors)
+
+    @property
+    def size(self) -> int:
+        """Number of drops (as recorded, for re-adopted sessions)."""
+        return len(self.specs) or self.adopted_size
+
+    # ------------------------------------------------------------------ node reports
+
+    def start_nodes(self, initial_counts: Mapping[NodeName, dict[str, int]]) -> None:
+        """The session is deployed on these nodes, with these drop counts to begin with."""
+        for node, counts in initial_counts.items():
+            self.node_states[node] = _S.RUNNING
+            self.node_counts[node] = dict(counts)
+
+    def apply_changes(
+        self,
+        node: NodeName,
+        counts: Mapping[str, int],
+        changes: Iterable[DropChange],
+        truncated: bool = False,
+    ) -> None:
+        """A node's report of changed drops (ignored once the node has ended or is lost)."""
+        if self.node_states.get(node) is not _S.RUNNING:
+            return
+        self.node_counts[node] = dict(counts)
+        states = self.drop_states
+        for uid, status, exec_status in changes:
+            states[uid] = (status, exec_status)
+        self.changes_incomplete = self.changes_incomplete or truncated
+
+    def node_ended(
+        self, node: NodeName, state: SessionState, failures: Iterable[tuple[DropUid, str]]
+    ) -> bool:
+        """A node reported its end; True when every node has ended (the session is done)."""
+        if self.node_states.get(node) is not _S.RUNNING:
+            return self.all_nodes_ended()
+        self.node_states[node] = state
+        self.node_failures[node] = list(failures)[:MAX_FAILURES]
+        return self.all_nodes_ended()
+
+    def node_lost(self, node: NodeName) -> bool:
+        """A node died: its unfinished drops count as errors; True when every node ended."""
+        self.lost_nodes.add(node)
+        if self.node_states.get(node) is _S.RUNNING:
+            self.node_states[node] = _S.FAILED
+            lost = sum(1 for home in self.home.values() if home == node)
+            self.node_counts[node] = {"error": lost} if lost else {}
+        return self.all_nodes_ended()
+
+    def all_nodes_ended(self) -> bool:
+        """Whether every node the session runs on has reported an end (or is lost)."""
+        return bool(self.node_states) and all(
+            state in SESSION_TERMINAL for state in self.node_states.values()
+        )
+
+    def running_nodes(self) -> list[NodeName]:
+        """Nodes that have not reported an end yet."""
+        return [node for node, state in self.node_states.items() if state is _S.RUNNING]
+
+    # ------------------------------------------------------------------ reads, O(nodes)
+
+    def merged_state(self) -> SessionState:
+        """The session's state: its own, or while running, the nodes' merged."""
+        if self.state is not _S.RUNNING:
+            return self.state
+        return merge_states(list(self.node_states.values())) if self.node_states else _S.RUNNING
+
+    def counts(self) -> dict[str, int]:
+        """Drops per state name over every node."""
+        if not self.node_counts:
+            return {"initialized": len(self.specs)} if self.specs else {}
+        total: dict[str, int] = {}
+        for counts in self.node_counts.values():
+            for state, count in counts.items():
+                if count:
+                    total[state] = total.get(state, 0) + count
+        return total
+
+    def failures(self) -> list[dict[str, str]]:
+        """``{"oid", "node", "error"}`` of the drops reported in error."""
+        return [
+            {"oid": uid, "node": node, "error": error}
+            for node, failures in self.node_failures.items()
+            for uid, error in failures
+        ]
 
 
 def merge_states(states: list[SessionState]) -> SessionState:

@@ -17,6 +17,11 @@ Policy:
     payload)`` to the other node, whose :meth:`NodeManager.deliver` stores the content
     and tells its machine. The router is the transport's business (a method call
     in-process, an actor call on Ray).
+
+    Given an event sink, the node manager *pushes* what happens to the island manager
+    (:mod:`liuray.managers.events`): a :class:`DropsChanged` after every batch of state
+    changes of a session's own drops, and a :class:`NodeSessionEnded` when a session has
+    nothing left to run here. Nobody needs to poll it.
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ from typing import Any
 
 from liuray.engine.events import DropsLost, ProducerSettled
 from liuray.engine.local import WorkerPool
-from liuray.engine.session import GraphRun
+from liuray.engine.session import DropChange, GraphRun
 from liuray.engine.states import SESSION_TERMINAL, DropState, SessionState
 from liuray.errors import (
     GraphError,
@@ -45,6 +50,7 @@ from liuray.errors import (
     SessionNotFound,
 )
 from liuray.graph.physical import PhysicalGraph
+from liuray.managers.events import DropsChanged, EventSink, NodeSessionEnded
 from liuray.managers.payload import Payload, export_payload, import_payload
 from liuray.managers.session import NodeSession
 from liuray.types import DropSpec, DropUid, NodeName, SessionId
@@ -81,6 +87,7 @@ class NodeManager:
         router: delivers published drops to other nodes.
         app_executor: where Python function apps run instead of a local process pool
             (the Ray transport passes one that runs them as Ray tasks).
+        events: where drop-state changes and session ends are pushed (must not block).
     """
 
     def __init__(
@@ -92,8 +99,10 @@ class NodeManager:
         processes: int = 0,
         router: Router | None = None,
         app_executor: Executor | None = None,
+        events: EventSink | None = None,
     ) -> None:
         self.name = name
+        self.events = events
         self.root = root
         self.pool = WorkerPool(workers, name=f"liuray-{name}")
         self.router = router
@@ -170,6 +179,9 @@ class NodeManager:
                     external_producers=external_producers or {},
                     watched=set(session.publish_to),
                     on_publish=self._publish,
+                    on_changes=self._drops_changed if self.events else None,
+                    on_end=self._session_ended if self.events else None,
+                    uncounted=session.mirrors,
                 )
             except LiurayError:
                 session.move(SessionState.FAILED)
@@ -256,6 +268,21 @@ class NodeManager:
             except Exception:  # the other node's loss is handled by membership
                 log.exception("could not deliver %s/%s to node %s", run.session_id, uid, node)
 
+    # ------------------------------------------------------------------ events
+
+    def _drops_changed(
+        self, run: GraphRun, changes: list[DropChange], counts: dict[str, int]
+    ) -> None:
+        assert self.events is not None
+        self.events(DropsChanged(self.name, run.session_id, counts, tuple(changes)))
+
+    def _session_ended(self, run: GraphRun) -> None:
+        assert self.events is not None
+        session = self._sessions.get(run.session_id)
+        mirrors = session.mirrors if session is not None else set()
+        failures = [f for f in run.failures() if f[0] not in mirrors][:20]
+        self.events(NodeSessionEnded(self.name, run.session_id, run.state, tuple(failures)))
+
     def set_app_executor(self, executor: Executor | None, processes: int = 0) -> None:
         """Change where Python function apps of sessions deployed from now on run.
 
@@ -319,13 +346,7 @@ class NodeManager:
             if total:
                 counts["initialized"] = total
         else:
-            run = session.run
-            with run.lock:
-                for uid, node in run.machine.nodes.items():
-                    if uid in session.mirrors:
-                        continue
-                    key = str(node.app_state) if node.is_app else str(node.state)
-                    counts[key] = counts.get(key, 0) + 1
+            counts = session.run.counts()  # O(states): mirrors are not counted
             total = sum(counts.values())
         return {"status": session.status_code(), "counts": counts, "total": total}
 

@@ -14,16 +14,22 @@ To implement a transport, provide:
     5. ``remove_node(node)``: stop using that node (its NM may be stopped);
     6. ``node_details()``: one JSON-able dict per node for the details route;
     7. cross-node delivery between the NMs it creates (their ``router``);
-    8. optionally ``on_node_lost``: call it when a node disappears by itself.
+    8. event delivery: what its NMs push (:mod:`liuray.managers.events`) reaches
+       ``on_event``, in the order each NM produced it;
+    9. optionally ``on_node_lost``: call it when a node disappears by itself.
+
+The island manager sets ``on_event`` and ``on_node_lost`` when it takes the transport.
 """
 
 from __future__ import annotations
 
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any
 
 from liuray.errors import DeployError
+from liuray.managers.events import EventSink
 from liuray.managers.protocol import NodeManagerProtocol
 from liuray.types import NodeName
 
@@ -41,6 +47,13 @@ class Transport(ABC):
 
     def __init__(self) -> None:
         self.on_node_lost: NodeLostCallback | None = None
+        self.on_event: EventSink | None = None
+
+    def forward_event(self, event: Any) -> None:
+        """Hand an NM's event to ``on_event`` (dropped while nobody listens)."""
+        sink = self.on_event
+        if sink is not None:
+            sink(event)
 
     @abstractmethod
     def node_names(self) -> list[NodeName]:
@@ -79,13 +92,18 @@ class Transport(ABC):
         self.ensure_node(node)
 
     def acquire(
-        self, session_id: str, count: int, bundles: list[dict[str, float]], timeout: float
+        self,
+        session_id: str,
+        count: int,
+        bundles: list[dict[str, float]],
+        timeout: float,
+        cancelled: threading.Event | None = None,
     ) -> list[NodeName]:
         """Return ``count`` nodes for a session, asking for more if the transport can.
 
         ``bundles`` are the resources each node must offer. The default only uses the
         nodes there are; an autoscaling transport asks its cluster for the rest and
-        waits up to ``timeout`` seconds.
+        waits up to ``timeout`` seconds, or until ``cancelled`` is set (DeployError).
 
         Raises:
             DeployError: not enough nodes (the message says how many there are).

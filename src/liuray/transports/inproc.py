@@ -2,7 +2,8 @@
 """The in-process transport: the island manager and N node managers in one process.
 
 The embedded default (``liuray serve``, laptops, most tests). Node managers are plain
-objects; cross-node delivery is a direct method call, and content moves by reference.
+objects; cross-node delivery is a direct method call, and content moves by reference;
+their events go straight to the island manager's queue (``on_event``).
 Node names are canonical ``host:port`` spellings (``liuray.managers.addresses``): the
 initial NMs are ``localhost:8000``, ``localhost:8001``..., and registering another
 spelling (``POST /api/node/<node>``) starts an NM for it unless it is already known.
@@ -77,6 +78,7 @@ class InProcessTransport(Transport):
                     workers=self.workers,
                     processes=self.processes,
                     router=self._route,
+                    events=self.forward_event,
                 )
         return name
 

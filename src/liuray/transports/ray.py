@@ -5,12 +5,17 @@
   reserving zero CPUs, detached and named ``liuray-nm-<node id>`` in the ``liuray``
   namespace, so a restarted island manager finds (adopts) it again.
 * The island manager calls NMs through :class:`RayNodeClient` (``ray.get`` of actor
-  calls). NMs reach each other the same way: a published drop's content is put into
-  Ray's object store by the sending NM and the receiving NM's ``deliver`` gets it
-  through the object ref, so no NM needs an IP address or a port of its own.
+  calls). NMs reach each other the same way: a published drop's content is an argument
+  of the receiving NM's ``deliver`` call (Ray inlines a small one and moves a large one
+  through its object store), so no NM needs an IP address or a port of its own.
 * Nodes are named by their Ray node id (several Ray nodes can share an IP). A user
   spelling may also be an IP (or ``localhost``): it maps to the Ray node(s) with that
   address.
+* Each NM pushes its events (drop-state changes, session ends) into an
+  :class:`~liuray.managers.events.EventOutbox`; one pump thread per NM in the island
+  manager's process long-polls ``take_events`` (the call returns as soon as something
+  happened), so the island manager learns of progress without polling, and the pump's
+  failure is also the quickest sign that the NM is gone.
 * Membership is kept by :class:`~liuray.managers.membership.MembershipReconciler`; idle worker
   NMs are released so the autoscaler can scale nodes down (ray-project/ray#37733) and
   woken again by :meth:`RayTransport.prepare` when a session needs the node.
@@ -32,6 +37,7 @@ from typing import TYPE_CHECKING, Any, cast
 from liuray.errors import DeployError, LiurayError, NodeNotFound, TransportError, missing_extra
 from liuray.graph.physical import PhysicalGraph
 from liuray.managers.addresses import canonical_host, split_address
+from liuray.managers.events import EventOutbox, NodeEvent
 from liuray.managers.membership import MembershipReconciler, NodeState
 from liuray.managers.node import NodeManager
 from liuray.managers.payload import Payload
@@ -49,6 +55,8 @@ except ImportError as err:  # pragma: no cover - exercised only without the extr
 log = logging.getLogger(__name__)
 
 NAMESPACE = "liuray"
+#: Seconds an NM's ``take_events`` waits for something to report before answering empty.
+EVENT_WAIT = 5.0
 ACTOR_PREFIX = "liuray-nm-"
 
 
@@ -127,6 +135,7 @@ class NodeManagerActor:
         base = Path(root) if root else default_root() / "ray-nodes"
         _preimport("numpy")  # before any thread can race to import it (see _deliver)
         self.node_id = node_id
+        self.outbox = EventOutbox()
         self.manager = NodeManager(
             node_id,
             base / node_id,
@@ -134,6 +143,7 @@ class NodeManagerActor:
             processes=processes,
             router=self._route,
             app_executor=RayTaskExecutor() if app_tasks else None,
+            events=self.outbox.put,
         )
 
     def configure(self, processes: int, app_tasks: bool) -> None:
@@ -155,6 +165,10 @@ class NodeManagerActor:
     def busy(self) -> bool:
         """Whether a session is deploying or running here."""
         return self.manager.busy()
+
+    def take_events(self, timeout: float, acked: int) -> tuple[int, list[NodeEvent]]:
+        """Events after ``acked`` (which are acknowledged), waiting up to ``timeout`` s."""
+        return self.outbox.take(timeout, acked)
 
     def _route(
         self,
@@ -421,6 +435,9 @@ class RayTransport(Transport):
         self.processes = processes
         self.app_tasks = app_tasks
         self._handles: dict[str, Any] = {}
+        self._closing = threading.Event()
+        self._pump_wakers: set[threading.Event] = set()
+        self._pumps: list[threading.Thread] = []
         self._requests: dict[str, list[dict[str, float]]] = {}
         self._lock = threading.Lock()
         self.reconciler = MembershipReconciler(
@@ -457,6 +474,63 @@ class RayTransport(Transport):
         ray.get(handle.configure.remote(self.processes, self.app_tasks), timeout=60)
         with self._lock:
             self._handles[node_id] = handle
+        pump = threading.Thread(
+            target=self._pump_events,
+            args=(node_id, handle),
+            name=f"liuray-events-{node_id[:8]}",
+            daemon=True,
+        )
+        with self._lock:
+            self._pumps = [p for p in self._pumps if p.is_alive()] + [pump]
+        pump.start()
+
+    def _pump_events(self, node_id: str, handle: Any) -> None:
+        """Forward an NM's events to the island manager until the NM is replaced or gone.
+
+        Each ``take_events`` call returns as soon as the NM has something (or after
+        :data:`EVENT_WAIT` seconds with nothing): a long poll, not a busy one. The wait
+        for its answer also ends when the transport closes, so ``close`` never leaves a
+        thread inside Ray (a Ray shutdown under one kills the process).
+        """
+        wake = threading.Event()
+        with self._lock:
+            self._pump_wakers.add(wake)
+        try:
+            self._pump(node_id, handle, wake)
+        finally:
+            with self._lock:
+                self._pump_wakers.discard(wake)
+
+    def _pump(self, node_id: str, handle: Any, wake: threading.Event) -> None:
+        acked = 0
+        while not self._closing.is_set():
+            with self._lock:
+                current = self._handles.get(node_id)
+            if current is not handle:
+                return  # released, drained, restarted or lost: a new pump takes over
+            wake.clear()
+            try:
+                answer = current.take_events.remote(EVENT_WAIT, acked).future()
+            except Exception:  # Ray is shutting down
+                return
+            answer.add_done_callback(lambda _: wake.set())
+            wake.wait(EVENT_WAIT + 60)
+            if self._closing.is_set():
+                return  # not acknowledged: the next island manager's pump gets them
+            try:
+                last, events = answer.result(timeout=0)
+            except RayActorError:
+                return  # the NM died: membership reports the node
+            except Exception as err:  # e.g. no answer in time while the cluster is busy
+                log.warning("events of node %s: %r; retrying", node_id, err)
+                self._closing.wait(1.0)
+                continue
+            if events and self.on_event is None:
+                self._closing.wait(0.05)  # no island manager yet: keep them unacknowledged
+                continue
+            for event in events:
+                self.forward_event(event)
+            acked = last
 
     def stop_manager(self, node_id: str, timeout: float = 15.0) -> None:
         """Kill the node's NM actor (if any) and wait until its name is free.
@@ -575,7 +649,12 @@ class RayTransport(Transport):
         return details
 
     def acquire(
-        self, session_id: str, count: int, bundles: list[dict[str, float]], timeout: float
+        self,
+        session_id: str,
+        count: int,
+        bundles: list[dict[str, float]],
+        timeout: float,
+        cancelled: threading.Event | None = None,
     ) -> list[NodeName]:
         """Nodes whose resources fit ``bundles``; asks the autoscaler for missing ones.
 
@@ -597,6 +676,12 @@ class RayTransport(Transport):
                 self._request_capacity()
                 requested = True
                 log.info("session %s: asked the autoscaler for %s", session_id, bundles)
+            if cancelled is not None and cancelled.is_set():
+                self.release(session_id)
+                raise DeployError(
+                    f"session {session_id}: cancelled while waiting for {count} nodes",
+                    needed=count,
+                )
             if time.monotonic() > deadline:
                 self.release(session_id)
                 have = {n: node.resources for n, node in self.reconciler.nodes.items()}
@@ -607,7 +692,10 @@ class RayTransport(Transport):
                     needed=count,
                     bundles=bundles,
                 )
-            time.sleep(0.2)
+            if cancelled is not None:
+                cancelled.wait(0.2)  # a cancel ends the wait at once
+            else:
+                time.sleep(0.2)
 
     def _fit(self, bundles: list[dict[str, float]]) -> list[NodeName] | None:
         free = {
@@ -664,7 +752,15 @@ class RayTransport(Transport):
             self.on_node_lost(node_id, reason)
 
     def close(self) -> None:
-        """Stop reconciling; NM actors stay up (detached) for the next island manager."""
+        """Stop reconciling and pumping; NM actors stay up (detached) for the next island
+        manager, their outboxes keeping what happens meanwhile."""
+        self._closing.set()
+        with self._lock:
+            wakers, pumps = list(self._pump_wakers), list(self._pumps)
+        for wake in wakers:
+            wake.set()
+        for pump in pumps:
+            pump.join(timeout=5)
         self.reconciler.stop()
 
 
