@@ -139,11 +139,14 @@ def test_base_url_without_scheme_gets_http() -> None:
     assert Client("127.0.0.1:8001/").base_url == "http://127.0.0.1:8001"
 
 
-def test_wait_polls_until_the_session_ends() -> None:
-    """wait() reports every poll to on_progress and returns the final state."""
+def test_wait_polls_a_server_without_event_stream_until_the_session_ends() -> None:
+    """Against a server without the event stream (DALiuGE), wait() polls progress,
+    reports every poll to on_progress and returns the final state."""
     states = iter(["running", "running", "finished"])
 
     def progress(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/events"):
+            return httpx.Response(404, json={"error": "NotFound", "message": "no route"})
         return httpx.Response(200, json={"state": next(states), "counts": {}, "total": 1})
 
     reported: list[str] = []

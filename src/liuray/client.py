@@ -36,7 +36,7 @@ from __future__ import annotations
 import gzip
 import json
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -256,19 +256,29 @@ class Client:
         interval: float = 0.5,
         on_progress: Callable[[dict[str, Any]], None] | None = None,
     ) -> dict[str, Any]:
-        """Poll :meth:`progress` until the session ends or ``timeout`` seconds pass.
+        """Follow the session until it ends or ``timeout`` seconds pass.
+
+        Against liuray the session's event stream is followed (server-sent events: the
+        server pushes each change, nothing polls); against a server without it (e.g.
+        DALiuGE) :meth:`progress` is polled every ``interval`` seconds instead.
 
         Args:
             session_id: the session.
             timeout: give up after this many seconds (None: never).
-            interval: seconds between polls.
-            on_progress: called with every progress dict (e.g. to draw a bar).
+            interval: seconds between polls, when polling.
+            on_progress: called with every progress dict (e.g. to draw a bar); those
+                from the stream carry ``state``, ``status``, ``total`` and ``counts``.
 
         Returns:
-            The last progress dict; its ``state`` is ``finished``, ``failed`` or
-            ``cancelled``, or still ``running`` when the timeout passed first.
+            The last progress dict (from :meth:`progress`); its ``state`` is
+            ``finished``, ``failed`` or ``cancelled``, or still ``running`` when the
+            timeout passed first.
         """
         deadline = None if timeout is None else time.monotonic() + timeout
+        try:
+            return self._follow(session_id, deadline, on_progress)
+        except _NoEventStream:
+            pass
         while True:
             current = self.progress(session_id)
             if on_progress is not None:
@@ -278,6 +288,57 @@ class Client:
             if deadline is not None and time.monotonic() >= deadline:
                 return current
             time.sleep(interval)
+
+    def events(self, session_id: SessionId | None = None) -> Iterator[tuple[str, dict[str, Any]]]:
+        """The server's event stream: ``(name, data)`` pairs, ``progress`` and ``end``.
+
+        One session's stream ends after its ``end``; without ``session_id`` every
+        session is followed until the caller stops iterating.
+
+        Raises:
+            LiurayError: the server has no such session (or no event stream).
+        """
+        path = (
+            "/api/liuray/events"
+            if session_id is None
+            else f"/api/liuray/sessions/{_quote(session_id)}/events"
+        )
+        with self._open_stream(path, None) as response:
+            yield from _server_sent_events(response.iter_lines())
+
+    def _open_stream(self, path: str, read_timeout: float | None) -> Any:
+        timeout = httpx.Timeout(self.timeout, read=read_timeout)
+        return _EventStream(self._http, path, timeout, self.base_url)
+
+    def _follow(
+        self,
+        session_id: SessionId,
+        deadline: float | None,
+        on_progress: Callable[[dict[str, Any]], None] | None,
+    ) -> dict[str, Any]:
+        """Follow the session's event stream to its end (or the deadline)."""
+        path = f"/api/liuray/sessions/{_quote(session_id)}/events"
+        # Keep-alives come every 15 s: a silent stream for longer is a dead one.
+        read_timeout = 45.0
+        if deadline is not None:
+            read_timeout = max(0.05, min(read_timeout, deadline - time.monotonic()))
+        try:
+            with self._open_stream(path, read_timeout) as response:
+                for name, data in _server_sent_events(response.iter_lines()):
+                    if name == "end":
+                        break
+                    if name == "progress" and on_progress is not None:
+                        on_progress(data)
+                    if deadline is not None and time.monotonic() >= deadline:
+                        break
+        except httpx.ReadTimeout:
+            pass  # the deadline passed while nothing happened
+        except httpx.TransportError as err:
+            raise _NoEventStream(str(err)) from None  # poll for the rest
+        final = self.progress(session_id)
+        if on_progress is not None:
+            on_progress(final)
+        return final
 
     # ------------------------------------------------------------------ graphs
 
@@ -445,3 +506,45 @@ def _rebuild(cls: type[LiurayError], message: str, detail: dict[str, Any]) -> Li
     error.detail = detail
     error.args = (message, detail)
     return error
+
+
+class _NoEventStream(Exception):
+    """The server does not offer the event stream (or it broke): poll instead."""
+
+
+class _EventStream:
+    """``with`` an open ``text/event-stream`` response (_NoEventStream if not one)."""
+
+    def __init__(self, http: httpx.Client, path: str, timeout: httpx.Timeout, base: str) -> None:
+        self._context = http.stream("GET", path, timeout=timeout)
+        self._base = base
+
+    def __enter__(self) -> httpx.Response:
+        try:
+            response = self._context.__enter__()
+        except httpx.TransportError as err:
+            raise _NoEventStream(str(err)) from None
+        kind = response.headers.get("content-type", "")
+        if response.status_code != 200 or not kind.startswith("text/event-stream"):
+            self._context.__exit__(None, None, None)
+            raise _NoEventStream(f"{self._base} has no event stream ({response.status_code})")
+        return response
+
+    def __exit__(self, *exc: object) -> None:
+        self._context.__exit__(None, None, None)
+
+
+def _server_sent_events(lines: Iterable[str]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Parse ``text/event-stream`` lines into (event name, JSON data) pairs."""
+    name, data = "message", list[str]()
+    for line in lines:
+        if not line:
+            if data:
+                yield name, json.loads("\n".join(data))
+            name, data = "message", list[str]()
+        elif line.startswith(":"):
+            continue
+        elif line.startswith("event:"):
+            name = line[6:].strip()
+        elif line.startswith("data:"):
+            data.append(line[5:].lstrip())

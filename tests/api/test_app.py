@@ -41,6 +41,8 @@ CONTRACT = [
     ("delete", "/api/nodes/{node}"),
     ("post", "/api/liuray/submit"),
     ("get", "/api/liuray/sessions/{sid}/progress"),
+    ("get", "/api/liuray/sessions/{sid}/events"),
+    ("get", "/api/liuray/events"),
     ("get", "/api/liuray/nodes"),
     ("post", "/api/liuray/nodes/{node}/restart"),
     ("get", "/api/openapi.json"),

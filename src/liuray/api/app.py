@@ -32,7 +32,7 @@ try:  # first import of the package (api/__init__), so every api module is cover
 except ImportError as err:  # pragma: no cover - depends on the installed extras
     raise missing_extra("starlette", "server") from err
 
-from liuray.api import graphs, home, nodes, sessions
+from liuray.api import events, graphs, home, nodes, sessions
 from liuray.api.context import ApiContext
 from liuray.api.errors import CatchAll, http_error, liuray_error
 from liuray.api.openapi import openapi_document
@@ -71,6 +71,8 @@ def api_routes() -> list[BaseRoute]:
         ),
         Route("/api/liuray/submit", sessions.submit, methods=["POST"]),
         Route("/api/liuray/sessions/{sid}/progress", sessions.progress, methods=["GET"]),
+        Route("/api/liuray/sessions/{sid}/events", events.session_events, methods=["GET"]),
+        Route("/api/liuray/events", events.all_events, methods=["GET"]),
         Route("/api/liuray/nodes", nodes.node_details, methods=["GET"]),
         Route("/api/liuray/nodes/{node}/restart", nodes.restart_node, methods=["POST"]),
         Route("/api/openapi.json", openapi_document, methods=["GET"]),

@@ -45,6 +45,7 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from liuray.engine.states import SESSION_TERMINAL, AppState, DropState, SessionState
@@ -548,8 +549,14 @@ class IslandManager:
         for reader in readers:
             reader.publish(event)
 
-    def subscribe(self, session_id: SessionId | None = None) -> Subscription:
+    def subscribe(
+        self,
+        session_id: SessionId | None = None,
+        on_ready: Callable[[], None] | None = None,
+    ) -> Subscription:
         """Follow one session's events (or every session's); call :meth:`unsubscribe`.
+
+        ``on_ready`` is called after each event is queued (see :class:`Subscription`).
 
         The first events describe where the session stands now, so a reader that comes
         late (or to a finished session) starts with the full picture.
@@ -557,7 +564,7 @@ class IslandManager:
         Raises:
             SessionNotFound: no such session, live or recorded.
         """
-        subscription = Subscription(session_id)
+        subscription = Subscription(session_id, on_ready=on_ready)
         if session_id is not None:
             with self._lock:
                 session = self._sessions.get(session_id)

@@ -20,7 +20,7 @@ with the latest counts, and beyond ``max_changes`` pending drop changes the even
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
 from liuray.engine.session import DropChange
@@ -67,9 +67,17 @@ class Subscription:
         max_changes: drop changes kept per session between two reads.
     """
 
-    def __init__(self, session_id: SessionId | None = None, max_changes: int = 50_000) -> None:
+    def __init__(
+        self,
+        session_id: SessionId | None = None,
+        max_changes: int = 50_000,
+        on_ready: Callable[[], None] | None = None,
+    ) -> None:
         self.session_id = session_id
         self.max_changes = max_changes
+        #: Called (outside the lock, from the publishing thread) after each publish, so
+        #: an asyncio reader can be woken with ``loop.call_soon_threadsafe``.
+        self.on_ready = on_ready
         self._ready = threading.Condition()
         self._progress: dict[SessionId, SessionProgressed] = {}
         self._finished: list[SessionFinished] = []
@@ -100,6 +108,8 @@ class Subscription:
             else:
                 self._finished.append(event)
             self._ready.notify_all()
+        if self.on_ready is not None:
+            self.on_ready()
 
     def next(self, timeout: float | None = None) -> list[IslandEvent]:
         """What happened since the last call, waiting up to ``timeout`` s for something.
@@ -119,3 +129,5 @@ class Subscription:
         with self._ready:
             self.closed = True
             self._ready.notify_all()
+        if self.on_ready is not None:
+            self.on_ready()
