@@ -50,7 +50,7 @@ Design
   directory and writes logs there), removed at the end unless ``--keep-root``. It is set
   before ``dlg`` is imported, because DALiuGE reads it in default arguments at import.
 * A fresh NM per run matters: DALiuGE leaks one root-logger handler per drop, so a reused
-  NM slows down with every session (see shared/reference/peer-numbers.md).
+  NM slows down with every session (measured; see docs/benchmarks.md).
 """
 
 from __future__ import annotations

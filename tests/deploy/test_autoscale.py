@@ -1,8 +1,8 @@
 """Autoscaling on one machine: Ray's fake multi-node provider plus the Ray transport.
 
 The head runs ``ray start --head --block`` with an autoscaling config whose provider is
-``fake_multinode`` (new "nodes" are raylets on this machine); see
-``/work/shared/reference/ray-notes.md``.
+``fake_multinode`` (new "nodes" are raylets on this machine), Ray's own autoscaler
+test provider (``ray.autoscaler._private.fake_multi_node``).
 """
 
 from __future__ import annotations
