@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from liuray.engine.states import SESSION_TRANSITIONS, SessionState
 from liuray.managers.island import IslandManager
 from liuray.managers.node import NodeManager
 from liuray.transports.inproc import InProcessTransport
@@ -50,6 +51,22 @@ def data_spec(oid: str, *, node: str | None = None, file: bool = False, **params
     if node is not None:
         spec["node"] = node
     return spec
+
+
+def reachable(start: SessionState, end: SessionState) -> bool:
+    """Whether the session transition table leads from ``start`` to ``end``.
+
+    A request may make several moves (a deploy: DEPLOYING, then RUNNING), so tests that
+    watch states from outside check reachability, not single steps.
+    """
+    seen: set[SessionState] = set()
+    todo = [start]
+    while todo:
+        for state in SESSION_TRANSITIONS[todo.pop()]:
+            if state not in seen:
+                seen.add(state)
+                todo.append(state)
+    return end in seen
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float = 5.0) -> bool:

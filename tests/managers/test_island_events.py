@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from liuray.engine.states import SESSION_TRANSITIONS, SessionState
+from liuray.engine.states import SessionState
 from liuray.errors import DeployError, InvalidSessionState, InvalidTransition, LiurayError
 from liuray.managers.island import IslandManager
 from liuray.managers.island_session import IslandSession
@@ -261,17 +261,6 @@ def test_island_session_refuses_illegal_moves() -> None:
 _OPERATIONS = ("append", "deploy", "cancel", "wait")
 
 
-def _reachable(start: SessionState, end: SessionState) -> bool:
-    """Whether the transition table leads from ``start`` to ``end`` (one or more moves)."""
-    seen, todo = set(), [start]
-    while todo:
-        for state in SESSION_TRANSITIONS[todo.pop()]:
-            if state not in seen:
-                seen.add(state)
-                todo.append(state)
-    return end in seen
-
-
 @settings(max_examples=25, deadline=None)
 @given(steps=st.lists(st.sampled_from(_OPERATIONS), max_size=8))
 def test_random_requests_only_make_legal_session_moves(
@@ -280,7 +269,7 @@ def test_random_requests_only_make_legal_session_moves(
     """Appends, deploys, cancels and waits in any order: every state the island reports
     follows the session transition table, refusals are LiurayErrors, and the record
     agrees with the session once it has ended."""
-    from conftest import app_spec, data_spec
+    from conftest import app_spec, data_spec, reachable
 
     root = tmp_path_factory.mktemp("island")
     island = IslandManager(InProcessTransport(root, nodes=2, workers=2), audit_interval=3600)
@@ -309,7 +298,7 @@ def test_random_requests_only_make_legal_session_moves(
                 pass
             state = island.state("s")
             if state is not seen[-1]:
-                assert _reachable(seen[-1], state), f"{seen[-1]} -> {state}"
+                assert reachable(seen[-1], state), f"{seen[-1]} -> {state}"
                 seen.append(state)
         final = island.wait("s", 5) if island.state("s") is _S.RUNNING else island.state("s")
         record = island.records.get("s")
