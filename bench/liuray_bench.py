@@ -88,7 +88,7 @@ def run_inproc(args: argparse.Namespace, root: Path) -> dict[str, Any]:
         manager.append_graph("warmup", warm)
         manager.deploy("warmup")
         manager.trigger("warmup", workloads.roots(warm))
-        while manager.session_status("warmup") != FINISHED:
+        while manager.session_status("warmup") is not SessionState.FINISHED:
             time.sleep(0.005)
         manager.destroy_session("warmup")
     before = rss_mb()
@@ -99,9 +99,9 @@ def run_inproc(args: argparse.Namespace, root: Path) -> dict[str, Any]:
     manager.deploy("bench")
     manager.trigger("bench", roots)
     t_deploy = time.perf_counter()
-    while (status := manager.session_status("bench")) != FINISHED:
-        if status in TERMINAL:
-            raise SystemExit(f"session ended {SessionState.from_code(status)}")
+    while (state := manager.session_status("bench")) is not SessionState.FINISHED:
+        if state.code in TERMINAL:
+            raise SystemExit(f"session ended {state}")
         time.sleep(0.005)
     t_end = time.perf_counter()
     after = rss_mb()

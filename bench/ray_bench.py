@@ -195,6 +195,14 @@ def run_session(dim: IslandManager, specs: list[dict[str, Any]], sid: str) -> fl
     return wall
 
 
+def app_times(dim: IslandManager, sid: str, uid: str) -> tuple[float, float]:
+    """When an app of a finished session started and finished (epoch seconds)."""
+    detail = dim.drop_detail(sid, uid)
+    if detail.started_at is None or detail.finished_at is None:
+        raise SystemExit(f"app {uid} of session {sid} has no timings: {detail}")
+    return detail.started_at, detail.finished_at
+
+
 def summary(values: list[float]) -> dict[str, float]:
     """Median, min and max, rounded."""
     return {
@@ -375,15 +383,14 @@ remote_fetch_and_sum: Any = ray.remote(num_cpus=0)(fetch_and_sum)
 def liuray_transfer(dim: IslandManager, n: int, a: str, b: str, sid: str) -> dict[str, float]:
     """One liuray run of the data graph; wall time and the producer -> consumer gap."""
     wall = run_session(dim, data_graph(n, a, b), sid)
-    produced = dim.drop_detail(sid, "produce")
-    consumed = dim.drop_detail(sid, "consume")
-    gap = consumed["started_at"] - produced["finished_at"]
+    produce_start, produce_end = app_times(dim, sid, "produce")
+    consume_start, consume_end = app_times(dim, sid, "consume")
     dim.destroy_session(sid)
     return {
         "wall_s": wall,
-        "gap_s": gap,
-        "produce_s": produced["finished_at"] - produced["started_at"],
-        "consume_s": consumed["finished_at"] - consumed["started_at"],
+        "gap_s": consume_start - produce_end,
+        "produce_s": produce_end - produce_start,
+        "consume_s": consume_end - consume_start,
     }
 
 
@@ -683,10 +690,10 @@ def liuray_chain(dim: IslandManager, apps: int, nodes: list[str], sid: str) -> d
     wall = time.perf_counter() - start
     if state is not SessionState.FINISHED:
         raise SystemExit(f"session {sid} ended {state}: {dim.progress(sid)}")
-    first = dim.drop_detail(sid, "app0")
-    last = dim.drop_detail(sid, f"app{apps - 1}")
+    first_start, _ = app_times(dim, sid, "app0")
+    _, last_end = app_times(dim, sid, f"app{apps - 1}")
     dim.destroy_session(sid)
-    return {"wall_s": wall, "run_s": last["finished_at"] - first["started_at"]}
+    return {"wall_s": wall, "run_s": last_end - first_start}
 
 
 def hop(value: bytes | None) -> bytes:

@@ -68,9 +68,9 @@ def test_cancel_ends_a_long_sleep_quickly(tmp_path: Path) -> None:
     assert run.wait(2)
     assert run.state is SessionState.CANCELLED
     assert run.counts() == {"cancelled": 2}
-    assert run.drop_status() == {
-        "nap": {"status": DropState.CANCELLED.code, "execStatus": AppState.CANCELLED.code},
-        "after": {"status": 6},
+    assert run.drop_states() == {
+        "nap": (DropState.CANCELLED, AppState.CANCELLED),
+        "after": (DropState.CANCELLED, None),
     }
     hello = start([app("hello", HELLO, outputs=["g"]), data("g")], pool, tmp_path / "next")
     assert hello.wait(2)
@@ -145,7 +145,7 @@ def test_flaky_function_is_retried(
             ("flaky", "RuntimeError: attempt 2 failed"),
             ("result", "producer 'flaky' failed"),
         ]
-    logs = run.detail("flaky")["logs"]
+    logs = run.detail("flaky").logs
     assert any("RuntimeError: attempt 1 failed" in line for line in logs)
 
 
@@ -304,19 +304,19 @@ def test_a_failing_callback_does_not_kill_the_worker(
 
 
 def test_detail_of_an_app_and_of_data(pool: WorkerPool, tmp_path: Path) -> None:
-    """detail() reports DALiuGE codes, words, timings and errors per drop."""
+    """detail() reports states, timings and errors per drop."""
     specs = [app("bad", BASH, command="echo oops >&2; exit 4", outputs=["d"]), data("d")]
     run = start(specs, pool, tmp_path)
     assert run.wait(5)
     detail = run.detail("bad")
-    assert detail["status"] == 3
-    assert detail["execStatus"] == 3
-    assert detail["state"] == "error"
-    assert detail["execState"] == "error"
-    assert "status 4" in detail["error"]
-    assert "oops" in detail["logs"]
-    assert detail["finished_at"] >= detail["started_at"] > 0
-    assert run.detail("d")["error"] == "producer 'bad' failed"
+    assert detail.state is DropState.ERROR
+    assert detail.app_state is AppState.ERROR
+    assert detail.error is not None and "status 4" in detail.error
+    assert "oops" in detail.logs
+    assert detail.started_at is not None and detail.finished_at is not None
+    assert detail.finished_at >= detail.started_at > 0
+    assert run.detail("d").error == "producer 'bad' failed"
+    assert run.detail("d").app_state is None
     with pytest.raises(Exception, match=r"no drop 'x' in session"):
         run.detail("x")
 
@@ -354,5 +354,5 @@ def test_python_app_log_records_are_captured_in_its_drop_detail(tmp_path: Path) 
         session_dir=tmp_path,
     )
     assert result.ok
-    assert "WARNING pipeline.calibrate: antenna 7 flagged" in result.run.detail("noisy")["logs"]
-    assert result.run.detail("quiet")["logs"] == []
+    assert "WARNING pipeline.calibrate: antenna 7 flagged" in result.run.detail("noisy").logs
+    assert result.run.detail("quiet").logs == ()

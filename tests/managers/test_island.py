@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from liuray.engine.states import DropState, SessionState
+from liuray.engine.states import AppState, DropState, SessionState
 from liuray.errors import (
     GraphError,
     InvalidSessionState,
@@ -20,6 +20,7 @@ from liuray.errors import (
 from liuray.managers.island import IslandManager
 from liuray.managers.island_session import merge_states
 from liuray.managers.records import SessionRecords
+from liuray.managers.reports import DetailSource, DropDetail, DropStatus
 from liuray.transports.inproc import InProcessTransport
 
 BASH = "dlg.apps.bash_shell_app.BashShellApp"
@@ -58,20 +59,20 @@ def test_cross_node_data_flows_both_directions(
     assert island.wait(session_id, 5) is _S.FINISHED
     a, b, c = nodes
     assert value(transport, a, session_id, "d2") == b"Hello World"
-    assert island.session_status(session_id) == {n: _S.FINISHED.code for n in nodes}
+    assert island.session_status(session_id) == dict.fromkeys(nodes, _S.FINISHED)
     assert island.graph_status(session_id) == {
-        "hello": {"status": DropState.COMPLETED.code, "execStatus": 2},
-        "d1": {"status": DropState.COMPLETED.code},  # published, so kept
-        "copy": {"status": DropState.COMPLETED.code, "execStatus": 2},
-        "d2": {"status": DropState.COMPLETED.code},
+        "hello": DropStatus(DropState.COMPLETED, AppState.FINISHED),
+        "d1": DropStatus(DropState.COMPLETED),  # published, so kept
+        "copy": DropStatus(DropState.COMPLETED, AppState.FINISHED),
+        "d2": DropStatus(DropState.COMPLETED),
     }
-    assert island.drop_detail(session_id, "copy")["node"] == c
-    assert island.drop_detail(session_id, "d1")["node"] == b
+    assert island.drop_detail(session_id, "copy").node == c
+    assert island.drop_detail(session_id, "d1").node == b
     progress = island.progress(session_id)
-    assert progress["state"] == "finished"
-    assert progress["total"] == 4
-    assert sum(progress["counts"].values()) == 4
-    assert progress["failures"] == []
+    assert progress.state is _S.FINISHED
+    assert progress.total == 4
+    assert sum(progress.counts.values()) == 4
+    assert progress.failures == ()
 
 
 def test_file_drops_cross_nodes_into_the_receivers_session_dir(
@@ -139,9 +140,9 @@ def test_graph_without_node_fields_is_placed_and_runs(
         ]
     session_id = island.submit(specs, "placed")
     assert island.wait(session_id, 5) is _S.FINISHED
-    assert sorted(island.progress(session_id)["nodes"]) == island.nodes()
+    assert sorted(island.progress(session_id).nodes) == island.nodes()
     for index in range(3):
-        node = island.drop_detail(session_id, f"out{index}")["node"]
+        node = island.drop_detail(session_id, f"out{index}").node
         assert value(transport, node, session_id, f"out{index}") == b"Hello World"
 
 
@@ -181,9 +182,9 @@ def test_ten_concurrent_sessions_on_the_same_nodes(
     for index in range(10):
         session_id = f"c{index}"
         assert island.wait(session_id, 5) is _S.FINISHED
-        home = island.drop_detail(session_id, "d2")["node"]
+        home = island.drop_detail(session_id, "d2").node
         assert value(transport, home, session_id, "d2") == f"Hello t{index}".encode()
-    assert {s["sessionId"] for s in island.sessions()} == {f"c{i}" for i in range(10)}
+    assert {s.session_id for s in island.sessions()} == {f"c{i}" for i in range(10)}
 
 
 def test_unregistered_node_is_rejected_and_earlier_drops_kept(
@@ -239,9 +240,9 @@ def test_deploy_with_completed_triggers_only_those(
     with pytest.raises(GraphError, match="not in the graph"):
         island.deploy_session("s", completed=["ghost"])
     island.deploy_session("s", completed=["r1"])
-    assert until(lambda: island.graph_status("s")["o1"]["status"] == DropState.COMPLETED.code)
+    assert until(lambda: island.graph_status("s")["o1"].state is DropState.COMPLETED)
     time.sleep(0.05)
-    assert island.graph_status("s")["r2"] == {"status": DropState.INITIALIZED.code, "execStatus": 0}
+    assert island.graph_status("s")["r2"] == DropStatus(DropState.INITIALIZED, AppState.NOT_RUN)
     assert island.state("s") is _S.RUNNING
     island.cancel_session("s")
     assert island.wait("s", 5) is _S.CANCELLED
@@ -259,12 +260,12 @@ def test_errors_propagate_across_nodes(island: IslandManager, app: Any, data: An
     session_id = island.submit(specs, "failing")
     assert island.wait(session_id, 5) is _S.FAILED
     status = island.graph_status(session_id)
-    assert {uid: s["status"] for uid, s in status.items()} == {
-        uid: DropState.ERROR.code for uid in ("bad", "d1", "copy", "d2")
+    assert {uid: s.state for uid, s in status.items()} == {
+        uid: DropState.ERROR for uid in ("bad", "d1", "copy", "d2")
     }
-    failures = island.progress(session_id)["failures"]
-    assert {(f["oid"], f["node"]) for f in failures} >= {("bad", a), ("d1", b), ("copy", c)}
-    assert "broken" in island.drop_detail(session_id, "bad")["error"]
+    failures = island.progress(session_id).failures
+    assert {(f.oid, f.node) for f in failures} >= {("bad", a), ("d1", b), ("copy", c)}
+    assert "broken" in (island.drop_detail(session_id, "bad").error or "")
 
 
 def test_node_loss_fails_the_drops_waiting_on_it(
@@ -292,34 +293,24 @@ def test_node_loss_fails_the_drops_waiting_on_it(
         data("side", node=c),
     ]
     session_id = island.submit(specs, "lossy")
-    assert until(lambda: island.drop_detail(session_id, "sleep3")["execState"] == "running")
-    assert until(lambda: island.graph_status(session_id)["side"]["status"] == 2)
+    assert until(lambda: island.drop_detail(session_id, "sleep3").exec_state is AppState.RUNNING)
+    assert until(lambda: island.graph_status(session_id)["side"].state is DropState.COMPLETED)
     started = time.monotonic()
     assert island.remove_node(a) == a
     assert island.wait(session_id, 3) is _S.FAILED
     assert time.monotonic() - started < 2.5
     lost = "node localhost:8000 lost"
     for node, uid in [(b, "d1"), (c, "d1"), (c, "d3")]:
-        assert transport.client(node).drop_detail(session_id, uid)["error"] == lost
+        assert transport.client(node).drop_detail(session_id, uid).error == lost
     status = island.graph_status(session_id)
     for uid in ("sleep", "d1", "copy", "d2", "sleep3", "d3", "copy3", "d4"):
-        assert status[uid]["status"] == DropState.ERROR.code, uid
-    assert status["side"] == {"status": DropState.COMPLETED.code}
-    assert island.session_status(session_id) == {
-        a: _S.FAILED.code,
-        b: _S.FAILED.code,
-        c: _S.FAILED.code,
-    }
-    assert island.progress(session_id)["state"] == "failed"
-    assert island.drop_detail(session_id, "sleep") == {
-        "oid": "sleep",
-        "session": session_id,
-        "status": DropState.ERROR.code,
-        "state": "error",
-        "error": lost,
-        "logs": [],
-        "node": a,
-    }
+        assert status[uid].state is DropState.ERROR, uid
+    assert status["side"] == DropStatus(DropState.COMPLETED)
+    assert island.session_status(session_id) == {a: _S.FAILED, b: _S.FAILED, c: _S.FAILED}
+    assert island.progress(session_id).state is _S.FAILED
+    assert island.drop_detail(session_id, "sleep") == DropDetail(
+        "sleep", session_id, DropState.ERROR, DetailSource.LOST, node=a, error=lost
+    )
     assert island.nodes() == [b, c]
 
 
@@ -333,10 +324,10 @@ def test_cancel_across_nodes(island: IslandManager, app: Any, data: Any, until: 
         data("d2", node=c),
     ]
     session_id = island.submit(specs, "cancelled")
-    assert until(lambda: island.drop_detail(session_id, "sleep")["execState"] == "running")
+    assert until(lambda: island.drop_detail(session_id, "sleep").exec_state is AppState.RUNNING)
     island.cancel_session(session_id)
     assert island.wait(session_id, 3) is _S.CANCELLED
-    assert island.session_status(session_id) == {n: _S.CANCELLED.code for n in (a, b, c)}
+    assert island.session_status(session_id) == dict.fromkeys((a, b, c), _S.CANCELLED)
     island.cancel_session(session_id)  # idempotent
 
 
@@ -376,9 +367,9 @@ def test_deploy_failure_on_one_node_fails_the_session(
     with pytest.raises(GraphError, match="'odd'"):
         island.deploy_session("s")
     assert island.state("s") is _S.FAILED
-    assert transport.client(a).session_status("s") == _S.CANCELLED.code
-    assert transport.client(b).session_status("s") == _S.FAILED.code
-    assert island.graph_status("s")["hello"]["status"] == DropState.CANCELLED.code
+    assert transport.client(a).session_status("s") is _S.CANCELLED
+    assert transport.client(b).session_status("s") is _S.FAILED
+    assert island.graph_status("s")["hello"].state is DropState.CANCELLED
 
 
 def test_one_node_registered_under_many_spellings_is_used_once(
@@ -429,11 +420,11 @@ def test_records_survive_a_new_island_manager(
         InProcessTransport(tmp_path / "two", nodes=2, workers=2), SessionRecords(path)
     )
     try:
-        listed = {s["sessionId"]: s for s in second.sessions()}
+        listed = {s.session_id: s for s in second.sessions()}
         assert set(listed) == {"done", "live"}
-        assert set(listed["done"]["status"].values()) == {_S.FINISHED.code}
-        assert set(listed["live"]["status"].values()) == {_S.FAILED.code}
-        assert listed["done"]["size"] == 2
+        assert set(listed["done"].status.values()) == {_S.FINISHED}
+        assert set(listed["live"].status.values()) == {_S.FAILED}
+        assert listed["done"].size == 2
         assert second.state("done") is _S.FINISHED
         assert second.state("live") is _S.FAILED
         interrupted = second.records.get("live")

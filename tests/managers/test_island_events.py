@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -13,11 +13,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from liuray.engine.states import SessionState
+from liuray.engine.states import AppState, DropState, SessionState
 from liuray.errors import DeployError, InvalidSessionState, InvalidTransition, LiurayError
 from liuray.managers.island import IslandManager
 from liuray.managers.island_session import IslandSession
 from liuray.managers.node import NodeManager
+from liuray.managers.reports import DropStatus
 from liuray.managers.stream import SessionFinished, SessionProgressed
 from liuray.transports.inproc import InProcessTransport
 
@@ -104,9 +105,9 @@ def test_session_ends_are_pushed_not_polled(
     progress = island.progress(session_id)
     status = island.graph_status(session_id)
 
-    assert progress["counts"] == {"finished": 30, "completed": 31}
-    assert status["a30"] == {"status": 2, "execStatus": 2}
-    assert island.session_status(session_id) == dict.fromkeys(island.nodes(), _S.FINISHED.code)
+    assert progress.counts == {"finished": 30, "completed": 31}
+    assert status["a30"] == DropStatus(DropState.COMPLETED, AppState.FINISHED)
+    assert island.session_status(session_id) == dict.fromkeys(island.nodes(), _S.FINISHED)
     assert transport.reads == Counter()
 
 
@@ -123,10 +124,10 @@ def test_status_reads_cost_the_same_for_any_number_of_drops(
     session_id = island.submit(specs, "big")
     try:
         assert island.state(session_id) is _S.RUNNING
-        counts: dict[str, int] = {}
+        counts: Mapping[str, int] = {}
         deadline = time.monotonic() + 5
         while counts.get("running") != 1 and time.monotonic() < deadline:
-            counts = island.progress(session_id)["counts"]
+            counts = island.progress(session_id).counts
         assert counts == {"running": 1, "initialized": 5001}
         assert transport.reads == Counter()
     finally:
@@ -185,8 +186,8 @@ def test_status_reads_do_not_wait_for_a_deploy_in_progress(
         assert transport.acquiring.wait(5)
         began = time.monotonic()
         assert island.state("s") is _S.DEPLOYING
-        assert island.progress("s")["total"] == 2
-        assert island.sessions()[0]["sessionId"] == "s"
+        assert island.progress("s").total == 2
+        assert island.sessions()[0].session_id == "s"
         assert time.monotonic() - began < 0.2
         deployer.join(5)
         assert island.wait("s", 5) is _S.FINISHED
@@ -238,7 +239,7 @@ def test_the_audit_finds_an_end_whose_report_was_lost(tmp_path: Path, app: Any, 
         island.audit()
 
         assert island.wait(session_id, 5) is _S.FINISHED
-        assert island.progress(session_id)["counts"] == {"finished": 1, "completed": 1}
+        assert island.progress(session_id).counts == {"finished": 1, "completed": 1}
     finally:
         island.close()
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from liuray.engine.states import DropState, SessionState
+from liuray.engine.states import AppState, DropState, SessionState
 from liuray.errors import (
     GraphError,
     InvalidRequest,
@@ -18,9 +18,10 @@ from liuray.errors import (
     SessionNotFound,
 )
 from liuray.managers.node import NodeManager, check_session_id
+from liuray.managers.reports import DetailSource, DropStatus, NodeProgress, NodeSessionSummary
 
 Spec = dict[str, Any]
-FINISHED = SessionState.FINISHED.code
+FINISHED = SessionState.FINISHED
 
 
 def run_session(manager: NodeManager, session_id: str, specs: list[Spec]) -> None:
@@ -38,7 +39,7 @@ def value(manager: NodeManager, session_id: str, uid: str) -> Any:
 
 def ended(manager: NodeManager, session_id: str) -> Callable[[], bool]:
     def check() -> bool:
-        state = SessionState.from_code(manager.session_status(session_id))
+        state = manager.session_status(session_id)
         return state in (SessionState.FINISHED, SessionState.FAILED, SessionState.CANCELLED)
 
     return check
@@ -65,41 +66,38 @@ def test_session_lifecycle_and_inspection(
         data("copied"),
     ]
     node_manager.create_session("s1")
-    assert node_manager.session_status("s1") == SessionState.PRISTINE.code
+    assert node_manager.session_status("s1") is SessionState.PRISTINE
     node_manager.append_graph("s1", specs)
-    assert node_manager.session_status("s1") == SessionState.BUILDING.code
+    assert node_manager.session_status("s1") is SessionState.BUILDING
     assert node_manager.graph_status("s1") == {
-        oid: {"status": DropState.INITIALIZED.code} for oid in ("sh", "out", "copy", "copied")
+        oid: DropStatus(DropState.INITIALIZED) for oid in ("sh", "out", "copy", "copied")
     }
-    assert node_manager.progress("s1") == {
-        "status": SessionState.BUILDING.code,
-        "counts": {"initialized": 4},
-        "total": 4,
-    }
-    assert node_manager.drop_detail("s1", "sh")["state"] == "initialized"
+    assert node_manager.progress("s1") == NodeProgress(SessionState.BUILDING, {"initialized": 4}, 4)
+    before = node_manager.drop_detail("s1", "sh")
+    assert (before.state, before.source) == (DropState.INITIALIZED, DetailSource.PLACED)
 
     node_manager.deploy("s1")
     node_manager.trigger("s1")
     assert until(ended(node_manager, "s1"))
 
-    assert node_manager.session_status("s1") == FINISHED
+    assert node_manager.session_status("s1") is FINISHED
     status = node_manager.graph_status("s1")
-    assert status["sh"] == {"status": DropState.COMPLETED.code, "execStatus": 2}
-    assert status["copied"] == {"status": DropState.COMPLETED.code}
-    assert status["out"] == {"status": DropState.EXPIRED.code}  # released once copied
-    assert node_manager.progress("s1") == {
-        "status": FINISHED,
-        "counts": {"finished": 2, "expired": 1, "completed": 1},
-        "total": 4,
-    }
+    assert status["sh"] == DropStatus(DropState.COMPLETED, AppState.FINISHED)
+    assert status["copied"] == DropStatus(DropState.COMPLETED)
+    assert status["out"] == DropStatus(DropState.EXPIRED)  # released once copied
+    assert node_manager.progress("s1") == NodeProgress(
+        FINISHED, {"finished": 2, "expired": 1, "completed": 1}, 4
+    )
     assert value(node_manager, "s1", "copied") == b"payload\n"
     detail = node_manager.drop_detail("s1", "sh")
-    assert "complaint-on-stderr" in detail["logs"]
-    assert detail["node"] == "localhost:8000"
-    assert detail["started_at"] <= detail["finished_at"]
-    assert detail["finished_at"] <= time.time()
+    assert detail.source is DetailSource.RUN
+    assert detail.exec_state is AppState.FINISHED
+    assert "complaint-on-stderr" in detail.logs
+    assert detail.node == "localhost:8000"
+    assert detail.started_at is not None and detail.finished_at is not None
+    assert detail.started_at <= detail.finished_at <= time.time()
     assert node_manager.failures("s1") == []
-    assert node_manager.sessions() == [{"sessionId": "s1", "status": FINISHED, "size": 4}]
+    assert node_manager.sessions() == [NodeSessionSummary("s1", FINISHED, 4)]
 
 
 def test_sessions_are_isolated_in_their_own_directories(
@@ -127,7 +125,7 @@ def test_sessions_are_isolated_in_their_own_directories(
         )
     for session_id in ("first", "second"):
         assert until(ended(node_manager, session_id))
-        assert node_manager.session_status(session_id) == FINISHED
+        assert node_manager.session_status(session_id) is FINISHED
         directory = node_manager.root / session_id
         assert (directory / "result.txt").read_text() == f"{session_id}\n"
         assert (directory / "sid.txt").read_text() == f"{session_id}\n"
@@ -148,11 +146,11 @@ def test_failed_app_fails_the_session(
         ],
     )
     assert until(ended(node_manager, "s"))
-    assert node_manager.session_status("s") == SessionState.FAILED.code
+    assert node_manager.session_status("s") is SessionState.FAILED
     failures = dict(node_manager.failures("s"))
     assert set(failures) == {"bad", "o"}
     assert "status 3" in failures["bad"]
-    assert node_manager.drop_detail("s", "bad")["state"] == "error"
+    assert node_manager.drop_detail("s", "bad").state is DropState.ERROR
 
 
 def test_cancel_stops_a_running_session(
@@ -165,11 +163,11 @@ def test_cancel_stops_a_running_session(
         "s",
         [app("sleep", "SleepApp", outputs=("o",), sleep_time=30), data("o")],
     )
-    assert until(lambda: node_manager.drop_detail("s", "sleep")["execState"] == "running")
+    assert until(lambda: node_manager.drop_detail("s", "sleep").exec_state is AppState.RUNNING)
     node_manager.cancel_session("s")
     assert until(ended(node_manager, "s"))
-    assert node_manager.session_status("s") == SessionState.CANCELLED.code
-    assert node_manager.graph_status("s")["o"] == {"status": DropState.CANCELLED.code}
+    assert node_manager.session_status("s") is SessionState.CANCELLED
+    assert node_manager.graph_status("s")["o"] == DropStatus(DropState.CANCELLED)
     assert time.monotonic() - started < 5
 
 
@@ -178,7 +176,7 @@ def test_cancel_before_deploy(node_manager: NodeManager, app: Any, data: Any) ->
     node_manager.create_session("s")
     node_manager.append_graph("s", [data("d")])
     node_manager.cancel_session("s")
-    assert node_manager.session_status("s") == SessionState.CANCELLED.code
+    assert node_manager.session_status("s") is SessionState.CANCELLED
     with pytest.raises(InvalidSessionState, match="cancelled"):
         node_manager.deploy("s")
 
@@ -207,7 +205,7 @@ def test_destroy_forgets_the_session_but_keeps_its_files(
     with pytest.raises(SessionNotFound, match="no session 's' on node 'localhost:8000'"):
         node_manager.session_status("s")
     node_manager.create_session("s")
-    assert node_manager.session_status("s") == SessionState.PRISTINE.code
+    assert node_manager.session_status("s") is SessionState.PRISTINE
 
 
 def test_errors_name_the_session_and_what_to_do(node_manager: NodeManager, data: Any) -> None:
@@ -251,7 +249,7 @@ def test_invalid_graph_fails_the_deploy(node_manager: NodeManager, app: Any) -> 
     node_manager.append_graph("s", [app("x", "no.such.module.App")])
     with pytest.raises(GraphError, match="'x'"):
         node_manager.deploy("s")
-    assert node_manager.session_status("s") == SessionState.FAILED.code
+    assert node_manager.session_status("s") is SessionState.FAILED
 
 
 @pytest.mark.parametrize(
@@ -287,8 +285,8 @@ def test_many_sessions_at_once(node_manager: NodeManager, app: Any, data: Any, u
         )
     for session_id in ids:
         assert until(ended(node_manager, session_id))
-    assert {s["status"] for s in node_manager.sessions()} == {FINISHED}
+    assert {s.state for s in node_manager.sessions()} == {FINISHED}
     for index, session_id in enumerate(ids):
         assert value(node_manager, session_id, "copied") == f"Hello n{index}".encode()
-    assert node_manager.info()["sessions"] == 40
+    assert node_manager.info().sessions == 40
     assert not node_manager.busy()

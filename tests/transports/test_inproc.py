@@ -48,7 +48,7 @@ def test_new_spelling_starts_a_node(transport: InProcessTransport) -> None:
     """A new port is a new node manager, listed after the others."""
     assert transport.ensure_node("127.0.0.1:8005") == "localhost:8005"
     assert transport.node_names()[-1] == "localhost:8005"
-    assert [d["name"] for d in transport.node_details()] == transport.node_names()
+    assert [d.name for d in transport.node_details()] == transport.node_names()
 
 
 def test_unknown_node_lists_the_known_ones(transport: InProcessTransport) -> None:
@@ -81,13 +81,14 @@ def test_restart_node_gives_a_fresh_manager(transport: InProcessTransport) -> No
 
 
 def test_node_details(transport: InProcessTransport) -> None:
-    """One dict per node: alive, in-process, with its session ids."""
+    """One entry per node: alive, in-process, with its session ids and its NM's facts."""
     transport.client("localhost:8001").create_session("s")
-    details = {d["name"]: d for d in transport.node_details()}
-    assert details["localhost:8001"]["session_ids"] == ["s"]
-    assert details["localhost:8001"]["sessions"] == 1
-    assert {d["state"] for d in details.values()} == {"alive"}
-    assert {d["transport"] for d in details.values()} == {"inproc"}
+    details = {d.name: d for d in transport.node_details()}
+    assert details["localhost:8001"].session_ids == ("s",)
+    manager = details["localhost:8001"].manager
+    assert manager is not None and manager.sessions == 1
+    assert {d.state for d in details.values()} == {"alive"}
+    assert {d.transport for d in details.values()} == {"inproc"}
 
 
 def test_close_stops_every_node(tmp_path: Path) -> None:

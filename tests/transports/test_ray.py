@@ -25,6 +25,7 @@ from liuray.errors import NodeNotFound
 from liuray.managers.island import IslandManager
 from liuray.managers.membership import NodeState
 from liuray.managers.records import SessionRecords
+from liuray.managers.reports import DetailSource
 from liuray.transports.ray import RayTransport, actor_name
 from ray_support import (
     alive_node_ids,
@@ -183,11 +184,11 @@ def test_a_lost_node_leaves_and_its_session_fails_cleanly(
     assert failed_after < 5, f"session took {failed_after:.1f} s to fail"
     assert gone_after < 2
     mirror = island.transport.client(head).drop_detail(session, "s-out")
-    assert mirror["state"] == "error"
-    assert mirror["error"] == f"node {doomed} lost"
+    assert mirror.state is DropState.ERROR
+    assert mirror.error == f"node {doomed} lost"
     progress = island.progress(session)
-    assert progress["state"] == "failed"
-    assert {f["oid"] for f in progress["failures"]} == {"copy", "copied"}
+    assert progress.state is SessionState.FAILED
+    assert {f.oid for f in progress.failures} == {"copy", "copied"}
 
 
 # ---------------------------------------------------------------- sessions
@@ -288,7 +289,7 @@ def test_concurrent_sessions_share_the_node_managers(
     assert [island.state(s) for s in plans] == [SessionState.RUNNING] * 2
     finals = [island.wait(s, timeout=30) for s in plans]
     assert finals == [SessionState.FINISHED] * 2, [
-        (island.progress(s)["counts"], island.progress(s)["failures"]) for s in plans
+        (island.progress(s).counts, island.progress(s).failures) for s in plans
     ]
     for session, (scale, *_) in plans.items():
         assert [r["value"] for r in reports(tmp_path / session, 2)] == [expected_values(scale)] * 2
@@ -384,8 +385,8 @@ def test_a_restarted_island_manager_adopts_the_node_managers(
     try:
         assert {node: ping(node)["pid"] for node in second.nodes()} == pids
         assert second.state(session) is SessionState.FINISHED
-        listed = {s["sessionId"]: s for s in second.sessions()}
-        assert set(listed[session]["status"].values()) == {SessionState.FINISHED.code}
+        listed = {s.session_id: s for s in second.sessions()}
+        assert set(listed[session].status.values()) == {SessionState.FINISHED}
     finally:
         second.close()
 
@@ -420,9 +421,10 @@ def test_an_idle_worker_node_manager_is_released_and_woken_by_a_session(
         )
         # Reading the finished session answers from what was kept at its end, without
         # restarting the released NM (which would keep the node from scaling down).
-        assert island.progress(session)["counts"] == {"finished": 1, "completed": 1}
+        assert island.progress(session).counts == {"finished": 1, "completed": 1}
         assert set(island.graph_status(session)) == {"wake-sleep", "wake-out"}
-        assert island.drop_detail(session, "wake-sleep")["status"] == DropState.COMPLETED.code
+        kept = island.drop_detail(session, "wake-sleep")
+        assert (kept.state, kept.source) == (DropState.COMPLETED, DetailSource.REPORTED)
         assert reconciler.nodes[worker].state is NodeState.RELEASED
         assert not nm_exists(worker)
     finally:
@@ -533,10 +535,10 @@ def test_the_example_pipeline_runs_on_ray_with_its_code_shipped(
         for node in island.nodes():  # adopted NMs keep their old runtime_env
             island.restart_node(node)
         session = island.submit(graph, "example-on-ray")
-        assert island.wait(session, timeout=120) is SessionState.FINISHED, island.progress(session)[
-            "failures"
-        ]
-        assert len(set(island.progress(session)["nodes"])) > 1
+        assert island.wait(session, timeout=120) is SessionState.FINISHED, island.progress(
+            session
+        ).failures
+        assert len(set(island.progress(session).nodes)) > 1
         assert list(nm_root.glob(f"*/{session}/spectrum.npy"))
     finally:
         for node in island.nodes():  # leave plain NMs for whoever comes next

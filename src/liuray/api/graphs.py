@@ -13,8 +13,11 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
+from liuray.api import render
 from liuray.api.body import GRAPH_TYPES, read_json
 from liuray.api.context import call, context, json_response, path_param, success
+from liuray.managers.island import IslandManager
+from liuray.types import SessionId
 
 
 async def append_graph(request: Request) -> Response:
@@ -45,7 +48,12 @@ async def graph_size(request: Request) -> Response:
 async def graph_status(request: Request) -> Response:
     """Each drop's state: ``{oid: {"status": code, "execStatus": code (apps only)}}``."""
     island = context(request).island
-    return json_response(await call(island.graph_status, path_param(request, "sid")))
+    return json_response(await call(_graph_status, island, path_param(request, "sid")))
+
+
+def _graph_status(island: IslandManager, session_id: SessionId) -> dict[str, dict[str, int]]:
+    """Read and render in the thread pool: one entry per drop, too many for the loop."""
+    return render.graph_status(island.graph_status(session_id))
 
 
 async def drop_detail(request: Request) -> Response:
@@ -56,4 +64,4 @@ async def drop_detail(request: Request) -> Response:
     """
     island = context(request).island
     detail = await call(island.drop_detail, path_param(request, "sid"), path_param(request, "oid"))
-    return json_response(detail)
+    return json_response(render.drop_detail(detail))

@@ -14,6 +14,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
+from liuray.api import render
 from liuray.api.context import call, context, json_response, path_param, success
 
 
@@ -39,7 +40,7 @@ async def remove_node(request: Request) -> Response:
 
 async def node_details(request: Request) -> Response:
     """One object per node (liuray extension): name, state, transport, sessions, load."""
-    return json_response(await call(context(request).island.node_details))
+    return json_response(render.nodes(await call(context(request).island.node_details)))
 
 
 async def restart_node(request: Request) -> Response:

@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from liuray import __version__
+from liuray.api import render
 from liuray.api.body import GRAPH_TYPES, media_type, parse_json, read_body, read_form, read_json
 from liuray.api.context import call, context, json_response, path_param, success
 from liuray.errors import InvalidRequest, SessionNotFound
@@ -47,7 +48,7 @@ async def submission_method(request: Request) -> Response:
 
 async def list_sessions(request: Request) -> Response:
     """Every session, past ones included: ``[{"sessionId", "status": {node: code}, "size"}]``."""
-    return json_response(await call(context(request).island.sessions))
+    return json_response(render.sessions(await call(context(request).island.sessions)))
 
 
 async def create_session(request: Request) -> Response:
@@ -80,7 +81,7 @@ async def get_session(request: Request) -> Response:
         graph = await call(island.graph, session_id)
     except SessionNotFound:
         graph = {}  # a past session: only its record survives a restart
-    return json_response({"status": status, "graph": graph, "dir": ""})
+    return json_response({"status": render.session_status(status), "graph": graph, "dir": ""})
 
 
 async def delete_session(request: Request) -> Response:
@@ -92,7 +93,8 @@ async def delete_session(request: Request) -> Response:
 async def session_status(request: Request) -> Response:
     """The session's state on each node: ``{node: code}`` (4 = finished, 6 = failed)."""
     island = context(request).island
-    return json_response(await call(island.session_status, path_param(request, "sid")))
+    status = await call(island.session_status, path_param(request, "sid"))
+    return json_response(render.session_status(status))
 
 
 async def deploy_session(request: Request) -> Response:
@@ -134,7 +136,8 @@ async def submit(request: Request) -> Response:
 async def progress(request: Request) -> Response:
     """A session's summary (liuray extension): state, drops per state, failures."""
     island = context(request).island
-    return json_response(await call(island.progress, path_param(request, "sid")))
+    progress = await call(island.progress, path_param(request, "sid"))
+    return json_response(render.session_progress(progress))
 
 
 async def _completed(request: Request, max_bytes: int) -> list[DropUid] | None:

@@ -31,8 +31,9 @@ import time
 import traceback
 from collections.abc import Callable, Collection, Iterable, Mapping
 from concurrent.futures import Executor
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from liuray import _gc
 from liuray.engine import capture
@@ -56,7 +57,7 @@ from liuray.engine.params import as_bool, as_int, param
 from liuray.engine.registry import APPS as _BUILT_IN_APPS
 from liuray.engine.registry import DATA as _BUILT_IN_DATA
 from liuray.engine.registry import resolve
-from liuray.engine.states import DropState, SessionState
+from liuray.engine.states import AppState, DropState, SessionState
 from liuray.errors import GraphError
 from liuray.graph.physical import DropDescription, PhysicalGraph
 from liuray.types import DropSpec, DropUid
@@ -69,6 +70,31 @@ EndCallback = Callable[["GraphRun"], None]
 #: One drop's new state as reported live: (uid, DALiuGE status code, execStatus or -1).
 DropChange = tuple[DropUid, int, int]
 ChangesCallback = Callable[["GraphRun", list[DropChange], dict[str, int]], None]
+
+
+@dataclass(frozen=True, slots=True)
+class DropSnapshot:
+    """What a run knows of one drop now (:meth:`GraphRun.detail`).
+
+    Attributes:
+        app_state: the execution state, for applications (None for data).
+        error: why the drop failed, if it did.
+        logs: the log lines an application captured (none for data).
+        started_at: when an application's first attempt started (epoch seconds).
+        finished_at: when an application's last attempt ended (epoch seconds).
+        size: bytes a data drop holds (None for applications).
+        data_url: where a data drop's content lives (None for applications).
+    """
+
+    uid: DropUid
+    state: DropState
+    app_state: AppState | None
+    error: str | None
+    logs: tuple[str, ...] = ()
+    started_at: float | None = None
+    finished_at: float | None = None
+    size: int | None = None
+    data_url: str | None = None
 
 
 #: Spec keys that can change firing or release rules; specs without any take the defaults.
@@ -339,16 +365,10 @@ class GraphRun:
         with self.lock:
             return self.machine.counts()
 
-    def drop_status(self) -> dict[DropUid, dict[str, int]]:
-        """DALiuGE's ``graph/status`` map: oid -> {"status", "execStatus" (apps)}."""
+    def drop_states(self) -> dict[DropUid, tuple[DropState, AppState | None]]:
+        """Every drop's state and, for applications, execution state (else None)."""
         with self.lock:
-            result: dict[DropUid, dict[str, int]] = {}
-            for uid, node in self.machine.nodes.items():
-                entry = {"status": node.state.code}
-                if node.app_state is not None:
-                    entry["execStatus"] = node.app_state.code
-                result[uid] = entry
-            return result
+            return {uid: (node.state, node.app_state) for uid, node in self.machine.nodes.items()}
 
     def failures(self) -> list[tuple[DropUid, str]]:
         """(uid, error) of every drop in ERROR, apps' own errors first."""
@@ -357,30 +377,29 @@ class GraphRun:
         nodes.sort(key=lambda n: (not n.is_app, n.uid))
         return [(n.uid, n.error or "error") for n in nodes]
 
-    def detail(self, uid: DropUid) -> dict[str, Any]:
-        """Everything known about one drop (state, timings, error, captured logs)."""
+    def detail(self, uid: DropUid) -> DropSnapshot:
+        """Everything known about one drop (state, timings, error, captured logs).
+
+        Raises:
+            GraphError: no such drop in this run.
+        """
         node = self.machine.nodes.get(uid)
         if node is None:
             raise GraphError(f"no drop {uid!r} in session {self.session_id!r}", uid=uid)
         drop = self.drops[uid]
-        info: dict[str, Any] = {
-            "oid": uid,
-            "session": self.session_id,
-            "status": node.state.code,
-            "state": str(node.state),
-            "error": node.error or None,
-        }
         if isinstance(drop, AppDrop):
-            info.update(
-                execStatus=node.app_state.code if node.app_state else None,
-                execState=str(node.app_state),
-                logs=list(drop.logs or ()),
+            return DropSnapshot(
+                uid,
+                node.state,
+                node.app_state,
+                node.error or None,
+                logs=tuple(drop.logs or ()),
                 started_at=drop.started_at or None,
                 finished_at=drop.finished_at or None,
             )
-        else:
-            info.update(logs=[], size=drop.size, data_url=drop.data_url)
-        return info
+        return DropSnapshot(
+            uid, node.state, None, node.error or None, size=drop.size, data_url=drop.data_url
+        )
 
 
 def _firing_parameters(oid: DropUid, spec: DropSpec) -> tuple[int, int]:

@@ -64,6 +64,14 @@ from liuray.managers.node import check_session_id
 from liuray.managers.partition import Partition, split_graph
 from liuray.managers.placement import assign_nodes, is_partition_label, resource_bundle
 from liuray.managers.records import SessionRecord, SessionRecords
+from liuray.managers.reports import (
+    DetailSource,
+    DropDetail,
+    DropStatus,
+    NodeDetails,
+    SessionProgress,
+    SessionSummary,
+)
 from liuray.managers.stream import IslandEvent, SessionFinished, SessionProgressed, Subscription
 from liuray.managers.transport import Transport
 from liuray.types import DropSpec, DropUid, NodeName, SessionId
@@ -73,6 +81,11 @@ log = logging.getLogger(__name__)
 _S = SessionState
 _INITIAL_APP = (DropState.INITIALIZED.code, AppState.NOT_RUN.code)
 _INITIAL_DATA = (DropState.INITIALIZED.code, -1)
+#: Drop states that a lost node leaves in error (the drop can never settle).
+_UNSETTLED = (DropState.INITIALIZED.code, DropState.WRITING.code)
+_INITIALIZED = DropStatus.of(DropState.INITIALIZED)
+_LOST = DropStatus.of(DropState.ERROR)
+_RELEASED_NOTE = "node manager released; detail kept from the session's end"
 
 
 class IslandManager:
@@ -123,8 +136,8 @@ class IslandManager:
         """Registered node names (DALiuGE's ``GET /api/nodes``)."""
         return self.transport.node_names()
 
-    def node_details(self) -> list[dict[str, Any]]:
-        """One dict per node (liuray's details route)."""
+    def node_details(self) -> list[NodeDetails]:
+        """What the transport knows of each node (liuray's details route)."""
         return self.transport.node_details()
 
     def add_node(self, spelling: str) -> NodeName:
@@ -611,25 +624,29 @@ class IslandManager:
         with session.lock:
             return session.merged_state()
 
-    def session_status(self, session_id: SessionId) -> dict[NodeName, int]:
-        """DALiuGE's DIM status: ``{node: state code}``."""
+    def session_status(self, session_id: SessionId) -> dict[NodeName, SessionState]:
+        """DALiuGE's DIM status: the session's state on each node.
+
+        A session not deployed has its own state on every registered node; a past one
+        has its recorded state on the nodes it used (or on ``""`` if it used none).
+        """
         with self._lock:
             session = self._sessions.get(session_id)
         if session is None:
             record = self.records.get(session_id)
             if record is None:
                 raise SessionNotFound(f"no session {session_id!r}", session_id=session_id)
-            return {node: record.state.code for node in record.nodes} or {"": record.state.code}
+            return dict.fromkeys(record.nodes, record.state) or {"": record.state}
         with session.lock:
             if session.state is _S.RUNNING:
-                return {node: state.code for node, state in session.node_states.items()}
+                return dict(session.node_states)
             nodes = session.nodes
-            code = session.state.code
-        return {node: code for node in nodes or self.transport.node_names()}
+            state = session.state
+        return dict.fromkeys(nodes or self.transport.node_names(), state)
 
-    def sessions(self) -> list[dict[str, Any]]:
+    def sessions(self) -> list[SessionSummary]:
         """DALiuGE's session list, past sessions (from the records) included."""
-        listed: list[dict[str, Any]] = []
+        listed: list[SessionSummary] = []
         live = {s.session_id: s for s in self._live()}
         for record in self.records.all():
             session = live.pop(record.session_id, None)
@@ -637,25 +654,21 @@ class IslandManager:
                 listed.append(self._summary(session))
             else:
                 listed.append(
-                    {
-                        "sessionId": record.session_id,
-                        "status": {n: record.state.code for n in record.nodes},
-                        "size": record.drops,
-                    }
+                    SessionSummary(
+                        record.session_id, dict.fromkeys(record.nodes, record.state), record.drops
+                    )
                 )
         listed.extend(self._summary(session) for session in live.values())
         return listed
 
-    def _summary(self, session: IslandSession) -> dict[str, Any]:
-        return {
-            "sessionId": session.session_id,
-            "status": self.session_status(session.session_id),
-            "size": session.size,
-        }
+    def _summary(self, session: IslandSession) -> SessionSummary:
+        return SessionSummary(
+            session.session_id, self.session_status(session.session_id), session.size
+        )
 
     def session_ids(self) -> list[SessionId]:
         """Ids of every known session, past ones included."""
-        return [s["sessionId"] for s in self.sessions()]
+        return [summary.session_id for summary in self.sessions()]
 
     def graph(self, session_id: SessionId) -> dict[DropUid, DropSpec]:
         """The session's drop specs by oid."""
@@ -665,35 +678,33 @@ class IslandManager:
         """Number of drops appended."""
         return len(self._session(session_id).specs)
 
-    def graph_status(self, session_id: SessionId) -> dict[DropUid, dict[str, int]]:
-        """``{oid: {"status", "execStatus"}}``, from what the nodes reported.
+    def graph_status(self, session_id: SessionId) -> dict[DropUid, DropStatus]:
+        """Each drop's status, from what the nodes reported.
 
         Nodes are asked only when a report was truncated (a reader fell far behind).
         """
         session = self._session(session_id)
         with session.lock:
             if not session.nodes or session.graph is None:
-                return {spec["oid"]: {"status": 0} for spec in session.specs}
+                return {spec["oid"]: _INITIALIZED for spec in session.specs}
             if session.changes_incomplete:
                 return self._graph_status_from_nodes(session)
             known = dict(session.drop_states)
             lost = {uid for uid, node in session.home.items() if node in session.lost_nodes}
             graph = session.graph
-        status: dict[DropUid, dict[str, int]] = {}
+        status: dict[DropUid, DropStatus] = {}
         for drop in graph:
             code, exec_code = known.get(drop.oid) or (
                 _INITIAL_APP if drop.is_app else _INITIAL_DATA
             )
-            if drop.oid in lost and code in (DropState.INITIALIZED.code, DropState.WRITING.code):
-                status[drop.oid] = {"status": DropState.ERROR.code}
-            elif exec_code >= 0:
-                status[drop.oid] = {"status": code, "execStatus": exec_code}
+            if drop.oid in lost and code in _UNSETTLED:
+                status[drop.oid] = _LOST
             else:
-                status[drop.oid] = {"status": code}
+                status[drop.oid] = DropStatus.from_codes(code, exec_code)
         return status
 
-    def _graph_status_from_nodes(self, session: IslandSession) -> dict[DropUid, dict[str, int]]:
-        merged: dict[DropUid, dict[str, int]] = {}
+    def _graph_status_from_nodes(self, session: IslandSession) -> dict[DropUid, DropStatus]:
+        merged: dict[DropUid, DropStatus] = {}
         for node in session.nodes:
             if node in session.lost_nodes or not self.transport.is_active(node):
                 continue
@@ -703,55 +714,56 @@ class IslandManager:
                 log.exception("graph status of %s on %s", session.session_id, node)
         return merged
 
-    def progress(self, session_id: SessionId) -> dict[str, Any]:
+    def progress(self, session_id: SessionId) -> SessionProgress:
         """liuray's summary: merged state, drops per state, totals, failures; O(nodes)."""
         session = self._session(session_id)
         with session.lock:
-            state = session.merged_state()
-            return {
-                "sessionId": session_id,
-                "state": str(state),
-                "status": state.code,
-                "total": len(session.specs),
-                "counts": session.counts(),
-                "failures": session.failures(),
-                "nodes": session.nodes,
-                "created": session.created,
-                "ended": session.ended,
-            }
+            return SessionProgress(
+                session_id,
+                session.merged_state(),
+                len(session.specs),
+                session.counts(),
+                session.failures(),
+                tuple(session.nodes),
+                session.created,
+                session.ended,
+            )
 
-    def drop_detail(self, session_id: SessionId, uid: DropUid) -> dict[str, Any]:
-        """State, timings, error and log lines of one drop."""
+    def drop_detail(self, session_id: SessionId, uid: DropUid) -> DropDetail:
+        """State, timings, error and log lines of one drop.
+
+        Raises:
+            GraphError: no such drop in the session.
+        """
         session = self._session(session_id)
         if uid not in session.home:
             if any(spec["oid"] == uid for spec in session.specs):
-                return {"oid": uid, "session": session_id, "status": 0, "logs": []}
+                return DropDetail(uid, session_id, DropState.INITIALIZED, DetailSource.PLANNED)
             raise GraphError(f"no drop {uid!r} in session {session_id!r}", uid=uid)
         node = session.home[uid]
         if node in session.lost_nodes:
             # Its node manager is gone with everything it knew; say why, not "no node".
-            return {
-                "oid": uid,
-                "session": session_id,
-                "status": DropState.ERROR.code,
-                "state": str(DropState.ERROR),
-                "error": f"node {node} lost",
-                "logs": [],
-                "node": node,
-            }
+            return DropDetail(
+                uid,
+                session_id,
+                DropState.ERROR,
+                DetailSource.LOST,
+                node=node,
+                error=f"node {node} lost",
+            )
         if session.state in SESSION_TERMINAL and not self.transport.is_active(node):
             # The node's manager was released after the session ended: answer from what
             # was reported rather than restarting it (which would block the scale-down).
-            code, exec_code = session.drop_states.get(uid, (0, -1))
-            status = {"status": code} | ({"execStatus": exec_code} if exec_code >= 0 else {})
-            return {
-                "oid": uid,
-                "session": session_id,
-                "node": node,
-                "logs": [],
-                "note": "node manager released; detail kept from the session's end",
-                **status,
-            }
+            reported = DropStatus.from_codes(*session.drop_states.get(uid, (0, -1)))
+            return DropDetail(
+                uid,
+                session_id,
+                reported.state,
+                DetailSource.REPORTED,
+                node=node,
+                exec_state=reported.exec_state,
+                note=_RELEASED_NOTE,
+            )
         return self.transport.client(node).drop_detail(session_id, uid)
 
     def wait(self, session_id: SessionId, timeout: float | None = None) -> SessionState:
@@ -842,10 +854,10 @@ class IslandManager:
     def _audit_node(self, session_id: SessionId, node: NodeName, needs_counts: bool) -> None:
         try:
             client = self.transport.client(node)
-            state = SessionState.from_code(client.session_status(session_id))
+            state = client.session_status(session_id)
             ended = state in SESSION_TERMINAL
             if ended or needs_counts:
-                counts = client.progress(session_id)["counts"]
+                counts = client.progress(session_id).counts
                 self._events.put(DropsChanged(node, session_id, counts, (), truncated=ended))
             if ended:
                 failures = tuple(client.failures(session_id)[:20])

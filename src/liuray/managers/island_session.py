@@ -43,6 +43,7 @@ from typing import Any
 from liuray.engine.session import DropChange
 from liuray.engine.states import SESSION_TERMINAL, SESSION_TRANSITIONS, SessionState, check
 from liuray.graph.physical import PhysicalGraph
+from liuray.managers.reports import Failure
 from liuray.types import DropSpec, DropUid, NodeName, SessionId
 
 _S = SessionState
@@ -182,13 +183,13 @@ class IslandSession:
                     total[state] = total.get(state, 0) + count
         return total
 
-    def failures(self) -> list[dict[str, str]]:
-        """``{"oid", "node", "error"}`` of the drops reported in error."""
-        return [
-            {"oid": uid, "node": node, "error": error}
+    def failures(self) -> tuple[Failure, ...]:
+        """The drops reported in error, node by node."""
+        return tuple(
+            Failure(uid, node, error)
             for node, failures in self.node_failures.items()
             for uid, error in failures
-        ]
+        )
 
 
 def merge_states(states: list[SessionState]) -> SessionState:

@@ -49,6 +49,7 @@ from typing import Any, Protocol
 
 from liuray.engine.states import check
 from liuray.errors import TransportError
+from liuray.managers.reports import MemberInfo
 
 log = logging.getLogger(__name__)
 
@@ -110,22 +111,19 @@ class ClusterNode:
             self.failures += 1
             self.retry_at = now + RETRY_DELAYS[min(self.failures, len(RETRY_DELAYS)) - 1]
 
-    def describe(self) -> dict[str, Any]:
-        """JSON-able facts for the node-details route."""
-        facts: dict[str, Any] = {
-            "name": self.node_id,
-            "node_id": self.node_id,
-            "ip": self.ip,
-            "resources": self.resources,
-            "head": self.is_head,
-            "state": str(self.state),
-            "alive_since": self.alive_since,
-            "ready_at": self.ready_at,
-        }
-        if self.state is NodeState.FAILED:
-            facts["reason"] = self.reason
-            facts["retry_at"] = self.retry_at
-        return facts
+    def describe(self) -> MemberInfo:
+        """Facts for the node-details route (why it failed, when it has)."""
+        failed = self.state is NodeState.FAILED
+        return MemberInfo(
+            node_id=self.node_id,
+            ip=self.ip,
+            resources=dict(self.resources),
+            head=self.is_head,
+            alive_since=self.alive_since,
+            ready_at=self.ready_at,
+            reason=self.reason if failed else None,
+            retry_at=self.retry_at if failed else None,
+        )
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,6 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
 from pathlib import Path
-from typing import Any
 
 from liuray.engine.events import DropsLost, ProducerSettled
 from liuray.engine.local import WorkerPool
@@ -52,6 +51,14 @@ from liuray.errors import (
 from liuray.graph.physical import PhysicalGraph
 from liuray.managers.events import DropsChanged, EventSink, NodeSessionEnded
 from liuray.managers.payload import Payload, export_payload, import_payload
+from liuray.managers.reports import (
+    DetailSource,
+    DropDetail,
+    DropStatus,
+    NodeInfo,
+    NodeProgress,
+    NodeSessionSummary,
+)
 from liuray.managers.session import NodeSession
 from liuray.types import DropSpec, DropUid, NodeName, SessionId
 
@@ -310,35 +317,34 @@ class NodeManager:
         with self._lock:
             return list(self._sessions)
 
-    def session_status(self, session_id: SessionId) -> int:
-        """DALiuGE's integer state of the session on this node."""
-        return self._session(session_id).status_code()
+    def session_status(self, session_id: SessionId) -> SessionState:
+        """The session's state on this node."""
+        return self._session(session_id).current_state
 
-    def sessions(self) -> list[dict[str, Any]]:
-        """``[{"sessionId", "status", "size"}]``."""
+    def sessions(self) -> list[NodeSessionSummary]:
+        """Every session held, with its state and number of own drops."""
         with self._lock:
             held = list(self._sessions.values())
         return [
-            {
-                "sessionId": s.session_id,
-                "status": s.status_code(),
-                "size": len(s.specs) - len(s.mirrors),
-            }
+            NodeSessionSummary(s.session_id, s.current_state, len(s.specs) - len(s.mirrors))
             for s in held
         ]
 
-    def graph_status(self, session_id: SessionId) -> dict[DropUid, dict[str, int]]:
-        """``{oid: {"status", "execStatus"}}`` of this node's own drops."""
+    def graph_status(self, session_id: SessionId) -> dict[DropUid, DropStatus]:
+        """The status of each of this node's own drops (mirrors left out)."""
         session = self._session(session_id)
         if session.run is None:
-            return {oid: {"status": DropState.INITIALIZED.code} for oid in session.graph()}
-        status = session.run.drop_status()
-        for uid in session.mirrors:
-            status.pop(uid, None)
-        return status
+            initialized = DropStatus.of(DropState.INITIALIZED)
+            return dict.fromkeys(session.graph(), initialized)
+        mirrors = session.mirrors
+        return {
+            uid: DropStatus.of(state, exec_state)
+            for uid, (state, exec_state) in session.run.drop_states().items()
+            if uid not in mirrors
+        }
 
-    def progress(self, session_id: SessionId) -> dict[str, Any]:
-        """``{"status", "counts", "total", "errors"}`` over this node's own drops."""
+    def progress(self, session_id: SessionId) -> NodeProgress:
+        """The session's state and drops per state, over this node's own drops."""
         session = self._session(session_id)
         counts: dict[str, int] = {}
         if session.run is None:
@@ -348,7 +354,7 @@ class NodeManager:
         else:
             counts = session.run.counts()  # O(states): mirrors are not counted
             total = sum(counts.values())
-        return {"status": session.status_code(), "counts": counts, "total": total}
+        return NodeProgress(session.current_state, counts, total)
 
     def failures(self, session_id: SessionId) -> list[tuple[DropUid, str]]:
         """(uid, error) of this node's drops in ERROR."""
@@ -357,23 +363,34 @@ class NodeManager:
             return []
         return [f for f in session.run.failures() if f[0] not in session.mirrors]
 
-    def drop_detail(self, session_id: SessionId, uid: DropUid) -> dict[str, Any]:
-        """State, timings, error and log lines of one drop."""
+    def drop_detail(self, session_id: SessionId, uid: DropUid) -> DropDetail:
+        """State, timings, error and log lines of one drop.
+
+        Raises:
+            GraphError: no such drop in the session.
+        """
         session = self._session(session_id)
         if session.run is None:
             if uid not in session.oids:
                 raise GraphError(f"no drop {uid!r} in session {session_id!r}", uid=uid)
-            return {
-                "oid": uid,
-                "session": session_id,
-                "status": 0,
-                "state": "initialized",
-                "logs": [],
-                "node": self.name,
-            }
-        detail = session.run.detail(uid)
-        detail["node"] = self.name
-        return detail
+            return DropDetail(
+                uid, session_id, DropState.INITIALIZED, DetailSource.PLACED, node=self.name
+            )
+        drop = session.run.detail(uid)
+        return DropDetail(
+            uid,
+            session_id,
+            drop.state,
+            DetailSource.RUN,
+            node=self.name,
+            exec_state=drop.app_state,
+            error=drop.error,
+            logs=drop.logs,
+            started_at=drop.started_at,
+            finished_at=drop.finished_at,
+            size=drop.size,
+            data_url=drop.data_url,
+        )
 
     def busy(self) -> bool:
         """True while any session here is live (being built, deployed or running).
@@ -385,20 +402,20 @@ class NodeManager:
             held = list(self._sessions.values())
         return any(s.current_state not in SESSION_TERMINAL for s in held)
 
-    def info(self) -> dict[str, Any]:
+    def info(self) -> NodeInfo:
         """Facts about this node manager."""
         with self._lock:
             held = list(self._sessions.values())
-        return {
-            "name": self.name,
-            "host": socket.gethostname(),
-            "pid": os.getpid(),
-            "workers": self.pool.workers,
-            "sessions": len(held),
-            "running": sum(1 for s in held if s.current_state is SessionState.RUNNING),
-            "started_at": self.started_at,
-            "last_active": self.last_active,
-        }
+        return NodeInfo(
+            name=self.name,
+            host=socket.gethostname(),
+            pid=os.getpid(),
+            workers=self.pool.workers,
+            sessions=len(held),
+            running=sum(1 for s in held if s.current_state is SessionState.RUNNING),
+            started_at=self.started_at,
+            last_active=self.last_active,
+        )
 
     def close(self) -> None:
         """Cancel everything and stop the worker threads."""

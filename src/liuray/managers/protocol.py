@@ -3,16 +3,24 @@
 
 :class:`~liuray.managers.node.NodeManager` implements it directly (in-process); the Ray
 transport implements it by calling the NM actor. Every argument and result is plain
-data (JSON-able, or a :class:`~liuray.managers.payload.Payload`) so it can cross
-process boundaries.
+data (JSON-able values, a :class:`~liuray.managers.payload.Payload`, or one of the
+frozen reports of :mod:`liuray.managers.reports`) so it can cross process boundaries.
 """
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Protocol
 
+from liuray.engine.states import SessionState
 from liuray.graph.physical import PhysicalGraph
 from liuray.managers.payload import Payload
+from liuray.managers.reports import (
+    DropDetail,
+    DropStatus,
+    NodeInfo,
+    NodeProgress,
+    NodeSessionSummary,
+)
 from liuray.types import DropSpec, DropUid, NodeName, SessionId
 
 
@@ -74,26 +82,26 @@ class NodeManagerProtocol(Protocol):
         """(uid, error) of the node's drops in ERROR."""
         ...
 
-    def session_status(self, session_id: SessionId) -> int:
-        """The session's DALiuGE state code on this node."""
+    def session_status(self, session_id: SessionId) -> SessionState:
+        """The session's state on this node."""
         ...
 
-    def sessions(self) -> list[dict[str, Any]]:
-        """``[{"sessionId", "status", "size"}]`` for every session on this node."""
+    def sessions(self) -> list[NodeSessionSummary]:
+        """Every session on this node: id, state, number of own drops."""
         ...
 
-    def graph_status(self, session_id: SessionId) -> dict[DropUid, dict[str, int]]:
-        """``{oid: {"status", "execStatus"}}`` for the node's own drops."""
+    def graph_status(self, session_id: SessionId) -> dict[DropUid, DropStatus]:
+        """The status of each of the node's own drops."""
         ...
 
-    def progress(self, session_id: SessionId) -> dict[str, Any]:
-        """``{"status", "counts", "total"}`` for the node's own drops."""
+    def progress(self, session_id: SessionId) -> NodeProgress:
+        """State, drops per state and total over the node's own drops."""
         ...
 
-    def drop_detail(self, session_id: SessionId, uid: DropUid) -> dict[str, Any]:
+    def drop_detail(self, session_id: SessionId, uid: DropUid) -> DropDetail:
         """State, timings, error and captured log lines of one drop."""
         ...
 
-    def info(self) -> dict[str, Any]:
+    def info(self) -> NodeInfo:
         """Facts about the node (name, host, workers, sessions)."""
         ...

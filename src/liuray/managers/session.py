@@ -92,10 +92,6 @@ class NodeSession:
             return self.run.state
         return self.state
 
-    def status_code(self) -> int:
-        """DALiuGE's integer for :attr:`current_state`."""
-        return self.current_state.code
-
     def graph(self) -> dict[DropUid, DropSpec]:
         """The session's own drop specs by oid (mirrors of remote drops excluded)."""
         return {s["oid"]: s for s in self.specs if s["oid"] not in self.mirrors}

@@ -12,7 +12,7 @@ To implement a transport, provide:
     3. ``client(node)``: a :class:`~liuray.managers.protocol.NodeManagerProtocol` for it;
     4. ``ensure_node(node)``: make sure an NM runs for that node (idempotent);
     5. ``remove_node(node)``: stop using that node (its NM may be stopped);
-    6. ``node_details()``: one JSON-able dict per node for the details route;
+    6. ``node_details()``: a :class:`~liuray.managers.reports.NodeDetails` per node;
     7. cross-node delivery between the NMs it creates (their ``router``);
     8. event delivery: what its NMs push (:mod:`liuray.managers.events`) reaches
        ``on_event``, in the order each NM produced it;
@@ -31,6 +31,7 @@ from typing import Any
 from liuray.errors import DeployError
 from liuray.managers.events import EventSink
 from liuray.managers.protocol import NodeManagerProtocol
+from liuray.managers.reports import NodeDetails
 from liuray.types import NodeName
 
 NodeLostCallback = Callable[[NodeName, str], None]
@@ -76,8 +77,8 @@ class Transport(ABC):
         """Stop using ``node`` (NodeNotFound if unknown)."""
 
     @abstractmethod
-    def node_details(self) -> list[dict[str, Any]]:
-        """One dict per node: name, state, address facts, sessions."""
+    def node_details(self) -> list[NodeDetails]:
+        """Each node's name, state, facts and sessions, for the details route."""
 
     def prepare(self, nodes: list[NodeName]) -> None:  # noqa: B027 - optional hook
         """Called before a session is deployed on ``nodes`` (e.g. to restart idle NMs)."""

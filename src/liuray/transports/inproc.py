@@ -14,12 +14,12 @@ from __future__ import annotations
 import re
 import threading
 from pathlib import Path
-from typing import Any
 
 from liuray.errors import NodeNotFound
 from liuray.managers.addresses import DEFAULT_NM_PORT, canonical_address
 from liuray.managers.node import NodeManager
 from liuray.managers.payload import Payload
+from liuray.managers.reports import NodeDetails
 from liuray.managers.transport import Transport
 from liuray.types import DropUid, NodeName, SessionId
 
@@ -96,11 +96,11 @@ class InProcessTransport(Transport):
         if self.on_node_lost is not None:
             self.on_node_lost(name, f"node {name} removed")
 
-    def node_details(self) -> list[dict[str, Any]]:
+    def node_details(self) -> list[NodeDetails]:
         with self._lock:
             managers = list(self._managers.values())
         return [
-            {**m.info(), "state": "alive", "transport": self.kind, "session_ids": m.session_ids()}
+            NodeDetails(m.name, "alive", self.kind, tuple(m.session_ids()), manager=m.info())
             for m in managers
         ]
 

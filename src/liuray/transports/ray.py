@@ -34,6 +34,7 @@ from concurrent.futures import Executor, Future
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
+from liuray.engine.states import SessionState
 from liuray.errors import DeployError, LiurayError, NodeNotFound, TransportError, missing_extra
 from liuray.graph.physical import PhysicalGraph
 from liuray.managers.addresses import canonical_host, split_address
@@ -42,6 +43,14 @@ from liuray.managers.membership import MembershipReconciler, NodeState
 from liuray.managers.node import NodeManager
 from liuray.managers.payload import Payload
 from liuray.managers.protocol import NodeManagerProtocol
+from liuray.managers.reports import (
+    DropDetail,
+    DropStatus,
+    NodeDetails,
+    NodeInfo,
+    NodeProgress,
+    NodeSessionSummary,
+)
 from liuray.managers.transport import Transport
 from liuray.types import DropSpec, DropUid, NodeName, SessionId
 
@@ -356,23 +365,23 @@ class RayNodeClient:
     def failures(self, session_id: SessionId) -> list[tuple[DropUid, str]]:
         return cast(list[tuple[DropUid, str]], self._call("failures", session_id))
 
-    def session_status(self, session_id: SessionId) -> int:
-        return int(self._call("session_status", session_id))
+    def session_status(self, session_id: SessionId) -> SessionState:
+        return cast(SessionState, self._call("session_status", session_id))
 
-    def sessions(self) -> list[dict[str, Any]]:
-        return cast(list[dict[str, Any]], self._call("sessions"))
+    def sessions(self) -> list[NodeSessionSummary]:
+        return cast(list[NodeSessionSummary], self._call("sessions"))
 
-    def graph_status(self, session_id: SessionId) -> dict[DropUid, dict[str, int]]:
-        return cast(dict[DropUid, dict[str, int]], self._call("graph_status", session_id))
+    def graph_status(self, session_id: SessionId) -> dict[DropUid, DropStatus]:
+        return cast(dict[DropUid, DropStatus], self._call("graph_status", session_id))
 
-    def progress(self, session_id: SessionId) -> dict[str, Any]:
-        return cast(dict[str, Any], self._call("progress", session_id))
+    def progress(self, session_id: SessionId) -> NodeProgress:
+        return cast(NodeProgress, self._call("progress", session_id))
 
-    def drop_detail(self, session_id: SessionId, uid: DropUid) -> dict[str, Any]:
-        return cast(dict[str, Any], self._call("drop_detail", session_id, uid))
+    def drop_detail(self, session_id: SessionId, uid: DropUid) -> DropDetail:
+        return cast(DropDetail, self._call("drop_detail", session_id, uid))
 
-    def info(self) -> dict[str, Any]:
-        return cast(dict[str, Any], self._call("info"))
+    def info(self) -> NodeInfo:
+        return cast(NodeInfo, self._call("info"))
 
 
 class RayTransport(Transport):
@@ -634,18 +643,21 @@ class RayTransport(Transport):
         if self.on_node_lost is not None:
             self.on_node_lost(node, f"node manager on {node} restarted")
 
-    def node_details(self) -> list[dict[str, Any]]:
+    def node_details(self) -> list[NodeDetails]:
         details = []
         for node_id, node in sorted(self.reconciler.nodes.items()):
-            info = node.describe()
-            info["transport"] = self.kind
+            session_ids: tuple[SessionId, ...] | None = None
             handle = self._handles.get(node_id)
             if handle is not None and node.state is NodeState.READY:
                 try:
-                    info["session_ids"] = ray.get(handle.call.remote("session_ids"), timeout=5)
+                    session_ids = tuple(ray.get(handle.call.remote("session_ids"), timeout=5))
                 except Exception:  # details are best effort: a slow NM must not fail them
-                    info["session_ids"] = []
-            details.append(info)
+                    session_ids = ()
+            details.append(
+                NodeDetails(
+                    node_id, str(node.state), self.kind, session_ids, member=node.describe()
+                )
+            )
         return details
 
     def acquire(
