@@ -270,7 +270,7 @@ def test_random_requests_only_make_legal_session_moves(
     """Appends, deploys, cancels and waits in any order: every state the island reports
     follows the session transition table, refusals are LiurayErrors, and the record
     agrees with the session once it has ended."""
-    from conftest import app_spec, data_spec, reachable
+    from manager_helpers import app_spec, data_spec, reachable
 
     root = tmp_path_factory.mktemp("island")
     island = IslandManager(InProcessTransport(root, nodes=2, workers=2), audit_interval=3600)

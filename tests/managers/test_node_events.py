@@ -102,7 +102,7 @@ _STEPS = ("create", "append", "deploy", "trigger", "cancel", "destroy")
 
 def _request(manager: NodeManager, step: str, index: int) -> None:
     """Carry out one step of a random history (refusals raise LiurayError)."""
-    from conftest import app_spec, data_spec
+    from manager_helpers import app_spec, data_spec
 
     if step == "create":
         manager.create_session("s")
@@ -132,7 +132,7 @@ def test_random_node_histories_report_consistently(
     """Any order of requests on a node manager: its session only moves through the
     table, refusals are LiurayErrors, the machine's invariants hold, and what it pushed
     is consistent: at most one end, after every change, in the state the session has."""
-    from conftest import reachable
+    from manager_helpers import reachable
 
     sink = Recorder()
     manager = NodeManager("n", tmp_path_factory.mktemp("node"), workers=2, events=sink)
