@@ -250,7 +250,7 @@ def test_node_reads_do_not_wait_for_a_slow_cluster_call() -> None:
     """Regression: reconcile() held its lock while asking each NM whether it was busy
     (10 s timeout per node on Ray), so GET /api/nodes blocked behind it."""
     ops = FakeOps(entry(A))
-    reconciler = ready(ops, idle_release=1000.0)
+    reconciler = ready(ops, idle_release=0.0)
     asked = threading.Event()
     answer = threading.Event()
 
@@ -271,6 +271,30 @@ def test_node_reads_do_not_wait_for_a_slow_cluster_call() -> None:
     finally:
         answer.set()
         round_.join()
+
+
+def test_node_managers_are_asked_about_work_only_when_they_could_be_released() -> None:
+    """No busy polling: a round asks an NM whether it is busy only once the node has
+    been idle for idle_release seconds (and the answer restarts that clock)."""
+    ops = FakeOps(entry(HEAD, head=True), entry(A))
+    reconciler = ready(ops, idle_release=0.2)
+    asked: list[str] = []
+    answer = ops.manager_busy
+
+    def counting(node_id: str) -> bool:
+        asked.append(node_id)
+        return True
+
+    ops.manager_busy = counting  # type: ignore[method-assign]
+    for _ in range(20):
+        reconciler.reconcile()
+    assert asked == []  # idle for less than 0.2 s: nobody asked
+    time.sleep(0.25)
+    for _ in range(20):
+        reconciler.reconcile()
+
+    assert asked == [A]  # once; busy, so its clock restarted; the head never
+    ops.manager_busy = answer  # type: ignore[method-assign]
 
 
 def test_illegal_membership_moves_are_refused_with_the_legal_ones() -> None:

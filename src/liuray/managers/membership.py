@@ -20,10 +20,12 @@ table, :data:`MEMBERSHIP_TRANSITIONS`, and one way to change state,
 
 Concurrency contract: the node table is guarded by one lock, which is *never* held
 during I/O. Every :class:`NodeOps` call (which may take seconds against a slow cluster)
-happens outside it: a round first reads the cluster and asks READY nodes whether they
-are busy, then takes the lock only to decide (:func:`plan`, pure) and to record. So
-``node_names()`` and ``GET /api/nodes`` never wait behind a slow node. Starting a node is
-claimed under the lock (the move to STARTING), done outside it, and recorded under it;
+happens outside it: a round first reads the cluster and asks release candidates (READY
+workers idle for ``idle_release`` s: an NM is asked at most once per period, not every
+round) whether they are busy, then takes the lock only to decide (:func:`plan`, pure)
+and to record. So ``node_names()`` and ``GET /api/nodes`` never wait behind a slow node.
+Starting a node is claimed under the lock (the move to STARTING), done outside it, and
+recorded under it;
 callers that need the node meanwhile wait on a condition until it leaves STARTING.
 
 NM actors are detached and named after the node id, so starting one that already exists
@@ -270,13 +272,13 @@ class MembershipReconciler:
     def reconcile(self) -> None:
         """One round: start new and failed nodes' NMs, forget lost nodes, release idle ones.
 
-        The cluster is read and READY nodes are asked whether they are busy *before* the
-        lock is taken; deciding and recording happen under it; starts and stops after.
+        The cluster is read and release candidates are asked whether they are busy
+        *before* the lock is taken; deciding and recording happen under it; starts and stops after.
         """
         alive = self.ops.alive_nodes()
         with self._lock:
-            ready = [n for n, node in self.nodes.items() if node.state is NodeState.READY]
-        busy = {node_id: self._busy(node_id) for node_id in ready}
+            candidates = self._release_candidates(time.time())
+        busy = {node_id: self._busy(node_id) for node_id in candidates}
         with self._lock:
             decided = plan(alive, self.nodes, busy, time.time(), self.idle_release)
             for node_id in decided.start:
@@ -304,6 +306,22 @@ class MembershipReconciler:
                 daemon=True,
                 name=f"liuray-start-{node_id[:8]}",
             ).start()
+
+    def _release_candidates(self, now: float) -> list[str]:
+        """READY workers idle long enough to be released, if their NM says it is idle.
+
+        Only those are asked (so a node manager is asked at most once per
+        ``idle_release`` seconds, not every round); call with the lock held.
+        """
+        if self.idle_release is None:
+            return []
+        return [
+            node_id
+            for node_id, node in self.nodes.items()
+            if node.state is NodeState.READY
+            and not node.is_head
+            and now - node.last_busy >= self.idle_release
+        ]
 
     def _busy(self, node_id: str) -> bool:
         """Ask a node's NM whether it is busy (no lock held); unanswered counts as busy."""
