@@ -37,8 +37,8 @@ class Recorder:
 def test_a_session_reports_its_changes_then_its_end(tmp_path: Path, app: Any, data: Any) -> None:
     """Every changed drop is reported with the node's counts; the end comes last, once,
     with the failures; mirrors of other nodes' drops are neither counted nor reported."""
-    sink = Recorder()
-    manager = NodeManager("n1", tmp_path, workers=2, events=sink)
+    box = EventOutbox()
+    manager = NodeManager("n1", tmp_path, workers=2, events=box.put)
     try:
         manager.create_session("s")
         manager.append_graph(
@@ -47,19 +47,25 @@ def test_a_session_reports_its_changes_then_its_end(tmp_path: Path, app: Any, da
                 app("hello", "HelloWorldApp", outputs=("d",)),
                 data("d"),
                 app("fail", "dlg.apps.bash_shell_app.BashShellApp", command="exit 2"),
+                data("mirror"),
             ],
         )
-        manager.deploy("s")
+        manager.deploy("s", mirrors=["mirror"], external_producers={"mirror": 1})
         manager.trigger("s")
-        assert sink.ended.wait(5)
+        events: list[NodeEvent] = []
+        deadline = time.monotonic() + 5
+        while not any(isinstance(e, NodeSessionEnded) for e in events):
+            assert time.monotonic() < deadline, events
+            manager.fail_drops("s", ["mirror"], "node lost")
+            events += box.take(0.1)[1]
     finally:
         manager.close()
 
-    *changes, end = sink.events
+    *changes, end = events
     assert end == NodeSessionEnded("n1", "s", _S.FAILED, end.failures)
     assert [uid for uid, _ in end.failures] == ["fail"]
     assert all(isinstance(e, DropsChanged) and e.session_id == "s" for e in changes)
-    reported = {uid: (status, app) for e in changes for uid, status, app in e.changes}
+    reported = {uid: (status, app) for e in changes for uid, status, app in e.changes}  # type: ignore[union-attr]
     assert reported == {"hello": (2, 2), "d": (2, -1), "fail": (3, 3)}
     assert changes[-1].counts == {"finished": 1, "completed": 1, "error": 1}  # type: ignore[union-attr]
 

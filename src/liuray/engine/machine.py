@@ -31,7 +31,7 @@ Work is processed from an explicit queue, so a 100,000-drop cascade never recurs
 Progress is kept incrementally: every state change adjusts a count per state (so a
 status read costs O(states), not O(drops)), and, when :attr:`SessionMachine.journal` is
 a list, appends the changed node to it for the owner to report (live progress). Nodes
-built with ``counted=False`` (copies of drops owned by another node) are left out of both.
+named in ``uncounted`` (copies of drops owned by another node) are left out of both.
 
 >>> from liuray.engine.events import DropsTriggered, AppFinished
 >>> m = SessionMachine([
@@ -49,7 +49,7 @@ built with ``counted=False`` (copies of drops owned by another node) are left ou
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 from liuray.engine.events import (
     AppFailed,
@@ -105,7 +105,6 @@ class DropNode:
         "attempt",
         "block_skip",
         "consumers",
-        "counted",
         "error",
         "error_threshold",
         "errors_in",
@@ -145,7 +144,6 @@ class DropNode:
         self.block_skip = False
         self.releasable = False
         self.watched = False
-        self.counted = True
         self.error = ""
 
     @classmethod
@@ -179,12 +177,8 @@ class DropNode:
         releasable: bool = False,
         watched: bool = False,
         block_skip: bool = False,
-        counted: bool = True,
     ) -> DropNode:
-        """A data drop written by ``producers`` and read by ``consumers``.
-
-        ``counted=False`` marks a copy of a drop that another node owns and reports.
-        """
+        """A data drop written by ``producers`` and read by ``consumers``."""
         node = cls(uid, False)
         node.producers = tuple(producers)
         node.consumers = tuple(consumers)
@@ -192,7 +186,6 @@ class DropNode:
         node.releasable = releasable
         node.watched = watched
         node.block_skip = block_skip
-        node.counted = counted
         return node
 
     @property
@@ -213,10 +206,13 @@ class SessionMachine:
     Args:
         nodes: the drops; links must be symmetric (``a in b.consumers`` iff
             ``b in a.inputs``), which :func:`link_check` verifies.
+        uncounted: drops owned and reported by another node (copies of its drops): left
+            out of :meth:`counts` and the journal.
     """
 
-    def __init__(self, nodes: Iterable[DropNode]) -> None:
+    def __init__(self, nodes: Iterable[DropNode], uncounted: Collection[DropUid] = ()) -> None:
         self.nodes: dict[DropUid, DropNode] = {n.uid: n for n in nodes}
+        self.uncounted = frozenset(uncounted)
         self.state = SessionState.RUNNING
         self.unfinished = 0
         self.errors = 0
@@ -231,11 +227,11 @@ class SessionMachine:
             self.unfinished += 1
             if node.is_app:
                 node.pending = len(node.inputs)
-                apps += node.counted
+                apps += node.uid not in self.uncounted
             else:
                 node.pending = len(node.producers) + node.external_producers
                 node.pending_consumers = len(node.consumers)
-                data += node.counted
+                data += node.uid not in self.uncounted
         for key, count in ((AppState.NOT_RUN, apps), (DropState.INITIALIZED, data)):
             if count:
                 self._counts[key] = count
@@ -282,7 +278,7 @@ class SessionMachine:
 
     def _moved(self, node: DropNode, start: str, end: str) -> None:
         """Book a counted node's move from ``start`` to ``end`` (keys of :meth:`counts`)."""
-        if node.counted:
+        if not self.uncounted or node.uid not in self.uncounted:
             counts = self._counts
             counts[start] -= 1
             counts[end] = counts.get(end, 0) + 1
@@ -525,7 +521,7 @@ class SessionMachine:
             problems.extend(self._node_problems(node, cancelled))
         counted: dict[str, int] = {}
         for node in nodes.values():
-            if node.counted:
+            if node.uid not in self.uncounted:
                 key = str(node.app_state) if node.is_app else str(node.state)
                 counted[key] = counted.get(key, 0) + 1
         if counted != self.counts():

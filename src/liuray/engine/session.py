@@ -18,10 +18,13 @@ Policy:
     handed to ``on_publish`` (the node manager forwards it to other nodes);
     ``SessionEnded`` sets :attr:`GraphRun.ended` and calls ``on_end``.
 
-    Live progress: given ``on_changes``, the run reports, after every batch of events,
-    the drops whose state changed as ``(uid, status code, execStatus code or -1)`` with
-    the partition's counts per state. It is called *under the lock*, so reports leave in
-    the order the changes happened; it must only hand them over (a queue put), never block.
+    Live progress: given ``on_changes``, the machine journals the nodes whose state
+    changes, and the run calls ``on_changes(run)`` once when the journal stops being
+    empty (*under the lock*, so it must only hand the run over, never block). Whoever
+    holds it reads the changes when it wants them with :meth:`GraphRun.read_changes`
+    (``(uid, status code, execStatus or -1)`` of each, plus the counts per state), which
+    empties the journal; the next change calls ``on_changes`` again. So the hot path
+    pays a list append per change, not a report.
 """
 
 from __future__ import annotations
@@ -69,7 +72,7 @@ PublishCallback = Callable[["GraphRun", DropUid, DropState, str], None]
 EndCallback = Callable[["GraphRun"], None]
 #: One drop's new state as reported live: (uid, DALiuGE status code, execStatus or -1).
 DropChange = tuple[DropUid, int, int]
-ChangesCallback = Callable[["GraphRun", list[DropChange], dict[str, int]], None]
+ChangesCallback = Callable[["GraphRun"], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +99,11 @@ class DropSnapshot:
     size: int | None = None
     data_url: str | None = None
 
+
+# Wire codes by member, one table per enum (StrEnum members of different enums with the
+# same value hash alike, so they cannot share a table); None (a data drop) has no app code.
+_DROP_CODES: dict[DropState, int] = {state: state.code for state in DropState}
+_APP_CODES: dict[AppState | None, int] = {state: state.code for state in AppState}
 
 #: Spec keys that can change firing or release rules; specs without any take the defaults.
 _TUNING_KEYS = frozenset(
@@ -126,8 +134,8 @@ class GraphRun:
         watched: drops whose settlement must be published to other nodes.
         on_publish: called with (run, uid, state, reason) for watched drops.
         on_end: called once when the session ends.
-        on_changes: called with (run, changes, counts) after state changes (see the
-            module docstring).
+        on_changes: called with the run when changes start to wait to be read (see
+            the module docstring).
         uncounted: drops owned and reported by another node (mirrors): left out of
             counts and changes.
 
@@ -159,6 +167,7 @@ class GraphRun:
         self.on_publish = on_publish
         self.on_end = on_end
         self.on_changes = on_changes
+        self._changes_pending = False
         self.ended = threading.Event()
         self.started_at = 0.0
         self.ended_at = 0.0
@@ -168,12 +177,7 @@ class GraphRun:
             for description in graph:
                 self.drops[description.oid] = self._instantiate(description)
             nodes = [self._wire(d, external.get(d.oid, 0), d.oid in watched) for d in graph]
-            if uncounted:
-                by_uid = {n.uid: n for n in nodes}
-                for uid in uncounted:
-                    if uid in by_uid:
-                        by_uid[uid].counted = False
-            self.machine = SessionMachine(nodes)
+            self.machine = SessionMachine(nodes, uncounted)
             if on_changes is not None:
                 self.machine.journal = []
 
@@ -279,9 +283,9 @@ class GraphRun:
         with self.lock:
             instructions = self.machine.handle(*events)
             journal = self.machine.journal
-            if journal:
-                self.machine.journal = []
-                self._report(journal)
+            if journal and not self._changes_pending:
+                self._changes_pending = True
+                self.on_changes(self)  # type: ignore[misc]
         ready: list[tuple[DropUid, int]] = []
         for instruction in instructions:
             if isinstance(instruction, RunApp):
@@ -301,19 +305,30 @@ class GraphRun:
         if ready:
             self.pool.submit_many(self, ready)
 
-    def _report(self, changed: list[DropNode]) -> None:
-        """Hand the changed drops' new states to ``on_changes``; call under the lock."""
-        assert self.on_changes is not None
-        latest = {node.uid: node for node in changed}
-        changes = [
-            (
-                uid,
-                node.state.code,
-                -1 if node.app_state is None else node.app_state.code,
-            )
-            for uid, node in latest.items()
-        ]
-        self.on_changes(self, changes, self.machine.counts())
+    def read_changes(
+        self, limit: int | None = None
+    ) -> tuple[dict[str, int], list[DropChange], bool]:
+        """The drops changed since the last read (each once, current state) and the counts.
+
+        Returns ``(counts, changes, truncated)``; at most ``limit`` changes are listed
+        (``truncated`` says some were left out). Empties the journal; takes the lock.
+        """
+        with self.lock:
+            journal = self.machine.journal or []
+            if self.machine.journal is not None:
+                self.machine.journal = []
+            self._changes_pending = False
+            latest = {node.uid: node for node in journal}
+            nodes = list(latest.values())
+            truncated = limit is not None and len(nodes) > limit
+            if truncated:
+                nodes = nodes[:limit]
+            drop_code, app_code = _DROP_CODES, _APP_CODES
+            changes = [
+                (node.uid, drop_code[node.state], app_code.get(node.app_state, -1))
+                for node in nodes
+            ]
+            return self.machine.counts(), changes, truncated
 
     def execute(self, uid: DropUid, attempt: int) -> None:
         """Run one app attempt and report its outcome (called on a worker thread)."""

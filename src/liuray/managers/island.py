@@ -16,7 +16,9 @@ Who mutates it:
 
 Event flow::
 
-    NodeManager --DropsChanged / NodeSessionEnded--> transport --on_event--> queue
+    NodeManager --DropsChanged / NodeSessionEnded--> transport --on_event--> inbox
+        (an EventOutbox: what arrives while the event thread is busy is merged, one
+         DropsChanged per node and session, so a fast chain costs a few batches)
         --> event thread: IslandSession.apply_changes / node_ended (counts kept per node)
         --> every node ended: move to FINISHED/FAILED/CANCELLED, record, release
         --> Subscription.publish (SessionProgressed, SessionFinished): web page, --wait
@@ -42,7 +44,6 @@ Policy:
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 import time
 from collections.abc import Callable
@@ -58,7 +59,7 @@ from liuray.errors import (
     SessionNotFound,
 )
 from liuray.graph.physical import PhysicalGraph, load_physical_graph, unwrap_specs
-from liuray.managers.events import DropsChanged, NodeEvent, NodeSessionEnded
+from liuray.managers.events import DropsChanged, EventOutbox, NodeEvent, NodeSessionEnded
 from liuray.managers.island_session import IslandSession, merge_states
 from liuray.managers.node import check_session_id
 from liuray.managers.partition import Partition, split_graph
@@ -79,6 +80,9 @@ from liuray.types import DropSpec, DropUid, NodeName, SessionId
 log = logging.getLogger(__name__)
 
 _S = SessionState
+#: Seconds the event thread waits, once progress came, for more before applying it (a
+#: session end is applied at once): live progress at up to 20 batches a second.
+PROGRESS_LINGER = 0.05
 _INITIAL_APP = (DropState.INITIALIZED.code, AppState.NOT_RUN.code)
 _INITIAL_DATA = (DropState.INITIALIZED.code, -1)
 #: Drop states that a lost node leaves in error (the drop can never settle).
@@ -117,7 +121,7 @@ class IslandManager:
         self._lock = threading.Lock()
         self._subscriptions: list[Subscription] = []
         self._closed = threading.Event()
-        self._events: queue.SimpleQueue[NodeEvent | None] = queue.SimpleQueue()
+        self._events = EventOutbox()
         transport.on_node_lost = self.node_lost
         transport.on_event = self._events.put
         self._event_thread = threading.Thread(
@@ -501,15 +505,15 @@ class IslandManager:
     # ------------------------------------------------------------------ events
 
     def _process_events(self) -> None:
-        """The event thread: apply node reports in arrival order until closed."""
-        while True:
-            event = self._events.get()
-            if event is None:
-                return
-            try:
-                self._apply(event)
-            except Exception:  # one bad report must not stop the stream
-                log.exception("could not apply %r", event)
+        """The event thread: apply node reports, merged by batch, in order until closed."""
+        acked = 0
+        while not self._closed.is_set():
+            acked, events = self._events.take(None, acked, linger=PROGRESS_LINGER)
+            for event in events:
+                try:
+                    self._apply(event)
+                except Exception:  # one bad report must not stop the stream
+                    log.exception("could not apply %r", event)
 
     def _apply(self, event: NodeEvent) -> None:
         with self._lock:
@@ -872,7 +876,7 @@ class IslandManager:
         recorded as running (a next island manager re-adopts or fails them).
         """
         self._closed.set()
-        self._events.put(None)
+        self._events.close()
         self._event_thread.join(timeout=5)
         self._auditor.join(timeout=5)
         with self._lock:

@@ -19,9 +19,10 @@ Policy:
     in-process, an actor call on Ray).
 
     Given an event sink, the node manager *pushes* what happens to the island manager
-    (:mod:`liuray.managers.events`): a :class:`DropsChanged` after every batch of state
-    changes of a session's own drops, and a :class:`NodeSessionEnded` when a session has
-    nothing left to run here. Nobody needs to poll it.
+    (:mod:`liuray.managers.events`): the drops that changed after every batch of state
+    changes of a session's own drops (read into a ``DropsChanged`` when taken), and a
+    :class:`NodeSessionEnded` when a session has nothing left to run here. Nobody needs
+    to poll it.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from pathlib import Path
 
 from liuray.engine.events import DropsLost, ProducerSettled
 from liuray.engine.local import WorkerPool
-from liuray.engine.session import DropChange, GraphRun
+from liuray.engine.session import GraphRun
 from liuray.engine.states import SESSION_TERMINAL, DropState, SessionState
 from liuray.errors import (
     GraphError,
@@ -49,7 +50,7 @@ from liuray.errors import (
     SessionNotFound,
 )
 from liuray.graph.physical import PhysicalGraph
-from liuray.managers.events import DropsChanged, EventSink, NodeSessionEnded
+from liuray.managers.events import ChangesPending, EventSink, NodeSessionEnded
 from liuray.managers.payload import Payload, export_payload, import_payload
 from liuray.managers.reports import (
     DetailSource,
@@ -277,11 +278,9 @@ class NodeManager:
 
     # ------------------------------------------------------------------ events
 
-    def _drops_changed(
-        self, run: GraphRun, changes: list[DropChange], counts: dict[str, int]
-    ) -> None:
-        assert self.events is not None
-        self.events(DropsChanged(self.name, run.session_id, counts, tuple(changes)))
+    def _drops_changed(self, run: GraphRun) -> None:
+        assert self.events is not None  # states are read when the outbox is taken
+        self.events(ChangesPending(self.name, run.session_id, run))
 
     def _session_ended(self, run: GraphRun) -> None:
         assert self.events is not None

@@ -66,6 +66,8 @@ log = logging.getLogger(__name__)
 NAMESPACE = "liuray"
 #: Seconds an NM's ``take_events`` waits for something to report before answering empty.
 EVENT_WAIT = 5.0
+#: Seconds an NM gathers progress before answering ``take_events`` (ends go at once).
+EVENT_LINGER = 0.05
 ACTOR_PREFIX = "liuray-nm-"
 
 
@@ -176,8 +178,12 @@ class NodeManagerActor:
         return self.manager.busy()
 
     def take_events(self, timeout: float, acked: int) -> tuple[int, list[NodeEvent]]:
-        """Events after ``acked`` (which are acknowledged), waiting up to ``timeout`` s."""
-        return self.outbox.take(timeout, acked)
+        """Events after ``acked`` (which are acknowledged), waiting up to ``timeout`` s.
+
+        Progress is gathered for up to :data:`EVENT_LINGER` s (a session end is sent at
+        once), so a busy NM answers a few times a second, not once per change.
+        """
+        return self.outbox.take(timeout, acked, linger=EVENT_LINGER)
 
     def _route(
         self,
