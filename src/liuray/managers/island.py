@@ -213,6 +213,17 @@ class IslandManager:
             )
         return session
 
+    def _live_or_recorded(self, session_id: SessionId) -> IslandSession | SessionRecord:
+        """The live session, else the record of a past one (SessionNotFound if neither)."""
+        with self._lock:
+            session = self._sessions.get(session_id)
+        if session is not None:
+            return session
+        record = self.records.get(session_id)
+        if record is None:
+            raise SessionNotFound(f"no session {session_id!r}", session_id=session_id)
+        return record
+
     def _live(self) -> list[IslandSession]:
         with self._lock:
             return list(self._sessions.values())
@@ -583,13 +594,9 @@ class IslandManager:
         """
         subscription = Subscription(session_id, on_ready=on_ready)
         if session_id is not None:
-            with self._lock:
-                session = self._sessions.get(session_id)
-            if session is None:
-                record = self.records.get(session_id)
-                if record is None:
-                    raise SessionNotFound(f"no session {session_id!r}", session_id=session_id)
-                subscription.publish(SessionFinished(session_id, record.state, record.error))
+            found = self._live_or_recorded(session_id)
+            if isinstance(found, SessionRecord):
+                subscription.publish(SessionFinished(session_id, found.state, found.error))
                 return subscription
         with self._lock:
             self._subscriptions.append(subscription)
@@ -618,13 +625,9 @@ class IslandManager:
 
     def state(self, session_id: SessionId) -> SessionState:
         """The session's single, merged state."""
-        with self._lock:
-            session = self._sessions.get(session_id)
-        if session is None:
-            record = self.records.get(session_id)
-            if record is None:
-                raise SessionNotFound(f"no session {session_id!r}", session_id=session_id)
-            return record.state
+        session = self._live_or_recorded(session_id)
+        if isinstance(session, SessionRecord):
+            return session.state
         with session.lock:
             return session.merged_state()
 
@@ -634,13 +637,9 @@ class IslandManager:
         A session not deployed has its own state on every registered node; a past one
         has its recorded state on the nodes it used (or on ``""`` if it used none).
         """
-        with self._lock:
-            session = self._sessions.get(session_id)
-        if session is None:
-            record = self.records.get(session_id)
-            if record is None:
-                raise SessionNotFound(f"no session {session_id!r}", session_id=session_id)
-            return dict.fromkeys(record.nodes, record.state) or {"": record.state}
+        session = self._live_or_recorded(session_id)
+        if isinstance(session, SessionRecord):
+            return dict.fromkeys(session.nodes, session.state) or {"": session.state}
         with session.lock:
             if session.state is _S.RUNNING:
                 return dict(session.node_states)
