@@ -162,8 +162,9 @@ def test_cancel_during_a_long_acquire_returns_at_once(tmp_path: Path, app: Any, 
         deployer.join(5)
         deploy_took = time.monotonic() - began
 
-        assert cancel_took < 0.2
-        assert deploy_took < 1.0
+        # Far below the 3 s the acquire would take (margins for a loaded CI machine).
+        assert cancel_took < 1.0
+        assert deploy_took < 2.0
         assert island.state("s") is _S.CANCELLED
         assert isinstance(errors[0], InvalidSessionState)
         assert "cancelled while it was being deployed" in str(errors[0])
@@ -177,7 +178,7 @@ def test_status_reads_do_not_wait_for_a_deploy_in_progress(
     tmp_path: Path, app: Any, data: Any
 ) -> None:
     """While a deploy waits for nodes, reads of that session answer at once."""
-    transport = SlowAcquireTransport(tmp_path / "nodes", delay=1.0)
+    transport = SlowAcquireTransport(tmp_path / "nodes", delay=2.0)
     island = IslandManager(transport, audit_interval=3600)
     try:
         island.create_session("s")
@@ -189,7 +190,7 @@ def test_status_reads_do_not_wait_for_a_deploy_in_progress(
         assert island.state("s") is _S.DEPLOYING
         assert island.progress("s").total == 2
         assert island.sessions()[0].session_id == "s"
-        assert time.monotonic() - began < 0.2
+        assert time.monotonic() - began < 1.0  # the acquire holds for 2 s
         deployer.join(5)
         assert island.wait("s", 5) is _S.FINISHED
     finally:

@@ -267,7 +267,7 @@ def test_node_reads_do_not_wait_for_a_slow_cluster_call() -> None:
         began = time.monotonic()
         assert reconciler.ready_nodes() == [A]
         assert reconciler.state_of(A) is NodeState.READY
-        assert time.monotonic() - began < 0.5
+        assert time.monotonic() - began < 2.0  # the busy query holds for 5 s
     finally:
         answer.set()
         round_.join()
