@@ -2,7 +2,9 @@
 """``liuray run GRAPH``: execute a physical graph in this process.
 
 Exit status: 0 when every drop finished, 1 when any drop failed (or the run timed out),
-2 when the graph (or an option) is unusable and nothing ran.
+2 when the graph, an option or the session directory is unusable and nothing ran, 128 +
+the signal (130, 143) when SIGINT or SIGTERM stopped it: the session is cancelled (bash
+apps with their whole process group), then summarised.
 
 Output: a progress bar on standard error while running (only when standard error is a
 terminal, so CI logs stay clean), then a summary on standard output: the final state,
@@ -14,7 +16,9 @@ log they are one ``failed: UID: ERROR`` line each, so they can be grepped.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,7 +29,7 @@ from rich.table import Table
 
 from liuray.cli.progress import StateProgress
 from liuray.engine.drops.file import FileDrop
-from liuray.engine.local import RunResult, new_session_id, run_graph
+from liuray.engine.local import RunResult, default_root, new_session_id, run_graph
 from liuray.errors import GraphError
 from liuray.graph.physical import PhysicalGraph, load_physical_graph, read_physical_graph
 from liuray.types import DropUid
@@ -41,7 +45,9 @@ examples:
   liuray run graph.json --processes 8 --timeout 600 --quiet
       Python function apps in 8 processes; cancel after 10 minutes; no progress bar
 
-exit status: 0 finished, 1 a drop failed or the run timed out, 2 bad graph or option
+exit status: 0 finished, 1 a drop failed or the run timed out, 2 bad graph or option,
+  130 / 143 stopped by Ctrl-C / SIGTERM (the session cancelled, its bash process groups
+  killed, the summary printed; a second signal stops at once)
 """
 _MAX_ROWS = 20
 _IMPORT_FAILED = "cannot import function"
@@ -121,23 +127,82 @@ def main(args: argparse.Namespace) -> int:
         return 2
     code_path = args.code_path or [args.graph.parent]
     session_id = args.session_id or new_session_id(args.graph.stem)
+    session_dir = args.session_dir or default_root() / "sessions" / session_id
+    problem = _prepare_session_dir(session_dir)
+    if problem:
+        errors.print(f"[red]error:[/red] {escape(problem)}")
+        return 2
     show_bar = not args.quiet and errors.is_terminal
-    with _on_sys_path(code_path), StateProgress(args.graph.name, errors, show_bar) as bar:
-        try:
+    stopped: list[int] = []
+    try:
+        with (
+            _on_sys_path(code_path),
+            _stop_on_signals(stopped) as stop,
+            StateProgress(args.graph.name, errors, show_bar) as bar,
+        ):
             result = run_graph(
                 graph,
                 workers=args.workers,
                 processes=args.processes,
                 session_id=session_id,
-                session_dir=args.session_dir,
+                session_dir=session_dir,
                 progress=bar.update,
                 timeout=args.timeout,
+                stop=stop,
             )
-        except GraphError as err:
-            _bad_graph(errors, args.graph, err)
-            return 2
+    except GraphError as err:
+        _bad_graph(errors, args.graph, err)
+        return 2
+    except KeyboardInterrupt:  # a second signal while the first one's cancel ran
+        errors.print("stopped at once by a second signal; the session was cancelled")
+        return 130
     print_summary(out, result, graph)
+    if stopped:
+        name = signal.Signals(stopped[0]).name
+        errors.print(
+            f"stopped by {name}: the session was cancelled, its running apps stopped "
+            f"(bash commands with their process groups); {result.counts.get('cancelled', 0)} "
+            "drops cancelled"
+        )
+        return 128 + stopped[0]
     return 0 if result.ok else 1
+
+
+def _prepare_session_dir(directory: Path) -> str:
+    """Create the session directory now, before anything runs; a problem, or ""."""
+    hint = "choose another with --session-dir (or set LIURAY_HOME)"
+    if directory.exists() and not directory.is_dir():
+        return f"the session directory {str(directory)!r} exists and is not a directory; {hint}"
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        return (
+            f"cannot create the session directory {str(directory)!r}: {err.strerror or err}; {hint}"
+        )
+    return ""
+
+
+@contextmanager
+def _stop_on_signals(stopped: list[int]) -> Iterator[threading.Event]:
+    """SIGINT (Ctrl-C) and SIGTERM set the returned event (and record the signal), so
+    the run is cancelled cleanly and summarised; a second signal stops at once."""
+    stop = threading.Event()
+
+    def handle(signum: int, frame: object) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt  # a second signal: stop waiting
+        stopped.append(signum)
+        stop.set()
+
+    if threading.current_thread() is not threading.main_thread():
+        yield stop  # signals reach only the main thread; nothing to install
+        return
+    previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield stop
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _read_graph(path: Path, console: Console) -> PhysicalGraph:

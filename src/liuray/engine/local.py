@@ -227,6 +227,7 @@ def run_graph(
     progress: ProgressCallback | None = None,
     progress_interval: float = 0.1,
     timeout: float | None = None,
+    stop: threading.Event | None = None,
 ) -> RunResult:
     """Run a physical graph in this process and wait for it to end.
 
@@ -239,6 +240,9 @@ def run_graph(
         roots: drops to trigger (default: every drop without inputs or producers).
         progress: called every ``progress_interval`` seconds with (counts, total drops).
         timeout: give up (cancel the session) after this many seconds.
+        stop: when set (e.g. by a signal handler), cancel the session: running apps are
+            stopped (bash apps with their whole process group) and the result, CANCELLED,
+            is returned once every drop has settled.
 
     Raises:
         GraphError: the graph is malformed (nothing has run).
@@ -259,7 +263,7 @@ def run_graph(
         started = time.perf_counter()
         try:
             run.start(roots)
-            _wait(run, progress, progress_interval, timeout)
+            _wait(run, progress, progress_interval, timeout, stop)
         except BaseException:  # Ctrl-C: stop running apps (bash children included)
             run.cancel()
             raise
@@ -276,12 +280,22 @@ def run_graph(
 
 
 def _wait(
-    run: GraphRun, progress: ProgressCallback | None, interval: float, timeout: float | None
+    run: GraphRun,
+    progress: ProgressCallback | None,
+    interval: float,
+    timeout: float | None,
+    stop: threading.Event | None = None,
 ) -> None:
     deadline = None if timeout is None else time.monotonic() + timeout
     total = len(run.machine.nodes)
     while True:
+        if stop is not None and stop.is_set():
+            run.cancel()
+            run.wait()
+            return
         step = interval if progress is not None else None
+        if stop is not None:  # look at the stop flag a few times a second
+            step = 0.1 if step is None else min(step, 0.1)
         if deadline is not None:
             left = deadline - time.monotonic()
             if left <= 0:
