@@ -60,12 +60,13 @@ def test_session_list_and_progress_use_camel_case_and_codes() -> None:
         ("n1",),
         1.5,
         2.5,
+        {"n1": "/data/s"},
     )
     assert wire(render.session_progress(progress)) == (
         '{"sessionId": "s", "state": "failed", "status": 6, "total": 3, '
         '"counts": {"error": 1, "finished": 2}, '
         '"failures": [{"oid": "a", "node": "n1", "error": "boom"}], "nodes": ["n1"], '
-        '"created": 1.5, "ended": 2.5}'
+        '"created": 1.5, "ended": 2.5, "dirs": {"n1": "/data/s"}}'
     )
 
 

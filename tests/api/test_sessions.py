@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -58,7 +59,8 @@ def test_full_session_lifecycle(server: LiveServer, client: httpx.Client) -> Non
     session = client.get("/api/sessions/life").json()
     assert session["status"] == {n: 4 for n in server.nodes}
     assert set(session["graph"]) == {"hello", "text", "upper", "result"}
-    assert session["dir"] == ""
+    assert session["dir"].endswith("life")  # the session's directory (DALiuGE's "dir")
+    assert Path(session["dir"]).is_dir()
     listed = client.get("/api/sessions").json()
     assert listed == [{"sessionId": "life", "status": {n: 4 for n in server.nodes}, "size": 4}]
     assert client.get("/api").json()["sessionIds"] == ["life"]

@@ -126,3 +126,14 @@ def test_a_session_dir_that_cannot_be_created_is_refused(
     assert str(home) in err
     assert not marker.exists()
     assert os.environ["LIURAY_HOME"] == str(home)
+
+
+def test_an_empty_graph_is_refused_as_submit_refuses_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``liuray run`` of ``[]`` says there is nothing to run (exit 2), like submit."""
+    graph = tmp_path / "empty.json"
+    graph.write_text("[]")
+
+    assert main(["run", str(graph), "-q"]) == 2
+    assert "has no drops; nothing to run" in capsys.readouterr().err

@@ -44,6 +44,28 @@ def test_submit_prints_session_id_and_monitoring_url(
     assert "session: hello-1" in out
     assert f"monitor: {live.url}/session?sessionId=hello-1" in out
     assert str(live.island.wait("hello-1", timeout=20)) == "finished"
+    directories = live.island.progress("hello-1").directories
+    assert [line for line in out.splitlines() if line.startswith("files: ")] == [
+        f"files: {directories[node]}" for node in directories
+    ]
+
+
+def test_a_graph_the_server_refuses_leaves_no_session_behind(
+    live: LiveIsland, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A graph refused at deploy (a class no node can load) exits 2 with the reason, and
+    no FAILED session is left whose id the user never saw."""
+    graph = write_graph(
+        tmp_path / "bad.json",
+        [{"oid": "x", "categoryType": "Application", "dropclass": "no.such.module.App"}],
+    )
+
+    status = main(["submit", str(graph), "--dim", live.url])
+
+    assert status == 2
+    assert "no.such.module" in capsys.readouterr().err
+    assert live.island.sessions() == []
+    assert live.island.records.all() == []
 
 
 def test_submit_wait_finished_exits_0_with_summary(

@@ -95,6 +95,7 @@ def session_progress(progress: SessionProgress) -> JSON:
         "nodes": list(progress.nodes),
         "created": progress.created,
         "ended": progress.ended,
+        "dirs": dict(progress.directories),
     }
 
 

@@ -73,15 +73,23 @@ async def create_session(request: Request) -> Response:
 
 
 async def get_session(request: Request) -> Response:
-    """One session: ``{"status": {node: code}, "graph": {oid: spec}, "dir": ""}``."""
+    """One session: ``{"status": {node: code}, "graph": {oid: spec}, "dir": path}``.
+
+    ``dir`` is the session's directory (where its files are) on its first node, once
+    deployed; every node's is in ``.../progress`` as ``dirs``.
+    """
     island = context(request).island
     session_id = path_param(request, "sid")
     status = await call(island.session_status, session_id)
     try:
         graph = await call(island.graph, session_id)
+        directories = (await call(island.progress, session_id)).directories
     except SessionNotFound:
-        graph = {}  # a past session: only its record survives a restart
-    return json_response({"status": render.session_status(status), "graph": graph, "dir": ""})
+        graph, directories = {}, {}  # a past session: only its record survives a restart
+    directory = directories[min(directories)] if directories else ""
+    return json_response(
+        {"status": render.session_status(status), "graph": graph, "dir": directory}
+    )
 
 
 async def delete_session(request: Request) -> Response:

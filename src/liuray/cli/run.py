@@ -125,6 +125,9 @@ def main(args: argparse.Namespace) -> int:
     except GraphError as err:
         _bad_graph(errors, args.graph, err)
         return 2
+    if not len(graph):  # as liuray submit: an empty graph is a mistake, not a success
+        errors.print(f"[red]error:[/red] {escape(str(args.graph))} has no drops; nothing to run")
+        return 2
     code_path = args.code_path or [args.graph.parent]
     session_id = args.session_id or new_session_id(args.graph.stem)
     session_dir = args.session_dir or default_root() / "sessions" / session_id

@@ -26,7 +26,7 @@ from rich.markup import escape
 
 from liuray.cli.progress import StateProgress
 from liuray.cli.remote import add_dim_option, consoles, print_table, run_remote
-from liuray.errors import GraphError
+from liuray.errors import GraphError, LiurayError
 from liuray.graph.logical import is_logical_graph, load_logical_graph
 from liuray.graph.physical import load_physical_graph, parse_json
 from liuray.translate import map_partitions, partition, unroll
@@ -188,6 +188,7 @@ def _submit(
     session_id = submitted.session_id
     out.print(f"session: {escape(session_id)}")
     out.print(f"monitor: {escape(submitted.url)}")
+    _print_directories(out, client, session_id)
     if not (args.wait or args.timeout is not None):
         return 0
     show_bar = not args.quiet and errors.is_terminal
@@ -207,6 +208,17 @@ def _submit(
         return 130
     print_outcome(out, final, timeout=args.timeout)
     return 0 if final["state"] == "finished" else 1
+
+
+def _print_directories(out: Console, client: Client, session_id: str) -> None:
+    """Where the session's files go: one line per node (paths on the server's nodes)."""
+    try:
+        directories = client.progress(session_id).get("dirs") or {}
+    except LiurayError:
+        return  # an older server: nothing to say
+    for node, directory in sorted(directories.items()):
+        where = f" (on {node})" if len(directories) > 1 else ""
+        out.print(f"files: {escape(str(directory))}{escape(where)}")
 
 
 def print_outcome(

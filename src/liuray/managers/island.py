@@ -339,8 +339,10 @@ class IslandManager(IslandReads):
         for node, part in parts.items():
             self._stop_if_cancelled(session)
             client = self.transport.client(node)
-            client.create_session(session.session_id)
+            directory = client.create_session(session.session_id)
             created.append(node)
+            with session.lock:
+                session.directories[node] = directory
             client.append_graph(session.session_id, self._payload(part))
         for node, part in parts.items():
             self._stop_if_cancelled(session)
@@ -417,7 +419,11 @@ class IslandManager(IslandReads):
         session_id: SessionId | None = None,
         completed: list[DropUid] | None = None,
     ) -> SessionId:
-        """Create, append and deploy in one call (liuray extension); returns the id."""
+        """Create, append and deploy in one call (liuray extension); returns the id.
+
+        All or nothing: a graph refused by the append or the deploy leaves no session
+        behind (the caller never learnt its id).
+        """
         from liuray.engine.local import new_session_id
 
         session_id = session_id or new_session_id()
@@ -427,7 +433,11 @@ class IslandManager(IslandReads):
         except LiurayError:
             self.destroy_session(session_id)
             raise
-        self.deploy_session(session_id, completed)
+        try:
+            self.deploy_session(session_id, completed)
+        except LiurayError:
+            self.destroy_session(session_id)
+            raise
         return session_id
 
     def cancel_session(self, session_id: SessionId) -> None:

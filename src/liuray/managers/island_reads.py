@@ -185,6 +185,7 @@ class IslandReads:
                 tuple(session.nodes),
                 session.created,
                 session.ended,
+                dict(session.directories),
             )
 
     def drop_detail(self, session_id: SessionId, uid: DropUid) -> DropDetail:

@@ -68,6 +68,8 @@ class IslandSession:
     ended: float | None = None
     error: str | None = None
     lost_nodes: set[NodeName] = field(default_factory=set)
+    #: The session's directory on each node (where its files go).
+    directories: dict[NodeName, str] = field(default_factory=dict)
     #: Each node's state of the session, from its reports (RUNNING until it ends).
     node_states: dict[NodeName, SessionState] = field(default_factory=dict)
     #: Each node's drops per state name, as last reported.

@@ -131,8 +131,8 @@ class NodeManager:
                 f"no session {session_id!r} on node {self.name!r}", session_id=session_id
             ) from None
 
-    def create_session(self, session_id: SessionId) -> None:
-        """Create an empty session."""
+    def create_session(self, session_id: SessionId) -> str:
+        """Create an empty session; returns its directory (created on first use)."""
         check_session_id(session_id)
         with self._lock:
             if session_id in self._sessions:
@@ -140,8 +140,10 @@ class NodeManager:
                     f"session {session_id!r} already exists on node {self.name!r}",
                     session_id=session_id,
                 )
-            self._sessions[session_id] = NodeSession(session_id, self.root / session_id)
+            session = NodeSession(session_id, self.root / session_id)
+            self._sessions[session_id] = session
         self.last_active = time.time()
+        return str(session.directory)
 
     def append_graph(self, session_id: SessionId, specs: list[DropSpec] | PhysicalGraph) -> None:
         """Add drop specs to a session that is not yet deployed.

@@ -33,8 +33,9 @@ class NodeManagerProtocol(Protocol):
     outcome of a drop settled on another node.
     """
 
-    def create_session(self, session_id: SessionId) -> None:
-        """Create an empty session (SessionExists if the id is taken)."""
+    def create_session(self, session_id: SessionId) -> str:
+        """Create an empty session (SessionExists if the id is taken); returns its
+        directory on the node (where its files go)."""
         ...
 
     def append_graph(self, session_id: SessionId, specs: list[DropSpec] | PhysicalGraph) -> None:

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 
 from liuray.engine.states import AppState, DropState, SessionState
@@ -125,6 +125,7 @@ class SessionProgress:
         nodes: the nodes the session was deployed on.
         created: when the session was created (epoch seconds).
         ended: when it reached its final state (None while it has not).
+        directories: the session's directory on each node (its files).
     """
 
     session_id: SessionId
@@ -135,6 +136,7 @@ class SessionProgress:
     nodes: tuple[NodeName, ...]
     created: float
     ended: float | None
+    directories: Mapping[NodeName, str] = field(default_factory=dict)
 
 
 class DetailSource(enum.StrEnum):
