@@ -31,10 +31,28 @@ _API = re.compile(r"REST API:\s+(http://\S+)/api")
 class ServeProcess:
     """A ``liuray serve`` child process and the URL it announced."""
 
-    def __init__(self, process: subprocess.Popen[str], url: str, lines: list[str]) -> None:
+    def __init__(
+        self,
+        process: subprocess.Popen[str],
+        url: str,
+        lines: list[str],
+        more: queue.Queue[str],
+    ) -> None:
         self.process = process
         self.url = url
         self.lines = lines
+        self._more = more
+
+    def output_after_exit(self) -> str:
+        """Everything printed after the announcement, once the process has exited."""
+        self.process.wait(timeout=15)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            try:
+                self.lines.append(self._more.get(timeout=0.2))
+            except queue.Empty:
+                break
+        return "".join(self.lines)
 
     def get(self, path: str) -> Any:
         with urllib.request.urlopen(self.url + path, timeout=10) as response:
@@ -84,7 +102,7 @@ def serve(state_dir: Path, *options: str) -> Iterator[ServeProcess]:
             except queue.Empty:
                 continue
         match = next(m for m in map(_API.search, seen) if m)
-        yield ServeProcess(process, match.group(1), seen)
+        yield ServeProcess(process, match.group(1), seen, lines)
     finally:
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)
@@ -136,9 +154,10 @@ _NAP = [
 
 def test_serve_remembers_sessions_across_a_restart(tmp_path: Path) -> None:
     """Start ``liuray serve`` with two nodes, run a graph across them, leave a second
-    one sleeping, stop the server with SIGTERM (exit 0), start it again on the same
-    state directory: the finished session is listed as finished (4) and the interrupted
-    one as failed (6), and new session ids must not reuse theirs."""
+    one sleeping, stop the server with SIGTERM (exit 0: it cancels the sleeping session
+    and says so), start it again on the same state directory: the finished session is
+    listed as finished (4) and the stopped one as cancelled (5), and new session ids
+    must not reuse theirs."""
     state = tmp_path / "state"
     out = tmp_path / "served.txt"
     with serve(state, "--nodes", "2") as first:
@@ -150,6 +169,8 @@ def test_serve_remembers_sessions_across_a_restart(tmp_path: Path) -> None:
         first.wait_status("asleep", {3})
         first.process.send_signal(signal.SIGTERM)
         assert first.process.wait(timeout=15) == 0
+    said = first.output_after_exit()
+    assert "liuray serve: stopped; cancelled 1 running session(s)" in said, said
     assert out.read_text() == "served\n"
     assert (state / "sessions.db").is_file()
     assert (state / "nodes").is_dir()
@@ -159,12 +180,42 @@ def test_serve_remembers_sessions_across_a_restart(tmp_path: Path) -> None:
         assert set(listed) == {"done", "asleep"}
         assert listed["done"]["status"] == {"localhost:8000": 4, "localhost:8001": 4}
         assert listed["done"]["size"] == 2
-        assert set(listed["asleep"]["status"].values()) == {6}
+        assert set(listed["asleep"]["status"].values()) == {5}
         assert second.get("/api/sessions/done/status") == listed["done"]["status"]
         with pytest.raises(urllib.error.HTTPError) as conflict:
             second.post("/api/sessions", {"sessionId": "done"})
         assert conflict.value.code == 409
         conflict.value.close()
+
+
+def test_sigterm_kills_the_bash_commands_of_running_sessions(tmp_path: Path) -> None:
+    """A batch scheduler's SIGTERM to ``liuray serve``: the running bash command is
+    killed with its process group (no stray left behind) before the server exits 0."""
+    pid_file, marker = tmp_path / "pid", tmp_path / "started"
+    graph = [
+        {
+            "oid": "sleeper",
+            "categoryType": "Application",
+            "dropclass": "dlg.apps.bash_shell_app.BashShellApp",
+            "command": f"echo $$ > {pid_file}; touch {marker}; sleep 60",
+            "outputs": ["out"],
+        },
+        {"oid": "out", "categoryType": "Data", "dropclass": "dlg.data.drops.memory.InMemoryDROP"},
+    ]
+    with serve(tmp_path / "state") as server:
+        server.post("/api/liuray/submit?sessionId=long", graph)
+        deadline = time.monotonic() + 20
+        while not marker.exists():
+            assert time.monotonic() < deadline, "the bash app never started"
+            time.sleep(0.02)
+        bash_pid = int(pid_file.read_text())
+        server.process.send_signal(signal.SIGTERM)
+        assert server.process.wait(timeout=15) == 0
+
+    assert (
+        not Path(f"/proc/{bash_pid}").exists()
+        or "Z" in Path(f"/proc/{bash_pid}/stat").read_text().rsplit(")", 1)[1].split()[:1]
+    )
 
 
 def test_serve_reports_a_port_in_use(tmp_path: Path) -> None:

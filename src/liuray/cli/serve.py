@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 from liuray.errors import LiurayError, MissingDependency, missing_extra
 
 if TYPE_CHECKING:
+    from liuray.managers.island import IslandManager
     from liuray.managers.transport import Transport
 
 _EXAMPLES = """\
@@ -189,8 +190,35 @@ def main(args: argparse.Namespace) -> int:
             lambda port: _announce(args.host, port, state_dir, transport.kind),
         )
     finally:
+        _stop_sessions(island)
         island.close()
     return 0 if started else 1
+
+
+def _stop_sessions(island: IslandManager) -> None:
+    """On the way out: cancel what runs in this process and say what was stopped.
+
+    In-process node managers die with the server, so their sessions are cancelled
+    (apps stopped, bash process groups killed, recorded CANCELLED). Ray's node-manager
+    actors outlive it: their sessions keep running and a restarted server re-adopts them.
+    """
+    live = island.live_session_ids()
+    if not live:
+        print("liuray serve: stopped; no session was running", flush=True)
+        return
+    if not island.transport.shares_memory:
+        print(
+            f"liuray serve: stopped; {len(live)} session(s) keep running on the node "
+            f"managers and will be re-adopted on restart: {', '.join(live)}",
+            flush=True,
+        )
+        return
+    stopped = island.cancel_running()
+    print(
+        f"liuray serve: stopped; cancelled {len(stopped)} running session(s), their apps' "
+        f"processes killed: {', '.join(stopped)}",
+        flush=True,
+    )
 
 
 def state_directory(option: Path | None) -> Path:

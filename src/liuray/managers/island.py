@@ -461,6 +461,24 @@ class IslandManager(IslandReads):
         self._cancel_nodes(session, session.nodes)
         session.done.wait(self.cancel_wait)
 
+    def live_session_ids(self) -> list[SessionId]:
+        """Ids of the sessions that have not ended (being built, deploying, running)."""
+        return [s.session_id for s in self._live() if s.state not in SESSION_TERMINAL]
+
+    def cancel_running(self) -> list[SessionId]:
+        """Cancel every session not ended yet (a server stopping); returns their ids.
+
+        Each is recorded CANCELLED, and its running apps stopped (bash commands with
+        their whole process group) before this returns (or ``cancel_wait`` passes).
+        """
+        live = self.live_session_ids()
+        for session_id in live:
+            try:
+                self.cancel_session(session_id)
+            except LiurayError:
+                log.exception("could not cancel session %s", session_id)
+        return live
+
     def _cancel_nodes(self, session: IslandSession, nodes: list[NodeName]) -> None:
         for node in nodes:
             if node in session.lost_nodes:
