@@ -205,3 +205,21 @@ def test_daliuge_simple_functions_resolve_to_liuray_ones() -> None:
 def test_unknown_function_names_the_problem() -> None:
     with pytest.raises(ValueError, match=r"cannot import function 'nosuch\.module\.f'"):
         load_function("nosuch.module.f")
+
+
+def test_a_module_whose_own_import_fails_says_what_is_missing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pipeline module that exists but imports a package that is not installed is
+    reported with that package ("No module named ..."), not as a missing module."""
+    (tmp_path / "needs_extra.py").write_text(
+        "import liuray_not_installed_anywhere\n\ndef f():\n    return 1\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+
+    with pytest.raises(ValueError) as caught:
+        load_function("needs_extra.f")
+
+    message = str(caught.value)
+    assert "importing module 'needs_extra' failed" in message
+    assert "No module named 'liuray_not_installed_anywhere'" in message

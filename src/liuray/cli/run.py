@@ -51,6 +51,7 @@ exit status: 0 finished, 1 a drop failed or the run timed out, 2 bad graph or op
 """
 _MAX_ROWS = 20
 _IMPORT_FAILED = "cannot import function"
+_MODULE_BROKEN = "failed: "  # the module was found but needs something missing
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -331,7 +332,7 @@ def _print_failures(console: Console, result: RunResult) -> None:
         because = " (in error because of the above)" if raised else ""
         drops = "drop" if hidden == 1 else "drops"
         console.print(f"  ... and {hidden} more {drops} in error{because}")
-    if any(_IMPORT_FAILED in error for _, error in shown):
+    if any(_IMPORT_FAILED in error and _MODULE_BROKEN not in error for _, error in shown):
         console.print(
             "  hint: PyFuncApp imports func_name from sys.path; name the folder holding the "
             "code with --code-path DIR (default: the graph file's folder)",

@@ -62,7 +62,11 @@ DATA: dict[str, type[DataDrop]] = {
     "dlg.data.drops.file.FileDROP": FileDrop,
     "dlg.data.drops.json_drop.JsonDROP": FileDrop,
     "dlg.data.drops.data_base.NullDROP": NullDrop,
+    # DALiuGE re-exports its data drops at package level; translated graphs use those.
     "dlg.data.drops.NullDROP": NullDrop,
+    "dlg.data.drops.InMemoryDROP": MemoryDrop,
+    "dlg.data.drops.SharedMemoryDROP": MemoryDrop,
+    "dlg.data.drops.FileDROP": FileDrop,
     "dlg.drop.InMemoryDROP": MemoryDrop,
     "dlg.drop.FileDROP": FileDrop,
     "dlg.drop.NullDROP": NullDrop,
@@ -77,6 +81,19 @@ LEGACY_STORAGE: dict[str, type[DataDrop]] = {
     "data": MemoryDrop,
     "pythonobject": MemoryDrop,
 }
+
+
+def check_builtin(dropclass: str, *, is_app: bool) -> None:
+    """Refuse a DALiuGE class name (``dlg.``/``dfms.``) that liuray does not implement.
+
+    Other names are import paths of the user's code, which may exist only where the
+    graph runs: they are resolved there, at deploy.
+
+    Raises:
+        GraphError: naming the class and the built-in classes.
+    """
+    if dropclass.startswith(("dlg.", "dfms.")):
+        _resolve(dropclass, is_app, "")
 
 
 def resolve(dropclass: str, *, is_app: bool, storage: str = "") -> type[AppDrop] | type[DataDrop]:

@@ -51,6 +51,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from liuray.engine.registry import check_builtin
 from liuray.engine.states import SESSION_TERMINAL, AppState, DropState, SessionState
 from liuray.errors import (
     GraphError,
@@ -224,6 +225,7 @@ class IslandManager(IslandReads):
                 )
             merged = load_physical_graph(session.specs + specs)
             self._check_nodes(specs)
+            _check_classes(merged, specs)
             session.specs.extend(specs)
             session.graph = merged
             session.reprodata.update(reprodata)
@@ -723,6 +725,19 @@ class IslandManager(IslandReads):
         self.transport.on_event = None
         self.transport.close()
         self.records.close()
+
+
+def _check_classes(graph: PhysicalGraph, specs: list[DropSpec]) -> None:
+    """Refuse, at append, DALiuGE class names that no node can run (see
+    :func:`~liuray.engine.registry.check_builtin`), naming the drop."""
+    for spec in specs:
+        drop = graph[spec["oid"]]
+        try:
+            check_builtin(drop.dropclass, is_app=drop.is_app)
+        except GraphError as err:
+            raise GraphError(
+                f"drop {drop.oid!r}: {err.message}", uid=drop.oid, **err.detail
+            ) from None
 
 
 def _initial_counts(

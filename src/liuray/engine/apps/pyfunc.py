@@ -94,10 +94,15 @@ def load_function(func_name: str | None, func_code: Any = None) -> Callable[...,
         raise ValueError(f"func_name {func_name!r} must be an import path such as 'os.path.join'")
     # Walk down for paths like package.module.Class.method.
     parts = func_name.split(".")
+    broken: tuple[str, ImportError] | None = None
     for split in range(len(parts) - 1, 0, -1):
+        module = ".".join(parts[:split])
         try:
-            target: Any = importlib.import_module(".".join(parts[:split]))
-        except ImportError:
+            target: Any = importlib.import_module(module)
+        except ImportError as err:
+            missing = err.name or ""
+            if broken is None and missing and not (module + ".").startswith(missing + "."):
+                broken = (module, err)  # the module exists; something it imports does not
             continue
         try:
             for name in parts[split:]:
@@ -106,6 +111,13 @@ def load_function(func_name: str | None, func_code: Any = None) -> Callable[...,
             break
         if callable(target):
             return target  # type: ignore[no-any-return]
+    if broken is not None:
+        failed_module, failure = broken
+        raise ValueError(
+            f"cannot import function {func_name!r}: importing module {failed_module!r} "
+            f"failed: {type(failure).__name__}: {failure} (install what it needs where the "
+            "graph runs)"
+        )
     raise ValueError(f"cannot import function {func_name!r}: no such module or attribute")
 
 
