@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -67,6 +68,7 @@ _TERMINAL = frozenset(str(state) for state in SESSION_TERMINAL)
 #: DALiuGE's exception names, so the client also reads a DALiuGE manager's errors.
 _ALIASES: dict[str, type[LiurayError]] = {
     "RequestTooLarge": InvalidRequest,
+    "Unauthorized": InvalidRequest,
     "UnsupportedMediaType": InvalidRequest,
     "BadRequest": InvalidRequest,
     "NoSessionException": errors.SessionNotFound,
@@ -98,6 +100,8 @@ class Client:
         base_url: the server, e.g. ``http://127.0.0.1:8001`` (``host:port`` works too).
         timeout: seconds to wait for each answer (None: forever).
         transport: an httpx transport to use instead of the network (tests).
+        token: the server's access token (default: ``$LIURAY_TOKEN``), sent as
+            ``Authorization: Bearer``.
 
     Raises (from every method):
         TransportError: the server could not be reached or did not answer in time.
@@ -109,10 +113,15 @@ class Client:
         base_url: str = DEFAULT_URL,
         timeout: float | None = 60.0,
         transport: httpx.BaseTransport | None = None,
+        token: str | None = None,
     ) -> None:
         self.base_url = _normalise(base_url)
         self.timeout = timeout
-        self._http = httpx.Client(base_url=self.base_url, timeout=timeout, transport=transport)
+        token = token or os.environ.get("LIURAY_TOKEN") or None
+        headers = {"Authorization": f"Bearer {token}"} if token else None
+        self._http = httpx.Client(
+            base_url=self.base_url, timeout=timeout, transport=transport, headers=headers
+        )
 
     # ------------------------------------------------------------------ lifecycle
 

@@ -293,3 +293,17 @@ def test_serve_refuses_a_code_path_that_is_not_a_directory(
     status = main(["serve", "--state-dir", str(tmp_path), "--code-path", str(tmp_path / "nope")])
     assert status == 2
     assert "is not a directory" in capsys.readouterr().err
+
+
+def test_serve_refuses_a_network_address_without_a_token(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--host 0.0.0.0`` with no token and no --insecure: refused before starting (exit
+    2), saying how to give a token or opt out."""
+    monkeypatch.delenv("LIURAY_TOKEN", raising=False)
+
+    assert main(["serve", "--host", "0.0.0.0", "--port", "0"]) == 2
+
+    err = capsys.readouterr().err
+    assert "--token TOKEN" in err
+    assert "--insecure" in err

@@ -411,11 +411,13 @@ def test_configs_import_without_ray_or_yaml() -> None:
 
 
 def test_dim_line_is_a_valid_serve_command() -> None:
-    """The command the head runs parses with `liuray serve`'s own options."""
+    """The command the head runs parses with `liuray serve`'s own options, and passes
+    its checks: loopback only (reached through the ssh tunnel), so no token is needed."""
     serve = pytest.importorskip("liuray.cli.serve")
     parser = argparse.ArgumentParser()
     serve.add_parser(parser.add_subparsers())
     started = dim_command(8001).split("; nohup ", 1)[1].split(" >>", 1)[0]
     program, *argv = shlex.split(started)
     args = parser.parse_args(argv)
-    assert (program, args.ray, args.host, args.port) == ("liuray", "auto", "0.0.0.0", 8001)
+    assert (program, args.ray, args.host, args.port) == ("liuray", "auto", "127.0.0.1", 8001)
+    assert serve._check_options(args) == ""

@@ -33,6 +33,7 @@ except ImportError as err:  # pragma: no cover - depends on the installed extras
     raise missing_extra("starlette", "server") from err
 
 from liuray.api import events, graphs, home, nodes, sessions
+from liuray.api.auth import TokenAuth
 from liuray.api.context import ApiContext
 from liuray.api.errors import CatchAll, http_error, liuray_error
 from liuray.api.openapi import openapi_document
@@ -84,6 +85,7 @@ def create_app(
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
     base_url: str | None = None,
     web_routes: Sequence[BaseRoute] | None = None,
+    token: str | None = None,
 ) -> Starlette:
     """The ASGI app serving ``island``.
 
@@ -92,15 +94,18 @@ def create_app(
         max_request_bytes: the largest body accepted, on the wire and decompressed.
         base_url: public base URL for links handed out (default: the request's).
         web_routes: the HTML pages (default: :mod:`liuray.api.home`'s placeholders).
+        token: if given, every ``/api`` request must carry it (:mod:`liuray.api.auth`).
 
     CORS is open (any origin), as DALiuGE's is, so EAGLE can submit from a browser.
     """
+    guard = [Middleware(TokenAuth, token=token)] if token else []
     app = Starlette(
         routes=[*api_routes(), *(home.ROUTES if web_routes is None else web_routes)],
         middleware=[
             Middleware(
                 CORSMiddleware, allow_origins=["*"], allow_methods=["*"], allow_headers=["*"]
             ),
+            *guard,
             Middleware(CatchAll),
         ],
         exception_handlers={LiurayError: liuray_error, HTTPException: http_error},

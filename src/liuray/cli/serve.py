@@ -54,7 +54,22 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
-        "--host", default="127.0.0.1", help="address to bind (default: %(default)s)"
+        "--host",
+        default="127.0.0.1",
+        help="address to bind (default: %(default)s, this machine only); any other "
+        "address needs --token (or $LIURAY_TOKEN) unless --insecure",
+    )
+    parser.add_argument(
+        "--token",
+        default=None,
+        help="access token every /api request must carry (Authorization: Bearer TOKEN); "
+        "default: $LIURAY_TOKEN, if set",
+    )
+    parser.add_argument(
+        "--insecure",
+        action="store_true",
+        help="serve a non-loopback address without a token (anyone who reaches it may "
+        "submit graphs, which run code)",
     )
     parser.add_argument(
         "--port",
@@ -180,14 +195,14 @@ def main(args: argparse.Namespace) -> int:
         print(f"liuray serve: error: {err}", file=sys.stderr)
         return err.status
     island = IslandManager(transport, SessionRecords(state_dir / "sessions.db"))
-    app = create_app(island, max_request_bytes=int(args.max_request_size * 2**20))
+    app = create_app(island, max_request_bytes=int(args.max_request_size * 2**20), token=args.token)
     try:
         started = run_server(
             app,
             args.host,
             args.port,
             args.log_level,
-            lambda port: _announce(args.host, port, state_dir, transport.kind),
+            lambda port: _announce(args.host, port, state_dir, transport.kind, args.token),
         )
     finally:
         _stop_sessions(island)
@@ -286,10 +301,28 @@ def _check_options(args: argparse.Namespace) -> str:
         return f"--port must be 0..65535, got {args.port}"
     if args.max_request_size <= 0:
         return f"--max-request-size must be positive, got {args.max_request_size:g}"
+    args.token = args.token or os.environ.get("LIURAY_TOKEN") or None
+    if not args.token and not args.insecure and not _is_loopback(args.host):
+        return (
+            f"--host {args.host} makes the server reachable from the network, where anyone "
+            "could run code through it: give an access token (--token TOKEN or "
+            "LIURAY_TOKEN=...; clients send it as 'Authorization: Bearer TOKEN'), or "
+            "--insecure to serve without one"
+        )
     return ""
 
 
-def _announce(host: str, port: int, state_dir: Path, transport: str) -> None:
+def _is_loopback(host: str) -> bool:
+    try:
+        from liuray.api.auth import is_loopback
+    except ImportError:  # no server extra: main reports it right after
+        return True
+    return is_loopback(host)
+
+
+def _announce(
+    host: str, port: int, state_dir: Path, transport: str, token: str | None = None
+) -> None:
     shown = host if host not in ("0.0.0.0", "::") else socket.gethostname()
     if ":" in shown:
         shown = f"[{shown}]"
@@ -298,4 +331,6 @@ def _announce(host: str, port: int, state_dir: Path, transport: str) -> None:
     print(f"  REST API:        {base}/api", flush=True)
     print(f"  monitoring page: {base}/", flush=True)
     print(f"  state:           {state_dir}", flush=True)
+    if token:  # never print the token itself
+        print("  access:          token required (Authorization: Bearer ...)", flush=True)
     print("  stop with Ctrl-C (or SIGTERM)", flush=True)

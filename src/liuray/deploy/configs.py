@@ -208,7 +208,9 @@ def dim_command(port: int = DEFAULT_PORT, program: str = "liuray") -> str:
     on the head (the previous DIM), ``STOP_GRACE_S`` seconds to exit, SIGKILL for any
     that did not, then the new DIM, detached from the launcher's shell (``nohup``,
     stdin from /dev/null, output appended to ``~/liuray-serve.log``) so that the
-    ssh or ``docker exec`` session returns at once.
+    ssh or ``docker exec`` session returns at once. The DIM listens on the head's
+    loopback only (reached through ``liuray ray dashboard``'s ssh tunnel), so it needs
+    no access token; serving the network is a deliberate ``--host``/``--token`` choice.
 
     Matching the process *name* (``pkill -x``), not its command line (``pkill -f``),
     matters: the shell running this very line has "liuray serve" in its command line,
@@ -228,7 +230,7 @@ def dim_command(port: int = DEFAULT_PORT, program: str = "liuray") -> str:
         )
     return (
         f"pkill -x {program} && sleep {STOP_GRACE_S}; pkill -9 -x {program}; "
-        f"nohup {program} serve --ray auto --host 0.0.0.0 --port {port} "
+        f"nohup {program} serve --ray auto --host 127.0.0.1 --port {port} "
         f">> {SERVE_LOG} 2>&1 < /dev/null &"
     )
 
