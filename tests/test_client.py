@@ -369,3 +369,20 @@ def test_cancel_and_destroy(client: Client) -> None:
     client.destroy_session("long")
     with pytest.raises(SessionNotFound):
         client.session_status("long")
+
+
+def test_wait_polls_when_the_event_stream_closes_before_the_end() -> None:
+    """A stream cut short (a proxy, a server restart) is not taken for the end: wait()
+    polls progress for the rest and returns the real final state."""
+    states = iter(["running", "finished"])
+    stream = 'event: progress\ndata: {"state": "running", "counts": {}, "total": 1}\n\n'
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/events"):
+            return httpx.Response(200, text=stream, headers={"content-type": "text/event-stream"})
+        return httpx.Response(200, json={"state": next(states), "counts": {}, "total": 1})
+
+    with mock_client(answer) as client:
+        final = client.wait("s1", interval=0.001)
+
+    assert final["state"] == "finished"

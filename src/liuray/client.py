@@ -331,19 +331,24 @@ class Client:
         read_timeout = 45.0
         if deadline is not None:
             read_timeout = max(0.05, min(read_timeout, deadline - time.monotonic()))
+        stopped = False  # at the end event or the deadline, not by the connection
         try:
             with self._open_stream(path, read_timeout) as response:
                 for name, data in _server_sent_events(response.iter_lines()):
                     if name == "end":
+                        stopped = True
                         break
                     if name == "progress" and on_progress is not None:
                         on_progress(data)
                     if deadline is not None and time.monotonic() >= deadline:
+                        stopped = True
                         break
         except httpx.ReadTimeout:
-            pass  # the deadline passed while nothing happened
+            stopped = True  # the deadline passed while nothing happened
         except httpx.TransportError as err:
             raise _NoEventStream(str(err)) from None  # poll for the rest
+        if not stopped:  # the stream closed early (a proxy, a restart): poll the rest
+            raise _NoEventStream("the event stream closed before the session ended")
         final = self.progress(session_id)
         if on_progress is not None:
             on_progress(final)

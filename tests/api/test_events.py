@@ -113,9 +113,17 @@ def test_wait_follows_the_stream_and_returns_the_full_progress(live: LiveIsland)
 def test_a_reader_that_goes_away_is_forgotten(live: LiveIsland) -> None:
     """Closing the connection unsubscribes the reader: the island keeps no one waiting."""
     live.island.create_session("idle")
+    opened: list[object] = []
+    subscribe = live.island.subscribe
+
+    def counted(*args: Any) -> Any:
+        opened.append(subscribe(*args))
+        return opened[-1]
+
+    live.island.subscribe = counted  # type: ignore[method-assign]
     with httpx.stream("GET", f"{live.url}/api/liuray/sessions/idle/events", timeout=10) as r:
-        next(r.iter_lines())
-        assert len(live.island._subscriptions) == 1
+        assert next(r.iter_lines()) == ": liuray event stream"
+        assert len(opened) == 1
     deadline = time.monotonic() + 15
     while live.island._subscriptions and time.monotonic() < deadline:
         time.sleep(0.02)
