@@ -98,24 +98,18 @@ async def _stream(
 
 def render(event: IslandEvent) -> str:
     """One server-sent event in DALiuGE's vocabulary (integer codes, camelCase ids)."""
-    body: dict[str, Any]
+    body: dict[str, Any] = {
+        "sessionId": event.session_id,
+        "state": str(event.state),
+        "status": event.state.code,
+    }
     if isinstance(event, SessionFinished):
         name = "end"
-        body = {
-            "sessionId": event.session_id,
-            "state": str(event.state),
-            "status": event.state.code,
-            "error": event.error,
-        }
+        body["error"] = event.error
     else:
         name = "progress"
-        body = {
-            "sessionId": event.session_id,
-            "state": str(event.state),
-            "status": event.state.code,
-            "total": event.total,
-            "counts": dict(event.counts),
-            "changes": [list(change) for change in event.changes],
-            "truncated": event.truncated,
-        }
+        body["total"] = event.total
+        body["counts"] = dict(event.counts)
+        body["changes"] = [list(change) for change in event.changes]
+        body["truncated"] = event.truncated
     return f"event: {name}\ndata: {json.dumps(body, separators=(',', ':'))}\n\n"
