@@ -24,6 +24,7 @@ from liuray.engine.drops.file import FileDrop
 from liuray.engine.drops.memory import MemoryDrop
 from liuray.engine.drops.null import NullDrop
 from liuray.errors import GraphError
+from liuray.types import DropSpec
 
 _SIMPLE_APPS = (
     "NullBarrierApp",
@@ -72,6 +73,10 @@ DATA: dict[str, type[DataDrop]] = {
     "dlg.drop.NullDROP": NullDrop,
 }
 
+#: DALiuGE classes liuray does not run, each with what it would need; graphs naming them
+#: are refused when appended, with this text (see docs/compatibility.md).
+UNSUPPORTED: dict[str, str] = {}
+
 LEGACY_STORAGE: dict[str, type[DataDrop]] = {
     "memory": MemoryDrop,
     "sharedmemory": MemoryDrop,
@@ -83,17 +88,25 @@ LEGACY_STORAGE: dict[str, type[DataDrop]] = {
 }
 
 
-def check_builtin(dropclass: str, *, is_app: bool) -> None:
-    """Refuse a DALiuGE class name (``dlg.``/``dfms.``) that liuray does not implement.
+def check_builtin(dropclass: str, *, is_app: bool, spec: DropSpec | None = None) -> None:
+    """Refuse a DALiuGE class name (``dlg.``/``dfms.``) that liuray does not implement,
+    or a ``spec`` that its class could never run (its ``check_spec``).
 
     Other names are import paths of the user's code, which may exist only where the
     graph runs: they are resolved there, at deploy.
 
     Raises:
-        GraphError: naming the class and the built-in classes.
+        GraphError: naming the class and what is wrong (the built-in classes, what an
+            unsupported class needs, or the parameter at fault).
     """
-    if dropclass.startswith(("dlg.", "dfms.")):
-        _resolve(dropclass, is_app, "")
+    if not dropclass.startswith(("dlg.", "dfms.")):
+        return
+    cls = _resolve(dropclass, is_app, "")
+    if spec is not None:
+        try:
+            cls.check_spec(spec)
+        except (ValueError, TypeError) as err:
+            raise GraphError(f"{dropclass}: {err}", dropclass=dropclass) from None
 
 
 def resolve(dropclass: str, *, is_app: bool, storage: str = "") -> type[AppDrop] | type[DataDrop]:
@@ -111,6 +124,11 @@ def _resolve(dropclass: str, is_app: bool, storage: str) -> type[AppDrop] | type
     name = "dlg." + dropclass[5:] if dropclass.startswith("dfms.") else dropclass
     if name in table:
         return table[name]
+    if name in UNSUPPORTED:
+        raise GraphError(
+            f"dropclass {dropclass!r} is not supported by liuray: {UNSUPPORTED[name]}",
+            dropclass=dropclass,
+        )
     if not name:
         if not is_app and storage in LEGACY_STORAGE:
             return LEGACY_STORAGE[storage]

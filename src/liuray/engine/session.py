@@ -186,20 +186,26 @@ class GraphRun:
     def _instantiate(self, description: DropDescription) -> AppDrop | DataDrop:
         spec = description.spec
         dropclass = spec.get("dropclass")
+        cls: type[AppDrop] | type[DataDrop] | None = None
         if dropclass:  # the common case: one dict lookup per drop
             known = _BUILT_IN_APPS if description.is_app else _BUILT_IN_DATA
             cls = known.get(dropclass)
-            if cls is not None:
-                return cls(description.oid, spec, self)
         try:
-            cls = resolve(
-                description.dropclass,
-                is_app=description.is_app,
-                storage=str(spec.get("storage") or spec.get("category") or ""),
-            )
+            if cls is None:
+                cls = resolve(
+                    description.dropclass,
+                    is_app=description.is_app,
+                    storage=str(spec.get("storage") or spec.get("category") or ""),
+                )
+            cls.check_spec(spec)
         except GraphError as err:
             raise GraphError(
                 f"drop {description.oid!r}: {err.message}", uid=description.oid, **err.detail
+            ) from None
+        except (ValueError, TypeError) as err:
+            raise GraphError(
+                f"drop {description.oid!r} ({cls.__name__ if cls else dropclass}): {err}",
+                uid=description.oid,
             ) from None
         return cls(description.oid, spec, self)
 

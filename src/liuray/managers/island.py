@@ -728,12 +728,13 @@ class IslandManager(IslandReads):
 
 
 def _check_classes(graph: PhysicalGraph, specs: list[DropSpec]) -> None:
-    """Refuse, at append, DALiuGE class names that no node can run (see
-    :func:`~liuray.engine.registry.check_builtin`), naming the drop."""
+    """Refuse, at append, DALiuGE class names that no node can run and built-in drops
+    whose parameters could never work (see :func:`~liuray.engine.registry.check_builtin`),
+    naming the drop."""
     for spec in specs:
         drop = graph[spec["oid"]]
         try:
-            check_builtin(drop.dropclass, is_app=drop.is_app)
+            check_builtin(drop.dropclass, is_app=drop.is_app, spec=spec)
         except GraphError as err:
             raise GraphError(
                 f"drop {drop.oid!r}: {err.message}", uid=drop.oid, **err.detail

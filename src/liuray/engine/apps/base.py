@@ -83,6 +83,18 @@ class AppDrop:
 
     # ------------------------------------------------------------------ contract
 
+    @classmethod
+    def check_spec(cls, spec: DropSpec) -> None:
+        """Refuse, before anything is deployed, a spec this app could never run.
+
+        Called by the island manager when a graph is appended (built-in classes only), so
+        a graph that cannot run is rejected whole. Override to check required parameters
+        (a bash command, a function name) or optional packages; the default accepts all.
+
+        Raises:
+            ValueError: saying what is wrong and what would be valid.
+        """
+
     def run(self) -> Iterable[DropUid] | None:
         """Do the work (see the module docstring)."""
         raise NotImplementedError

@@ -59,6 +59,18 @@ class DataDrop:
         # Set by the session only for drops with streaming consumers (rare): no list each.
         self.streaming_consumers: Sequence[AppDrop] = ()
 
+    @classmethod
+    def check_spec(cls, spec: DropSpec) -> None:
+        """Refuse, before anything is deployed, a spec this class could never serve.
+
+        Called by the island manager when a graph is appended (built-in classes only), so
+        a graph that cannot run is rejected whole. Override to check required parameters
+        or optional packages; the default accepts every spec.
+
+        Raises:
+            ValueError: saying what is wrong and what would be valid.
+        """
+
     @property
     def releasable(self) -> bool:
         """Whether the payload is freed once all consumers finished."""
