@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import threading
 import time
 from pathlib import Path
@@ -104,6 +105,44 @@ def test_failures_are_reported(tmp_path: Path) -> None:
         ("bad", "DropExecutionError: command exited with status 7: 'exit 7'"),
         ("d", "producer 'bad' failed"),
     ]
+
+
+def test_root_causes_come_before_the_drops_they_failed(tmp_path: Path) -> None:
+    """Drops that failed on their own are listed first, even when the consequences sort
+    before them by name or kind (an app "a_join" in error only because of its input)."""
+    specs = [
+        app("z_bad", BASH, command="exit 3", outputs=["b_out"]),
+        data("b_out"),
+        app("a_join", COPY, inputs=["b_out"], outputs=["c_final"]),
+        data("c_final"),
+        app("y_lost", PYFUNC, func_name="no_such_module_xyz.f", outputs=["e"]),
+        data("e"),
+    ]
+    result = run_graph(specs, session_dir=tmp_path)
+    uids = [uid for uid, _ in result.failures]
+    assert uids == ["y_lost", "z_bad", "a_join", "b_out", "c_final", "e"]
+    assert [uid for uid, _ in result.root_causes] == ["y_lost", "z_bad"]
+    assert dict(result.failures)["a_join"].startswith("1 of 1 inputs in error")
+
+
+def test_code_path_puts_the_pipeline_code_on_sys_path_for_the_run(tmp_path: Path) -> None:
+    """liuray.run(graph, code_path=DIR) imports func_name from DIR, then leaves sys.path
+    as it was; a code_path that is not a directory is refused before anything runs."""
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "mypipe_for_code_path.py").write_text("def twice(x=21):\n    return 2 * x\n")
+    specs = [
+        app("f", PYFUNC, func_name="mypipe_for_code_path.twice", outputs=["out"]),
+        data("out"),
+    ]
+    before = list(sys.path)
+    result = liuray.run(specs, session_dir=tmp_path / "s", code_path=code)
+    assert result.ok, result.failures
+    assert result.value("out") == 42
+    assert sys.path == before
+    with pytest.raises(NotADirectoryError, match="nowhere"):
+        liuray.run(specs, session_dir=tmp_path / "s2", code_path=[code, tmp_path / "nowhere"])
+    assert not (tmp_path / "s2").exists()
 
 
 def test_progress_is_reported_until_the_end(tmp_path: Path) -> None:

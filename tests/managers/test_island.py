@@ -18,7 +18,7 @@ from liuray.errors import (
     SessionNotFound,
 )
 from liuray.managers.island import IslandManager
-from liuray.managers.island_session import merge_states
+from liuray.managers.island_session import IslandSession, merge_states
 from liuray.managers.records import SessionRecords
 from liuray.managers.reports import DetailSource, DropDetail, DropStatus
 from liuray.transports.inproc import InProcessTransport
@@ -452,3 +452,20 @@ def test_records_survive_a_new_island_manager(
 def test_merge_states(states: list[SessionState], merged: SessionState) -> None:
     """Running anywhere is running; then FAILED > CANCELLED > FINISHED."""
     assert merge_states(states) is merged
+
+
+def test_failures_put_root_causes_of_every_node_first() -> None:
+    """Merged from the nodes' reports, the failures start with the drops that failed on
+    their own, whichever node reported first; each node's own order is kept."""
+    session = IslandSession("s")
+    session.node_failures["n1"] = [
+        ("d1", "producer 'bad' failed"),
+        ("x", "1 of 2 inputs in error (input_error_threshold 0%)"),
+    ]
+    session.node_failures["n2"] = [("bad", "DropExecutionError: boom"), ("lost", "node n3 lost")]
+    assert [(f.oid, f.node) for f in session.failures()] == [
+        ("bad", "n2"),
+        ("lost", "n2"),
+        ("d1", "n1"),
+        ("x", "n1"),
+    ]

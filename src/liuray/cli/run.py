@@ -17,9 +17,8 @@ from __future__ import annotations
 
 import argparse
 import signal
-import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -140,7 +139,6 @@ def main(args: argparse.Namespace) -> int:
     stopped: list[int] = []
     try:
         with (
-            _on_sys_path(code_path),
             _stop_on_signals(stopped) as stop,
             StateProgress(args.graph.name, errors, show_bar) as bar,
         ):
@@ -153,6 +151,7 @@ def main(args: argparse.Namespace) -> int:
                 progress=bar.update,
                 timeout=args.timeout,
                 stop=stop,
+                code_path=code_path,
             )
     except GraphError as err:
         _bad_graph(errors, args.graph, err)
@@ -242,27 +241,6 @@ def _check_options(args: argparse.Namespace) -> str:
     return ""
 
 
-@contextmanager
-def _on_sys_path(directories: Sequence[Path]) -> Iterator[None]:
-    """Put ``directories`` first on ``sys.path`` for the run, then take them out again.
-
-    Process-pool workers see them too: they are started (forked or spawned with the
-    parent's ``sys.path``) while the run is under way.
-    """
-    added: list[str] = []
-    for directory in directories:
-        entry = str(directory.resolve())
-        if entry not in sys.path and entry not in added:
-            added.append(entry)
-    sys.path[:0] = added
-    try:
-        yield
-    finally:
-        for entry in added:
-            if entry in sys.path:
-                sys.path.remove(entry)
-
-
 def print_summary(console: Console, result: RunResult, graph: PhysicalGraph) -> None:
     """The end-of-run report: state, directory, outputs and failures."""
     colour = "green" if result.ok else "red"
@@ -314,11 +292,9 @@ def _size(size: int) -> str:
 
 
 def _print_failures(console: Console, result: RunResult) -> None:
-    """Apps that raised come first: the rest are usually in error because of them."""
-    nodes = result.run.machine.nodes
-    raised = [(uid, error) for uid, error in result.failures if nodes[uid].attempt > 0]
-    cascaded = [(uid, error) for uid, error in result.failures if nodes[uid].attempt == 0]
-    shown: list[tuple[DropUid, str]] = (raised or cascaded)[:_MAX_ROWS]
+    """Root causes are shown: the rest are in error because of them."""
+    raised = result.root_causes
+    shown: list[tuple[DropUid, str]] = (raised or result.failures)[:_MAX_ROWS]
     hidden = len(result.failures) - len(shown)
     if console.is_terminal:
         table = Table("failed drop", "error", title="Failures", title_justify="left")

@@ -28,11 +28,13 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -40,6 +42,7 @@ from typing import Any
 
 from liuray.engine import capture
 from liuray.engine.events import Event
+from liuray.engine.machine import is_consequence
 from liuray.engine.session import GraphRun
 from liuray.engine.states import SessionState
 from liuray.graph.physical import PhysicalGraph, load_physical_graph, read_physical_graph
@@ -173,7 +176,8 @@ class WorkerPool:
 
 @dataclass
 class RunResult:
-    """The outcome of :func:`run_graph`."""
+    """The outcome of :func:`run_graph`; ``failures`` lists root causes first (drops that
+    failed on their own), then the drops in error because of them."""
 
     session_id: str
     session_dir: Path
@@ -182,6 +186,11 @@ class RunResult:
     counts: dict[str, int]
     failures: list[tuple[DropUid, str]]
     run: GraphRun = field(repr=False)
+
+    @property
+    def root_causes(self) -> list[tuple[DropUid, str]]:
+        """The failures that caused the others (drops that failed on their own)."""
+        return [f for f in self.failures if not is_consequence(f[1])]
 
     @property
     def ok(self) -> bool:
@@ -228,6 +237,7 @@ def run_graph(
     progress_interval: float = 0.1,
     timeout: float | None = None,
     stop: threading.Event | None = None,
+    code_path: str | Path | Sequence[str | Path] | None = None,
 ) -> RunResult:
     """Run a physical graph in this process and wait for it to end.
 
@@ -243,11 +253,65 @@ def run_graph(
         stop: when set (e.g. by a signal handler), cancel the session: running apps are
             stopped (bash apps with their whole process group) and the result, CANCELLED,
             is returned once every drop has settled.
+        code_path: directories holding the pipeline's own code (DALiuGE's ``--dlg-path``):
+            put first on ``sys.path`` for the run, so ``func_name`` finds it.
 
     Raises:
         GraphError: the graph is malformed (nothing has run).
+        NotADirectoryError: a ``code_path`` entry is not a directory.
     """
     physical = as_physical_graph(graph)
+    with code_on_path(_directories(code_path)):
+        return _run(
+            physical, workers, processes, session_id, session_dir, roots,
+            progress, progress_interval, timeout, stop,
+        )  # fmt: skip
+
+
+def _directories(code_path: str | Path | Sequence[str | Path] | None) -> list[Path]:
+    if code_path is None:
+        return []
+    entries = [code_path] if isinstance(code_path, str | Path) else list(code_path)
+    directories = [Path(entry).expanduser() for entry in entries]
+    for directory in directories:
+        if not directory.is_dir():
+            raise NotADirectoryError(f"code_path {str(directory)!r} is not a directory")
+    return directories
+
+
+@contextmanager
+def code_on_path(directories: Sequence[Path]) -> Iterator[None]:
+    """Put ``directories`` first on ``sys.path`` for the run, then take them out again.
+
+    Process-pool workers see them too: they are started (forked or spawned with the
+    parent's ``sys.path``) while the run is under way.
+    """
+    added: list[str] = []
+    for directory in directories:
+        entry = str(directory.resolve())
+        if entry not in sys.path and entry not in added:
+            added.append(entry)
+    sys.path[:0] = added
+    try:
+        yield
+    finally:
+        for entry in added:
+            if entry in sys.path:
+                sys.path.remove(entry)
+
+
+def _run(
+    physical: PhysicalGraph,
+    workers: int | None,
+    processes: int,
+    session_id: str | None,
+    session_dir: str | Path | None,
+    roots: list[DropUid] | None,
+    progress: ProgressCallback | None,
+    progress_interval: float,
+    timeout: float | None,
+    stop: threading.Event | None,
+) -> RunResult:
     session_id = session_id or new_session_id()
     directory = Path(session_dir) if session_dir else default_root() / "sessions" / session_id
     pool = WorkerPool(workers)

@@ -48,6 +48,7 @@ named in ``uncounted`` (copies of drops owned by another node) are left out of b
 
 from __future__ import annotations
 
+import re
 from collections import deque
 from collections.abc import Collection, Iterable
 
@@ -91,6 +92,21 @@ _SETTLED_DATA = frozenset(
 _SETTLED_APP = frozenset({AppState.FINISHED, AppState.ERROR, AppState.SKIPPED, AppState.CANCELLED})
 _NO_UIDS: tuple[DropUid, ...] = ()
 _REMOTE_OUTCOMES = frozenset({DropState.COMPLETED, DropState.ERROR, DropState.SKIPPED})
+#: The two errors the machine gives a drop in error *because of* another one; everything
+#: else (an app's exception, a lost node) is a root cause. See :func:`is_consequence`.
+_CONSEQUENCE = re.compile(r"producer '.*' failed|\d+ of \d+ inputs in error \(")
+
+
+def is_consequence(error: str) -> bool:
+    """Whether ``error`` says a drop failed because an input or producer failed.
+
+    Such errors are written only by this machine, so a failure record that crossed a
+    node boundary (``(uid, error)``) can still be told apart from a root cause.
+
+    >>> is_consequence("producer 'a' failed"), is_consequence("ZeroDivisionError: ...")
+    (True, False)
+    """
+    return _CONSEQUENCE.match(error) is not None
 
 
 class DropNode:
@@ -414,7 +430,7 @@ class SessionMachine:
             self._producer_done(
                 out,
                 DropState.SKIPPED if uid in skip_outputs else outcome,
-                f"producer {node.uid!r} failed",
+                f"producer {node.uid!r} failed",  # see is_consequence
             )
         for uid in node.inputs:
             self._consumer_done(nodes[uid])

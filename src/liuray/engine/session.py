@@ -55,7 +55,7 @@ from liuray.engine.events import (
     SessionCancelled,
     SessionEnded,
 )
-from liuray.engine.machine import DropNode, SessionMachine
+from liuray.engine.machine import DropNode, SessionMachine, is_consequence
 from liuray.engine.params import as_bool, as_int, param
 from liuray.engine.registry import APPS as _BUILT_IN_APPS
 from liuray.engine.registry import DATA as _BUILT_IN_DATA
@@ -392,11 +392,17 @@ class GraphRun:
             return {uid: (node.state, node.app_state) for uid, node in self.machine.nodes.items()}
 
     def failures(self) -> list[tuple[DropUid, str]]:
-        """(uid, error) of every drop in ERROR, apps' own errors first."""
+        """(uid, error) of every drop in ERROR, root causes first.
+
+        A root cause failed on its own (an app raised, a node was lost); the others are
+        in error because an input or producer was (:func:`is_consequence`). Within each
+        group apps come before data, then by uid, so the order is stable.
+        """
         with self.lock:
             nodes = [n for n in self.machine.nodes.values() if n.state is DropState.ERROR]
-        nodes.sort(key=lambda n: (not n.is_app, n.uid))
-        return [(n.uid, n.error or "error") for n in nodes]
+        found = [(n.uid, n.error or "error", n.is_app) for n in nodes]
+        found.sort(key=lambda f: (is_consequence(f[1]), not f[2], f[0]))
+        return [(uid, error) for uid, error, _ in found]
 
     def detail(self, uid: DropUid) -> DropSnapshot:
         """Everything known about one drop (state, timings, error, captured logs).

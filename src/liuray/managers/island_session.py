@@ -40,6 +40,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from liuray.engine.machine import is_consequence
 from liuray.engine.session import DropChange
 from liuray.engine.states import SESSION_TERMINAL, SESSION_TRANSITIONS, SessionState, check
 from liuray.graph.physical import PhysicalGraph
@@ -186,12 +187,15 @@ class IslandSession:
         return total
 
     def failures(self) -> tuple[Failure, ...]:
-        """The drops reported in error, node by node."""
-        return tuple(
+        """The drops reported in error: root causes first (on every node), then the drops
+        in error because of them; node by node within each group."""
+        found = [
             Failure(uid, node, error)
             for node, failures in self.node_failures.items()
             for uid, error in failures
-        )
+        ]
+        found.sort(key=lambda f: is_consequence(f.error))  # stable: node order kept
+        return tuple(found)
 
 
 def merge_states(states: list[SessionState]) -> SessionState:
