@@ -307,3 +307,15 @@ def test_serve_refuses_a_network_address_without_a_token(
     err = capsys.readouterr().err
     assert "--token TOKEN" in err
     assert "--insecure" in err
+
+
+def test_access_tokens_stay_out_of_the_access_log(tmp_path: Path) -> None:
+    """A browser sends the token in the query (``?access_token=``); uvicorn's access log
+    prints each request's path, so the value must come out as ``***`` there."""
+    secret = "tok-" + "7" * 24
+    with serve(tmp_path / "state", "--token", secret, "--log-level", "info") as server:
+        assert server.get(f"/api/sessions?access_token={secret}") == []
+        server.process.send_signal(signal.SIGTERM)
+        said = server.output_after_exit()
+    assert "/api/sessions?access_token=***" in said, said
+    assert secret not in said

@@ -11,6 +11,7 @@ sessions) instead of the process dying mid-way. It reports the bound port to
 
 from __future__ import annotations
 
+import logging
 import signal
 import socket
 import threading
@@ -18,6 +19,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from liuray.api.auth import RedactTokens
 from liuray.errors import missing_extra
 
 try:
@@ -44,6 +46,10 @@ def run_server(
 ) -> bool:
     """Serve ``app`` until SIGINT/SIGTERM; False if it could not start (port in use...)."""
     config = uvicorn.Config(app, host=host, port=port, log_level=log_level, lifespan="off")
+    # The Config just (re)configured uvicorn's loggers; a token in a query stays out.
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, RedactTokens) for f in access.filters):
+        access.addFilter(RedactTokens())
     server = _Server(config, on_started)
     with _absorb_stop_signals():
         try:
