@@ -13,7 +13,8 @@ pytest.importorskip("daliuge_tests")
 from liuray.graph.logical import LogicalGraph, load_logical_graph
 from liuray.types import DropSpec
 
-LOGICAL_GRAPHS = importlib.resources.files("daliuge_tests.translator.logical_graphs")
+TRANSLATOR = importlib.resources.files("daliuge_tests.translator")
+LOGICAL_GRAPHS = TRANSLATOR / "logical_graphs"
 DROP_SPECS = importlib.resources.files("daliuge_tests.translator.drop_spec")
 
 
