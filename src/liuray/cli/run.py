@@ -107,6 +107,13 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="SECONDS",
         help="cancel the session after this many seconds",
     )
+    parser.add_argument(
+        "--app-timeout",
+        type=float,
+        metavar="SECONDS",
+        help="fail an app attempt that runs longer than this (bash apps are killed; "
+        "retried while its n_tries allows); an app's own 'timeout' parameter wins",
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(handler=main)
 
@@ -150,6 +157,7 @@ def main(args: argparse.Namespace) -> int:
                 session_dir=session_dir,
                 progress=bar.update,
                 timeout=args.timeout,
+                app_timeout=args.app_timeout,
                 stop=stop,
                 code_path=code_path,
             )
@@ -235,6 +243,8 @@ def _check_options(args: argparse.Namespace) -> str:
         return f"--processes must be 0 (no process pool) or more, got {args.processes}"
     if args.timeout is not None and args.timeout <= 0:
         return f"--timeout must be a positive number of seconds, got {args.timeout}"
+    if args.app_timeout is not None and args.app_timeout <= 0:
+        return f"--app-timeout must be a positive number of seconds, got {args.app_timeout}"
     for directory in args.code_path or ():
         if not directory.is_dir():
             return f"--code-path {str(directory)!r} is not a directory"

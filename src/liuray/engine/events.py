@@ -30,14 +30,19 @@ class AppFinished:
 
     uid: DropUid
     skip_outputs: tuple[DropUid, ...] = ()
+    #: Which attempt finished (0: the current one); an older attempt's outcome, e.g.
+    #: one that ended after its timeout was declared, is ignored.
+    attempt: int = 0
 
 
 @dataclass(frozen=True, slots=True)
 class AppFailed:
-    """An app attempt raised or exited non-zero; it is retried while tries remain."""
+    """An app attempt raised, exited non-zero or timed out; retried while tries remain."""
 
     uid: DropUid
     reason: str
+    #: Which attempt failed (0: the current one); see :class:`AppFinished`.
+    attempt: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -142,7 +142,8 @@ class WorkerPool:
             started = time.perf_counter()
             try:
                 event = run.run_app(uid, attempt)
-                held.setdefault(run, []).append(event)
+                if event is not None:
+                    held.setdefault(run, []).append(event)
                 if time.perf_counter() - started > QUICK_APP_S:
                     self._flush(held)
             except Exception:
@@ -238,6 +239,7 @@ def run_graph(
     timeout: float | None = None,
     stop: threading.Event | None = None,
     code_path: str | Path | Sequence[str | Path] | None = None,
+    app_timeout: float | None = None,
 ) -> RunResult:
     """Run a physical graph in this process and wait for it to end.
 
@@ -255,6 +257,8 @@ def run_graph(
             is returned once every drop has settled.
         code_path: directories holding the pipeline's own code (DALiuGE's ``--dlg-path``):
             put first on ``sys.path`` for the run, so ``func_name`` finds it.
+        app_timeout: seconds an app attempt may run unless its spec sets ``timeout``;
+            then it fails with ``TimeoutError`` (retried while ``n_tries`` allows).
 
     Raises:
         GraphError: the graph is malformed (nothing has run).
@@ -264,7 +268,7 @@ def run_graph(
     with code_on_path(_directories(code_path)):
         return _run(
             physical, workers, processes, session_id, session_dir, roots,
-            progress, progress_interval, timeout, stop,
+            progress, progress_interval, timeout, stop, app_timeout,
         )  # fmt: skip
 
 
@@ -311,6 +315,7 @@ def _run(
     progress_interval: float,
     timeout: float | None,
     stop: threading.Event | None,
+    app_timeout: float | None,
 ) -> RunResult:
     session_id = session_id or new_session_id()
     directory = Path(session_dir) if session_dir else default_root() / "sessions" / session_id
@@ -323,6 +328,7 @@ def _run(
             session_dir=directory,
             pool=pool,
             process_pool=process_pool,
+            app_timeout=app_timeout,
         )
         started = time.perf_counter()
         try:

@@ -320,6 +320,8 @@ class SessionMachine:
 
     def _on_app_finished(self, event: AppFinished) -> None:
         node = self._node(event.uid)
+        if event.attempt and event.attempt != node.attempt:
+            return None  # an abandoned attempt (timed out) ending late
         if node.app_state is not AppState.RUNNING:
             return self._ignore_late(node, AppState.FINISHED)
         self._settle_app(node, AppState.FINISHED, skip_outputs=event.skip_outputs)
@@ -327,6 +329,8 @@ class SessionMachine:
 
     def _on_app_failed(self, event: AppFailed) -> None:
         node = self._node(event.uid)
+        if event.attempt and event.attempt != node.attempt:
+            return None  # an abandoned attempt (timed out) ending late
         if node.app_state is not AppState.RUNNING:
             return self._ignore_late(node, AppState.ERROR)
         if node.attempt < node.tries:

@@ -56,7 +56,7 @@ from liuray.engine.events import (
     SessionEnded,
 )
 from liuray.engine.machine import DropNode, SessionMachine, is_consequence
-from liuray.engine.params import as_bool, as_int, param
+from liuray.engine.params import as_bool, as_float, as_int, param
 from liuray.engine.registry import APPS as _BUILT_IN_APPS
 from liuray.engine.registry import DATA as _BUILT_IN_DATA
 from liuray.engine.registry import resolve
@@ -105,11 +105,16 @@ class DropSnapshot:
 _DROP_CODES: dict[DropState, int] = {state: state.code for state in DropState}
 _APP_CODES: dict[AppState | None, int] = {state: state.code for state in AppState}
 
+#: The longest wait between two attempts of an app, however many it has (seconds).
+MAX_RETRY_DELAY = 600.0
+
 #: Spec keys that can change firing or release rules; specs without any take the defaults.
 _TUNING_KEYS = frozenset(
     {
         "input_error_threshold",
         "n_tries",
+        "timeout",
+        "retry_delay",
         "block_skip",
         "persist",
         "expireAfterUse",
@@ -138,6 +143,8 @@ class GraphRun:
             the module docstring).
         uncounted: drops owned and reported by another node (mirrors): left out of
             counts and changes.
+        app_timeout: seconds an app attempt may run unless its spec sets ``timeout``
+            (default: no limit); see :meth:`run_app`.
 
     Raises:
         GraphError: a drop's class is unknown or its parameters are invalid.
@@ -157,8 +164,16 @@ class GraphRun:
         on_end: EndCallback | None = None,
         on_changes: ChangesCallback | None = None,
         uncounted: Collection[DropUid] = (),
+        app_timeout: float | None = None,
     ) -> None:
         self.session_id = session_id
+        self.app_timeout = app_timeout or None
+        #: Per-app ``timeout`` and ``retry_delay`` (seconds), only for apps that set one.
+        self._timeouts: dict[DropUid, float] = {}
+        self._retry_delays: dict[DropUid, float] = {}
+        #: Attempts declared timed out: their own outcome, when it comes, is dropped.
+        self._timed_out: set[tuple[DropUid, int]] = set()
+        self._timers: set[threading.Timer] = set()
         self._session_dir = session_dir
         self._dir_ready = False
         self._process_pool = process_pool
@@ -223,6 +238,7 @@ class GraphRun:
             if spec.keys().isdisjoint(_TUNING_KEYS):  # the common case: all defaults
                 return DropNode.app(d.oid, d.inputs + d.streaming_inputs, d.outputs)
             threshold, tries = _firing_parameters(d.oid, spec)
+            self._read_time_limits(d.oid, spec)
             return DropNode.app(
                 d.oid,
                 d.inputs + d.streaming_inputs,
@@ -295,7 +311,10 @@ class GraphRun:
         ready: list[tuple[DropUid, int]] = []
         for instruction in instructions:
             if isinstance(instruction, RunApp):
-                ready.append((instruction.uid, instruction.attempt))
+                if instruction.attempt > 1 and instruction.uid in self._retry_delays:
+                    self._retry_later(instruction.uid, instruction.attempt)
+                else:
+                    ready.append((instruction.uid, instruction.attempt))
             elif isinstance(instruction, ReleaseData):
                 self.drops[instruction.uid].release()  # type: ignore[union-attr]
             elif isinstance(instruction, PublishState):
@@ -305,6 +324,7 @@ class GraphRun:
                 self.drops[instruction.uid].cancel()  # type: ignore[union-attr]
             elif isinstance(instruction, SessionEnded):
                 self.ended_at = time.time()
+                self._stop_timers()
                 self.ended.set()
                 if self.on_end is not None:
                     self.on_end(self)
@@ -338,23 +358,46 @@ class GraphRun:
 
     def execute(self, uid: DropUid, attempt: int) -> None:
         """Run one app attempt and report its outcome (called on a worker thread)."""
-        self.apply(self.run_app(uid, attempt))
+        event = self.run_app(uid, attempt)
+        if event is not None:
+            self.apply(event)
 
-    def run_app(self, uid: DropUid, attempt: int) -> Event:
+    def run_app(self, uid: DropUid, attempt: int) -> Event | None:
         """Run one app attempt and return its outcome, *without* applying it.
 
         Lets a worker run several quick apps and report them in one :meth:`apply`.
+        Returns None when there is nothing to report: the attempt is no longer wanted
+        (the session was cancelled while a retry waited) or it timed out meanwhile.
+
+        Time limits: with a ``timeout`` (the app's, else ``app_timeout``) a timer
+        declares the attempt failed when it expires (``TimeoutError``, retried while
+        ``n_tries`` allows) and cancels the app: bash apps lose their process group;
+        Python code that cannot be interrupted keeps its worker thread until it
+        returns, and its outcome is then dropped.
         """
         app = self.drops[uid]
         assert isinstance(app, AppDrop)
+        node = self.machine.nodes[uid]
+        if attempt > 1:
+            with self.lock:
+                if node.app_state is not AppState.RUNNING or node.attempt != attempt:
+                    return None
+                if app.cancelled is not None:  # an earlier attempt was timed out
+                    app.cancelled.clear()
         if attempt == 1:
             app.started_at = time.time()
+        limit = (
+            self._timeouts.get(uid, self.app_timeout)
+            if self._timeouts or self.app_timeout
+            else None
+        )
+        timer = self._start_timer(limit, self._time_out, uid, attempt, limit) if limit else None
         event: Event
         current = capture.current
         current.app = app  # this thread's log records now go to the app's log
         try:
             skip = app.run()
-            event = AppFinished(uid, tuple(skip) if skip else ())
+            event = AppFinished(uid, tuple(skip) if skip else (), attempt)
         # SystemExit too: a function calling sys.exit() must fail its drop, not silently
         # end the worker thread and leave the session waiting forever.
         except (Exception, SystemExit) as err:
@@ -365,10 +408,79 @@ class GraphRun:
                 f"{type(err).__name__}: {reason}"
                 if not isinstance(err, GraphError | OSError)
                 else reason,
+                attempt,
             )
         current.app = None
         app.finished_at = time.time()
+        if timer is not None:
+            self._stop_timer(timer)
+            with self.lock:
+                if (uid, attempt) in self._timed_out:
+                    self._timed_out.discard((uid, attempt))
+                    return None
         return event
+
+    # ------------------------------------------------------------------ time limits
+
+    def _read_time_limits(self, oid: DropUid, spec: DropSpec) -> None:
+        try:
+            timeout = as_float(param(spec, "timeout"), "timeout", 0.0)
+            delay = as_float(param(spec, "retry_delay"), "retry_delay", 0.0)
+        except ValueError as err:
+            raise GraphError(f"drop {oid!r}: {err}", uid=oid) from None
+        if timeout < 0 or delay < 0:
+            raise GraphError(
+                f"drop {oid!r}: 'timeout' and 'retry_delay' are seconds (0 or more), got "
+                f"{timeout:g} and {delay:g}",
+                uid=oid,
+            )
+        if timeout:
+            self._timeouts[oid] = timeout
+        if delay:
+            self._retry_delays[oid] = delay
+
+    def _time_out(self, uid: DropUid, attempt: int, limit: float) -> None:
+        """The timer of an attempt expired: cancel the app, then fail the attempt."""
+        with self.lock:
+            node = self.machine.nodes[uid]
+            if node.app_state is not AppState.RUNNING or node.attempt != attempt:
+                return
+            self._timed_out.add((uid, attempt))
+        app = self.drops[uid]
+        assert isinstance(app, AppDrop)
+        app.log(f"timed out after {limit:g} s (attempt {attempt}): cancelled")
+        app.cancel()  # before the failure is applied, so no retry can be hit by it
+        self.apply(AppFailed(uid, f"TimeoutError: did not finish within {limit:g} s", attempt))
+
+    def _retry_later(self, uid: DropUid, attempt: int) -> None:
+        """Queue a retry after the app's ``retry_delay``, doubled for every attempt."""
+        delay = min(self._retry_delays[uid] * 2 ** (attempt - 2), MAX_RETRY_DELAY)
+        self._start_timer(delay, self.pool.submit_many, self, [(uid, attempt)])
+
+    def _start_timer(
+        self, seconds: float, call: Callable[..., object], *args: object
+    ) -> threading.Timer:
+        def fire() -> None:
+            self._stop_timer(timer)
+            call(*args)
+
+        timer = threading.Timer(seconds, fire)
+        timer.daemon = True
+        with self.lock:
+            self._timers.add(timer)
+        timer.start()
+        return timer
+
+    def _stop_timer(self, timer: threading.Timer) -> None:
+        timer.cancel()
+        with self.lock:
+            self._timers.discard(timer)
+
+    def _stop_timers(self) -> None:
+        with self.lock:
+            timers, self._timers = self._timers, set()
+        for timer in timers:
+            timer.cancel()
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the session ended; False on timeout."""
