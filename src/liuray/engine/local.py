@@ -33,7 +33,6 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -43,6 +42,7 @@ from typing import Any
 from liuray.engine import capture
 from liuray.engine.events import Event
 from liuray.engine.machine import is_consequence
+from liuray.engine.process_pool import ProcessPool
 from liuray.engine.session import GraphRun
 from liuray.engine.states import SessionState
 from liuray.graph.physical import PhysicalGraph, load_physical_graph, read_physical_graph
@@ -320,7 +320,7 @@ def _run(
     session_id = session_id or new_session_id()
     directory = Path(session_dir) if session_dir else default_root() / "sessions" / session_id
     pool = WorkerPool(workers)
-    process_pool = ProcessPoolExecutor(processes) if processes > 0 else None
+    process_pool = ProcessPool(processes) if processes > 0 else None
     try:
         run = GraphRun(
             physical,

@@ -34,11 +34,12 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor
 from pathlib import Path
 
 from liuray.engine.events import DropsLost, ProducerSettled
 from liuray.engine.local import WorkerPool
+from liuray.engine.process_pool import ProcessPool
 from liuray.engine.session import GraphRun
 from liuray.engine.states import SESSION_TERMINAL, DropState, SessionState
 from liuray.errors import (
@@ -302,13 +303,13 @@ class NodeManager:
         if executor is not None:
             if type(current) is not type(executor):
                 self._process_pool = executor
-        elif not isinstance(current, ProcessPoolExecutor) or processes != self._processes:
+        elif not isinstance(current, ProcessPool) or processes != self._processes:
             self._process_pool = None
         self._processes = processes
 
     def _get_process_pool(self) -> Executor | None:
         if self._processes > 0 and self._process_pool is None:
-            self._process_pool = ProcessPoolExecutor(self._processes)
+            self._process_pool = ProcessPool(self._processes)
         return self._process_pool
 
     # ------------------------------------------------------------------ inspection
