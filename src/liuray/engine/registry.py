@@ -1,6 +1,11 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """From a spec's ``dropclass`` to the class that implements it.
 
+Every drop class of DALiuGE 6.6.0 is either here (``APPS``, ``DATA``) or refused with a
+reason (``UNSUPPORTED``, from engine/unsupported.py); tests/engine/test_components.py
+checks it against the list bench/daliuge_components.py makes, and docs/compatibility.md
+is the table.
+
 DALiuGE's built-in class names (``dlg.apps.simple.HelloWorldApp``,
 ``dlg.data.drops.memory.InMemoryDROP``...) map to liuray's own implementations; the old
 ``dfms.`` prefix and the pre-2023 ``dlg.drop.*`` paths are accepted too. Any other name
@@ -17,12 +22,16 @@ from __future__ import annotations
 import importlib
 from functools import lru_cache
 
-from liuray.engine.apps import bash, pyfunc, simple
+from liuray.engine.apps import bash, crc, pyfunc, simple
 from liuray.engine.apps.base import AppDrop
+from liuray.engine.apps.placeholder import PlaceholderApp
 from liuray.engine.drops.base import DataDrop
+from liuray.engine.drops.directory import DirectoryDrop
 from liuray.engine.drops.file import FileDrop
 from liuray.engine.drops.memory import MemoryDrop
 from liuray.engine.drops.null import NullDrop
+from liuray.engine.drops.parameter_set import ParameterSetDrop
+from liuray.engine.unsupported import UNSUPPORTED
 from liuray.errors import GraphError
 from liuray.types import DropSpec
 
@@ -42,6 +51,29 @@ _SIMPLE_APPS = (
     "DictGatherApp",
     "PickOne",
     "SimpleBranch",
+    "ListAppendThrashingApp",
+)
+
+#: DALiuGE 6.6.0 app classes with nothing to run (palette templates, a bare base): they
+#: fire and fail as there (see apps/placeholder.py).
+_PLACEHOLDERS = (
+    "dlg.apps.app_base.BarrierAppDROP",
+    "dlg.apps.simple.DALiuGEApp",
+    "dlg.apps.pyfunc.PyMemberApp",
+    *(
+        f"dlg.apps.constructs.{name}"
+        for name in (
+            "ScatterDrop",
+            "GatherDrop",
+            "LoopDrop",
+            "MKNDrop",
+            "GroupByDrop",
+            "SubGraphDrop",
+            "CommentDrop",
+            "ExclusiveForceDrop",
+            "GlobalVariableDrop",
+        )
+    ),
 )
 
 APPS: dict[str, type[AppDrop]] = {
@@ -53,7 +85,10 @@ APPS: dict[str, type[AppDrop]] = {
     "dlg.apps.bash_shell_app.StreamingInputBashApp": bash.BashShellApp,
     "dlg.apps.bash_shell_app.StreamingOutputBashApp": bash.BashShellApp,
     "dlg.apps.bash_shell_app.StreamingInputOutputBashApp": bash.BashShellApp,
-    "dlg.apps.app_base.BarrierAppDROP": simple.NullBarrierApp,
+    "dlg.apps.bash_shell_app.StreamingInputBashAppBase": bash.BashShellApp,
+    "dlg.apps.crc.CRCApp": crc.CRCApp,
+    "dlg.apps.crc.CRCStreamApp": crc.CRCStreamApp,
+    **dict.fromkeys(_PLACEHOLDERS, PlaceholderApp),
 }
 
 DATA: dict[str, type[DataDrop]] = {
@@ -62,20 +97,21 @@ DATA: dict[str, type[DataDrop]] = {
     "dlg.data.drops.memory.SharedMemoryDROP": MemoryDrop,
     "dlg.data.drops.file.FileDROP": FileDrop,
     "dlg.data.drops.json_drop.JsonDROP": FileDrop,
+    "dlg.data.drops.directory.DirectoryDROP": DirectoryDrop,
+    "dlg.data.drops.parset_drop.ParameterSetDROP": ParameterSetDrop,
     "dlg.data.drops.data_base.NullDROP": NullDrop,
     # DALiuGE re-exports its data drops at package level; translated graphs use those.
     "dlg.data.drops.NullDROP": NullDrop,
     "dlg.data.drops.InMemoryDROP": MemoryDrop,
     "dlg.data.drops.SharedMemoryDROP": MemoryDrop,
     "dlg.data.drops.FileDROP": FileDrop,
+    "dlg.data.drops.DirectoryDROP": DirectoryDrop,
+    "dlg.data.drops.ParameterSetDROP": ParameterSetDrop,
+    # Pre-2023 paths, no longer importable in DALiuGE 6.6.0 but still in old graphs.
     "dlg.drop.InMemoryDROP": MemoryDrop,
     "dlg.drop.FileDROP": FileDrop,
     "dlg.drop.NullDROP": NullDrop,
 }
-
-#: DALiuGE classes liuray does not run, each with what it would need; graphs naming them
-#: are refused when appended, with this text (see docs/compatibility.md).
-UNSUPPORTED: dict[str, str] = {}
 
 LEGACY_STORAGE: dict[str, type[DataDrop]] = {
     "memory": MemoryDrop,

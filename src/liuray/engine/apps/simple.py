@@ -7,6 +7,8 @@ array apps (extra ``liuray[apps]``).
 
 from __future__ import annotations
 
+import pickle
+import random
 from collections.abc import Iterable
 from typing import Any
 
@@ -246,6 +248,24 @@ def _is_rest_array(app: AppDrop, out: Any) -> bool:
     return bool(
         app.output_ports.get(out.uid) == "rest_array" or out.spec.get("name") == "rest_array"
     )
+
+
+class ListAppendThrashingApp(AppDrop):
+    """Benchmark app: builds a list of ``size`` random floats the slow way (``size``
+    times over, an N-squared loop) and writes it, pickled, to every output."""
+
+    __slots__ = ()
+
+    def run(self) -> None:
+        if not self.outputs:
+            raise ValueError("ListAppendThrashingApp needs at least one output")
+        size = as_int(self.param("size"), "size", 100)
+        numbers: list[float] = []
+        for _ in range(size):
+            numbers = [random.random() for _ in range(size)]
+        data = pickle.dumps(numbers)
+        for out in self.outputs:
+            out.write(data)
 
 
 class SimpleBranch(AppDrop):

@@ -24,6 +24,12 @@ from liuray.types import DropSpec, DropUid
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
+def safe_name(uid: str) -> str:
+    """A file name made of ``uid`` (characters other than letters, digits, ``._-`` become
+    ``_``): what a path-based drop is called when its spec names no path."""
+    return _UNSAFE.sub("_", uid)
+
+
 class FileDrop(DataDrop):
     """A drop whose payload is a file."""
 
@@ -46,7 +52,7 @@ class FileDrop(DataDrop):
         if filepath.endswith("/"):
             dirname = os.path.join(dirname, filepath) if dirname else filepath
             filepath = ""
-        name = filepath or _UNSAFE.sub("_", self.uid)
+        name = filepath or safe_name(self.uid)
         path = Path(os.path.expanduser(name))
         if not path.is_absolute():
             base = Path(os.path.expanduser(dirname)) if dirname else Path()
