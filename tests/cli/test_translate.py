@@ -77,6 +77,27 @@ def test_unsupported_construct_exits_2_naming_it(
     assert captured.out == ""
 
 
+def test_physical_graph_exits_2_pointing_to_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A physical graph given to translate: exit 2, and the message says it is already
+    physical and to use liuray run or liuray submit."""
+    translated = tmp_path / "pg.json"
+    assert (
+        main(["translate", str(graph_file(tmp_path, "HelloWorld_simple")), "-o", str(translated)])
+        == 0
+    )
+    capsys.readouterr()
+
+    status = main(["translate", str(translated)])
+
+    err = capsys.readouterr().err
+    assert status == 2
+    assert "already a physical graph" in err
+    assert "liuray run" in err
+    assert "liuray submit" in err
+
+
 def test_missing_file_and_empty_nodes_exit_2(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -196,3 +196,102 @@ def test_parsing_does_not_modify_the_input() -> None:
     assert raw == before
     assert is_logical_graph(raw)
     assert not is_logical_graph([{"oid": "a"}])
+
+
+@pytest.mark.parametrize(
+    "graph",
+    [
+        [{"oid": "a", "categoryType": "Data"}],
+        ["my graph", [{"oid": "a", "categoryType": "Data"}]],
+    ],
+)
+def test_physical_graph_is_refused_with_a_pointer_to_run(graph: Any) -> None:
+    """A list of drop specs (or DALiuGE's ["name", [specs]]) is already physical: the
+    error says so and names liuray run / liuray submit."""
+    with pytest.raises(GraphError, match=r"already a physical graph.*liuray run.*liuray submit"):
+        load_logical_graph(graph)
+
+
+def test_description_with_a_nameless_field_is_ignored() -> None:
+    """EAGLE's Description and Comment nodes are not read at all, so a field without a
+    name there stops nothing (as in DALiuGE)."""
+    description = {
+        "id": "note",
+        "category": "Description",
+        "categoryType": "Other",
+        "fields": [{"id": "x", "name": "", "value": "about this graph"}],
+    }
+
+    graph = load_logical_graph({"nodeDataArray": [data("d"), description]})
+
+    assert list(graph.nodes) == ["d"]
+
+
+def test_nameless_parameter_is_skipped_but_a_nameless_port_is_an_error() -> None:
+    """DALiuGE skips a field without a name; a port without one could never be linked."""
+    node = data("d")
+    node["fields"] = [{"id": "p", "name": "", "value": 1}]
+    assert load_logical_graph({"nodeDataArray": [node]})["d"].fields == ()
+
+    node["fields"] = [{"id": "p", "name": "", "usage": "InputPort"}]
+    with pytest.raises(GraphError, match=r"port 'p' \(InputPort\) has no 'name'"):
+        load_logical_graph({"nodeDataArray": [node]})
+
+
+def test_exclusive_force_node_is_transparent() -> None:
+    """An ExclusiveForceNode only asks that its members share a node: it is removed and
+    its children move to its own parent."""
+    scatter = {"id": "s", "category": "Scatter", "categoryType": "Construct", "fields": []}
+    force = {
+        "id": "f",
+        "category": "ExclusiveForceNode",
+        "categoryType": "Construct",
+        "parentId": "s",
+        "fields": [],
+    }
+
+    graph = load_logical_graph({"nodeDataArray": [scatter, force, data("d", parent="f")]})
+
+    assert "f" not in graph.nodes
+    assert graph["d"].parent_id == "s"
+
+
+def test_global_variables_replace_their_names_in_field_values() -> None:
+    """HelloWorld_Global: the GlobalVariable node is gone and the app's greet field,
+    "{greet}", reads the global's value."""
+    graph = load_logical_graph(eagle("HelloWorld_Global"))
+
+    assert "GlobalVariable" not in {node.category for node in graph}
+    (hello,) = [node for node in graph if node.category_type == "Application"]
+    assert hello.value("greet") == "Test case global"
+
+
+def test_global_variable_of_the_wrong_type_is_an_error() -> None:
+    """A field that becomes "x3" through an Integer global cannot be an Integer."""
+    variables = {
+        "id": "g",
+        "category": "GlobalVariable",
+        "categoryType": "Data",
+        "fields": [{"id": "n", "name": "n", "value": "3", "type": "Integer"}],
+    }
+    user = app("a", count="x{n}")
+
+    with pytest.raises(GraphError, match=r"field 'count' becomes 'x3' .*'n', which is no Integer"):
+        load_logical_graph({"nodeDataArray": [variables, user]})
+
+
+def test_links_keep_loop_aware_and_closes_loop() -> None:
+    """loop_aware "1" and closesLoop true are kept on the parsed link."""
+    raw = link("a", "o", "d", "i") | {"loop_aware": "1", "closesLoop": True}
+    graph = load_logical_graph(
+        {
+            "nodeDataArray": [
+                app("a", ("o", "out", "OutputPort")),
+                data("d", ("i", "x", "InputPort")),
+            ],
+            "linkDataArray": [raw],
+        }
+    )
+
+    (only,) = graph.links
+    assert (only.loop_aware, only.closes_loop) == (True, True)

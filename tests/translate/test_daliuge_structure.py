@@ -37,7 +37,6 @@ NOT_YET: dict[str, str] = {
     "logical_graphs/ArrayLoop.graph": "Loop construct",
     "logical_graphs/ArrayLoop_Global.graph": "Loop construct",
     "logical_graphs/ExampleSubgraphNoInput.graph": "SubGraph construct",
-    "logical_graphs/HelloWorld_Global.graph": "GlobalVariable nodes",
     "logical_graphs/Plasma_test.graph": "Service construct",
     "logical_graphs/cont_img_mvp.graph": "Loop construct",
     "logical_graphs/testLoop.graph": "Loop construct",

@@ -9,12 +9,20 @@ turns that into a :class:`LogicalGraph`:
 
 * the active graph configuration (``activeGraphConfigId`` in ``graphConfigurations``),
   if any, overrides field values first;
-* ``Comment`` and ``Description`` nodes are dropped;
+* a physical graph (a JSON list of drop specs) is refused with a pointer to ``liuray
+  run`` / ``liuray submit``: it needs no translation;
+* ``Comment`` and ``Description`` nodes are dropped unread (as DALiuGE ignores them);
+* ``GlobalVariable`` nodes are dropped after their fields replaced every ``{name}`` in the
+  other nodes' field values (DALiuGE's ``extract_globals``, types converted alike);
+* an ``ExclusiveForceNode`` is transparent: its children move to its parent (it only
+  asks that they share a node, which liuray's partitioner does not use yet);
+* fields without a name that are no port are skipped, as DALiuGE skips them;
 * a construct with an embedded application (``inputApplicationType``, as Scatter and
   Gather have) gets it as :attr:`LogicalNode.app`: a node with the construct's id, the
   construct's own parameters and the ``inputAppFields``; links that name the construct
   mean that app;
-* links resolve their port ids to port *names* (the field's ``name``).
+* links resolve their port ids to port *names* (the field's ``name``) and keep
+  ``loop_aware`` (``"1"``) and ``closesLoop``.
 
 Everything is checked on the way in, and a :class:`~liuray.errors.GraphError` names the
 node (id and name) and what would be valid: duplicate ids, a ``parentId`` that is not a
@@ -35,13 +43,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from liuray.errors import GraphError
 
 IGNORED_CATEGORIES = frozenset({"Comment", "Description"})
+GLOBAL_VARIABLES = "GlobalVariable"
+EXCLUSIVE_FORCE = "ExclusiveForceNode"
 CATEGORY_TYPES = frozenset({"Application", "Data", "Construct", "Other"})
 _INPUT_USAGES = frozenset({"InputPort", "InputOutput"})
 _OUTPUT_USAGES = frozenset({"OutputPort", "InputOutput"})
@@ -129,6 +139,11 @@ class LogicalLink:
     source_port: str
     target: str
     target_port: str
+    #: EAGLE's ``loop_aware``: a link across a Loop's boundary touches only its first
+    #: (into the loop) or last (out of it) iteration.
+    loop_aware: bool = False
+    #: EAGLE's ``closesLoop``: the link goes from a Loop's group_end to its group_start.
+    closes_loop: bool = False
 
 
 @dataclass(frozen=True)
@@ -157,6 +172,15 @@ class LogicalGraph:
         """The graph's file name without suffix, or ``"graph"``."""
         path = str(self.model_data.get("filePath") or "graph")
         return Path(path).stem or "graph"
+
+
+def _is_physical_graph(obj: Any) -> bool:
+    """A list of drop specs, possibly DALiuGE's ``["name", [specs]]`` form."""
+    if not isinstance(obj, list):
+        return False
+    if len(obj) == 2 and isinstance(obj[0], str) and isinstance(obj[1], list):
+        obj = obj[1]
+    return any(isinstance(item, dict) and "oid" in item for item in obj)
 
 
 def is_logical_graph(obj: Any) -> bool:
@@ -192,6 +216,12 @@ def load_logical_graph(obj: Any) -> LogicalGraph:
     Raises:
         GraphError: naming the offending node or link and what would be valid.
     """
+    if _is_physical_graph(obj):
+        raise GraphError(
+            "this is already a physical graph (a list of drop specs), not an EAGLE "
+            "logical graph: it needs no translation; run it with `liuray run FILE` or "
+            "send it to a cluster with `liuray submit FILE`"
+        )
     if not is_logical_graph(obj):
         raise GraphError(
             "not an EAGLE logical graph: expected a JSON object with 'nodeDataArray' "
@@ -202,16 +232,21 @@ def load_logical_graph(obj: Any) -> LogicalGraph:
     if not isinstance(raw_nodes, list) or not isinstance(raw_links, list):
         raise GraphError("'nodeDataArray' and 'linkDataArray' must be JSON lists")
     overrides = _active_configuration(obj)
+    raw_nodes, overrides = _substitute_globals(raw_nodes, overrides)
     nodes: dict[str, LogicalNode] = {}
     ignored: set[str] = set()
     for position, raw in enumerate(raw_nodes):
+        if isinstance(raw, dict) and raw.get("category") in IGNORED_CATEGORIES:
+            node_id = str(raw.get("id", raw.get("key", "")))
+            if node_id in nodes or node_id in ignored:
+                raise GraphError(f"two nodes have the id {node_id!r}; node ids must be unique")
+            ignored.add(node_id)
+            continue
         node = _parse_node(raw, position, overrides)
         if node.id in nodes or node.id in ignored:
             raise GraphError(f"two nodes have the id {node.id!r}; node ids must be unique")
-        if node.category in IGNORED_CATEGORIES:
-            ignored.add(node.id)
-        else:
-            nodes[node.id] = node
+        nodes[node.id] = node
+    nodes = _without_exclusive_force(nodes)
     _check_groups(nodes)
     links = tuple(_parse_link(raw, index, nodes, ignored) for index, raw in enumerate(raw_links))
     model_data = obj.get("modelData")
@@ -239,6 +274,96 @@ def _active_configuration(obj: dict[str, Any]) -> _Overrides:
             if isinstance(setting, dict) and "value" in setting:
                 overrides.setdefault(node_id, {})[field_id] = setting["value"]
     return overrides
+
+
+_GLOBAL_TYPES: dict[str, Any] = {
+    "Integer": int,
+    "Float": float,
+    "String": str,
+    "Boolean": lambda text: text.lower() in ("true", "1"),
+}
+
+
+def _substitute_globals(
+    raw_nodes: list[Any], overrides: _Overrides
+) -> tuple[list[Any], _Overrides]:
+    """Drop the GlobalVariable nodes; put their values into every ``{name}`` of a field.
+
+    As DALiuGE's ``extract_globals``: only the nodes' own ``fields`` are searched, and a
+    field whose text names a global takes that global's type (its text converted).
+    """
+    globals_: dict[str, tuple[Any, str]] = {}
+    kept = []
+    for raw in raw_nodes:
+        if not (isinstance(raw, dict) and raw.get("category") == GLOBAL_VARIABLES):
+            kept.append(raw)
+            continue
+        mine = overrides.get(str(raw.get("id")), {})
+        for item in raw.get("fields") or []:
+            if isinstance(item, dict) and item.get("name"):
+                value = mine.get(str(item.get("id", "")), item.get("value"))
+                globals_[str(item["name"])] = (value, str(item.get("type", "String")))
+    if not globals_:
+        return kept, overrides
+    substituted: _Overrides = {node: dict(fields) for node, fields in overrides.items()}
+    for raw in kept:
+        if not isinstance(raw, dict):
+            continue
+        node_id = str(raw.get("id", raw.get("key", "")))
+        for item in raw.get("fields") or []:
+            if not isinstance(item, dict):
+                continue
+            field_id = str(item.get("id", ""))
+            value = substituted.get(node_id, {}).get(field_id, item.get("value"))
+            new = _with_globals(value, globals_, f"{raw.get('name')!r} ({node_id})", item)
+            if new is not value:
+                substituted.setdefault(node_id, {})[field_id] = new
+    return kept, substituted
+
+
+def _with_globals(
+    value: Any, globals_: Mapping[str, tuple[Any, str]], where: str, item: Mapping[str, Any]
+) -> Any:
+    for name, (global_value, type_name) in globals_.items():
+        if not (isinstance(value, str) and f"{{{name}}}" in value):
+            continue
+        convert = _GLOBAL_TYPES.get(type_name)
+        if convert is None:
+            raise GraphError(
+                f"global variable {name!r} has type {type_name!r}; "
+                f"expected one of {sorted(_GLOBAL_TYPES)}"
+            )
+        text = value.replace(f"{{{name}}}", str(global_value))
+        try:
+            value = convert(text)
+        except ValueError:
+            raise GraphError(
+                f"node {where}: field {item.get('name')!r} becomes {text!r} with global "
+                f"variable {name!r}, which is no {type_name}"
+            ) from None
+    return value
+
+
+def _without_exclusive_force(nodes: dict[str, LogicalNode]) -> dict[str, LogicalNode]:
+    """Remove ExclusiveForceNodes; their children take the removed node's parent."""
+    removed = {
+        node.id: node.parent_id for node in nodes.values() if node.category == EXCLUSIVE_FORCE
+    }
+    if not removed:
+        return nodes
+
+    def parent_of(parent: str | None) -> str | None:
+        seen = set()
+        while parent in removed and parent not in seen:
+            seen.add(parent)
+            parent = removed[parent]
+        return parent
+
+    return {
+        node.id: replace(node, parent_id=parent_of(node.parent_id))
+        for node in nodes.values()
+        if node.id not in removed
+    }
 
 
 def _parse_node(raw: Any, position: int, overrides: _Overrides) -> LogicalNode:
@@ -313,9 +438,13 @@ def _parse_fields(raw: Any, where: str, overrides: Mapping[str, Any]) -> tuple[F
         raise GraphError(f"{where}: 'fields' must be a list, got {type(raw).__name__}")
     fields = []
     for item in raw:
-        if not isinstance(item, dict) or not item.get("name"):
-            raise GraphError(f"{where}: every field needs a 'name', got {item!r}")
+        if not isinstance(item, dict):
+            raise GraphError(f"{where}: every field must be an object, got {item!r}")
         usage = str(item.get("usage") or "NoPort")
+        if not item.get("name"):
+            if usage == "NoPort":
+                continue  # DALiuGE skips a nameless parameter too
+            raise GraphError(f"{where}: port {item.get('id')!r} ({usage}) has no 'name'")
         if usage not in _USAGES:
             raise GraphError(
                 f"{where}: field {item['name']!r} has usage {usage!r}; "
@@ -370,13 +499,23 @@ def _parse_link(
     for end, port_key, want in (("from", "fromPort", "output"), ("to", "toPort", "input")):
         node_id = str(raw.get(end, ""))
         if node_id in ignored:
-            raise GraphError(f"link {index} has its {end!r} end on a comment node ({node_id})")
+            raise GraphError(
+                f"link {index} has its {end!r} end on a Comment or Description node "
+                f"({node_id}), which carries no data; remove that link"
+            )
         node = nodes.get(node_id)
         if node is None:
             raise GraphError(f"link {index}: its {end!r} end {node_id!r} is no node of the graph")
         ends.append(_port_name(node, str(raw.get(port_key, "")), want, index))
     (source, source_port), (target, target_port) = ends
-    return LogicalLink(source, source_port, target, target_port)
+    return LogicalLink(
+        source,
+        source_port,
+        target,
+        target_port,
+        loop_aware=raw.get("loop_aware") in ("1", 1, True),
+        closes_loop=raw.get("closesLoop") in (True, "1", "true", 1),
+    )
 
 
 def _port_name(node: LogicalNode, port_id: str, want: str, index: int) -> tuple[str, str]:
