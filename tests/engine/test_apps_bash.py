@@ -88,9 +88,12 @@ def test_unused_application_args_are_appended_with_prefix_and_separator(
 
 
 def test_default_prefix_is_double_dash_and_separator_a_space(context: Context) -> None:
+    """In an older graph (it has paramValueSeparator, even empty) the prefix defaults to
+    ``--`` and an empty separator means a space."""
     app = bash(
         context,
         "tool {used}",
+        paramValueSeparator="",
         applicationArgs={
             "used": {"value": "x", "usage": "NoPort"},
             "level": {"value": 3, "usage": "NoPort"},

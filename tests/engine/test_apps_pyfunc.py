@@ -93,7 +93,8 @@ def test_application_args_fill_the_rest_and_are_converted_by_type(context: Conte
 
 
 def test_port_wins_over_application_arg_and_func_defaults(context: Context) -> None:
-    """An input port beats an applicationArg and func_defaults of the same name."""
+    """An input port beats an applicationArg and func_defaults of the same name; every
+    positional parameter is passed, with its own default if nothing else gives one."""
     func = app(
         context,
         {
@@ -106,7 +107,7 @@ def test_port_wins_over_application_arg_and_func_defaults(context: Context) -> N
 
     args, kwargs = func.bind(load_function(None, PAIR))
 
-    assert (args, kwargs) == ([], {"a": "from-port", "c": 30})
+    assert (args, kwargs) == ([], {"a": "from-port", "b": 2, "c": 30})
 
 
 @pytest.mark.parametrize(

@@ -3,16 +3,22 @@
 
 The ``command`` is run with ``/bin/bash -c`` in the session directory, in its own
 process group (so cancel kills the whole pipeline), with ``DLG_UID``, ``DLG_SESSION_ID``
-and ``DLG_ROOT`` set for that process only. Before running, the command is completed:
+and ``DLG_ROOT`` set for that process only. The command is ``command``, after any
+``Arg01``..``Arg10`` of older graphs (refused by :meth:`BashShellApp.check_spec` when
+there is none). Before running, it is completed as DALiuGE 6.6.0 does (the rules with
+examples are in docs/parameter-rules.md):
 
-* ``{name}`` placeholders naming a port become the linked drop's file path (for file
-  drops) or its content as text (memory inputs); naming an application argument they
-  become its value. Other braces (``${VAR}``, ``awk '{print}'``) are left alone.
-* ``%i0``/``%o0`` (the older style) become the path of input/output 0, and
-  ``%iDataURL0``/``%oDataURL0`` their data URLs.
-* application arguments not used as placeholders are appended as
-  ``<argumentPrefix><name><paramValueSeparator><value>`` (DALiuGE's defaults ``--`` and
-  a space), or just the value for positional ones.
+* ``{port}`` becomes the linked drop's file path (file drops) or its value read per the
+  port field's encoding (memory inputs); ``{uid}`` of a linked file drop its path.
+* ``{name}`` of an application argument becomes ``str(value)``; empty, None and False
+  values leave the placeholder alone unless the field is ``precious``. Other braces
+  (``${VAR}``, ``awk '{print}'``) are left alone.
+* the older ``%i0``/``%o0``/``%i[uid]`` become paths and ``%iDataURL0`` data URLs
+  (6.6.0 no longer replaces them; liuray keeps them for older graphs).
+* arguments not used as placeholders are appended, as older DALiuGE did, only for
+  graphs that carry ``argumentPrefix`` or ``paramValueSeparator``:
+  ``<argumentPrefix><name><paramValueSeparator><value>`` (defaults ``--`` and a
+  space), positional ones bare. DALiuGE 6.6.0 appends nothing.
 
 Standard output goes to the outputs that are not files; standard error is kept in the
 drop's log. A non-zero exit status is an error carrying the status and the stderr tail.
@@ -27,12 +33,14 @@ import subprocess
 from typing import Any
 
 from liuray.engine.apps.base import AppContext, AppDrop
+from liuray.engine.codec import ENCODINGS
 from liuray.engine.drops.base import DataDrop
 from liuray.engine.drops.file import FileDrop
+from liuray.engine.params import as_bool, field_named, param
 from liuray.errors import DropExecutionError
 from liuray.types import DropSpec, DropUid
 
-_PERCENT = re.compile(r"%([io])(DataURL)?\[?(\d+)\]?")
+_PERCENT = re.compile(r"%([io])(DataURL)?(?:\[([^\]\s]+)\]|(\d+))")
 _BRACES = re.compile(r"\{([A-Za-z_][A-Za-z0-9_.-]*)\}")
 _STDERR_TAIL = 2000
 
@@ -100,23 +108,37 @@ class BashShellApp(AppDrop):
             except ProcessLookupError:
                 pass
 
+    @classmethod
+    def check_spec(cls, spec: DropSpec) -> None:
+        """Refuse a bash app that has no command (``command`` or ``Arg01``..``Arg10``)."""
+        if not command_text(spec).strip():
+            raise ValueError(
+                "bash app has no command: set its 'command' parameter (or, in older "
+                "graphs, Arg01..Arg10) to the command line to run"
+            )
+
     def command_line(self) -> str:
-        """The command with placeholders filled and arguments appended."""
-        command = str(self.param("command", "") or "")
+        """The command with placeholders filled (and, for older graphs, arguments
+        appended)."""
+        command = command_text(self.spec)
         if not command.strip():
             raise ValueError(f"bash app {self.uid!r} has no 'command'")
         values: dict[str, str] = {}
+        for drop in [*self.inputs, *self.outputs]:
+            if isinstance(drop, FileDrop):
+                values[drop.uid] = str(drop.path)  # DALiuGE's {uid} placeholders
+        arguments = self._arguments()
+        for name, (value, _) in arguments.items():
+            values[name] = value
         for drop in [*self.inputs, *self.streaming_inputs]:
             port = self.input_ports.get(drop.uid)
-            if port:
-                values[port] = _as_input(drop)
+            text = self._as_input(drop, port) if port else None
+            if port and text is not None:
+                values[port] = text
         for drop in self.outputs:
             port = self.output_ports.get(drop.uid)
             if port:
                 values[port] = _as_path(drop)
-        arguments = self._arguments()
-        for name, (value, _) in arguments.items():
-            values.setdefault(name, value)
         used: set[str] = set()
 
         def fill(match: re.Match[str]) -> str:
@@ -127,27 +149,36 @@ class BashShellApp(AppDrop):
             return match.group(0)
 
         command = _BRACES.sub(fill, command)
-        extra = [
-            value if positional else f"{self._prefix()}{name}{self._separator()}{value}"
-            for name, (value, positional) in arguments.items()
-            if name not in used
-        ]
-        if extra:
+        if self._appends_arguments():
+            extra = [
+                value if positional else f"{self._prefix()}{name}{self._separator()}{value}"
+                for name, (value, positional) in arguments.items()
+                if name not in used and value != ""
+            ]
             command = " ".join([command, *extra])
         return _PERCENT.sub(self._percent, command)
 
     def _percent(self, match: re.Match[str]) -> str:
-        drops = self.inputs if match.group(1) == "i" else self.outputs
-        index = int(match.group(3))
-        if index >= len(drops):
+        """``%i0``/``%o0`` (by position) or ``%i[uid]`` (by uid; a number is a position)."""
+        is_input = match.group(1) == "i"
+        drops = self.inputs if is_input else self.outputs
+        key = match.group(3) or match.group(4)
+        by_uid = [drop for drop in drops if drop.uid == key]
+        if by_uid:
+            drop = by_uid[0]
+        elif key.isdigit() and int(key) < len(drops):
+            drop = drops[int(key)]
+        else:
             raise ValueError(
-                f"placeholder {match.group(0)!r} but the app has only "
-                f"{len(drops)} {'inputs' if match.group(1) == 'i' else 'outputs'}"
+                f"placeholder {match.group(0)!r} names no {'input' if is_input else 'output'}"
+                f" of bash app {self.uid!r}: use a position below {len(drops)} or one of "
+                f"the uids {[drop.uid for drop in drops]}"
             )
-        drop = drops[index]
         return drop.data_url if match.group(2) else _as_path(drop)
 
     def _arguments(self) -> dict[str, tuple[str, bool]]:
+        """Application arguments as text: empty, None and False values are left out
+        unless ``precious`` (then written as ``str`` gives them)."""
         fields = self.spec.get("applicationArgs")
         if not isinstance(fields, dict):
             return {}
@@ -156,18 +187,68 @@ class BashShellApp(AppDrop):
             if not isinstance(field, dict) or str(field.get("usage", "NoPort")) != "NoPort":
                 continue
             value = field.get("value")
-            if value is None or value == "":
+            if (value is None or value is False or value == "") and not as_bool(
+                field.get("precious")
+            ):
                 continue
-            arguments[name] = (_text(value), bool(field.get("positional", False)))
+            text = _text(value) if self._appends_arguments() else str(value)
+            arguments[name] = (text, as_bool(field.get("positional")))
         return arguments
 
+    def _as_input(self, drop: DataDrop, port: str) -> str | None:
+        """An input's placeholder text: a file's path, else its value read per the
+        port field's encoding (None and "" leave the placeholder alone)."""
+        if isinstance(drop, FileDrop):
+            return str(drop.path)
+        field = field_named(self.spec, port)
+        encoding = str(field.get("encoding") or "") if field else ""
+        if encoding.lower() in ("path", "dataurl"):
+            return drop.data_url
+        value = drop.get(encoding if encoding.lower() in ENCODINGS else None)
+        if isinstance(value, bytes | bytearray):
+            value = bytes(value).decode("utf-8", "replace")
+        return None if value is None or value == "" else str(value)
+
+    def _appends_arguments(self) -> bool:
+        """Older graphs (their bash palette has argumentPrefix/paramValueSeparator)
+        expect unused arguments appended; DALiuGE 6.6.0 appends nothing."""
+        return any(
+            param(self.spec, key) is not None for key in ("argumentPrefix", "paramValueSeparator")
+        ) or any(key in self.spec for key in ("argumentPrefix", "paramValueSeparator"))
+
     def _prefix(self) -> str:
-        value = self.spec.get("argumentPrefix", "--")
+        value = self.spec.get("argumentPrefix", param(self.spec, "argumentPrefix", "--"))
         return "--" if value is None else str(value)
 
     def _separator(self) -> str:
-        value = self.spec.get("paramValueSeparator", " ")
+        value = self.spec.get("paramValueSeparator", param(self.spec, "paramValueSeparator"))
         return " " if value is None or value == "" else str(value)
+
+
+#: Where older graphs keep the command: Arg01..Arg10 (joined in order), then these.
+_COMMAND_PARTS = (
+    *(f"Arg{index:02d}" for index in range(1, 11)),
+    "command",
+    "input_redirection",
+    "output_redirection",
+    "command_line_arguments",
+)
+
+
+def command_text(spec: DropSpec) -> str:
+    """The command of a bash app: ``command``, after any older ``Arg01``..``Arg10``.
+
+    >>> command_text({"Arg01": "echo", "Arg02": "hi", "command": ""})
+    'echo hi'
+    """
+    parts = []
+    for key in _COMMAND_PARTS:
+        value = param(spec, key)
+        if value is None and key.startswith("Arg"):
+            value = param(spec, key.lower())
+        if value is not None and str(value).strip():
+            parts.append(str(value).strip() if key != "command" else str(value))
+    return " ".join(parts)
 
 
 def _text(value: Any) -> str:
@@ -180,12 +261,3 @@ def _as_path(drop: DataDrop) -> str:
     if isinstance(drop, FileDrop):
         return str(drop.path)
     return drop.data_url
-
-
-def _as_input(drop: DataDrop) -> str:
-    if isinstance(drop, FileDrop):
-        return str(drop.path)
-    value = drop.get()
-    if isinstance(value, bytes | bytearray):
-        return bytes(value).decode("utf-8", "replace")
-    return str(value)

@@ -4,14 +4,13 @@
 The function comes from ``func_name`` (an import path such as ``numpy.mean`` or
 ``mypkg.module.func``; DALiuGE's ``dlg.apps.simple_functions.*`` map to
 :mod:`liuray.engine.apps.simple_functions`) or from ``func_code`` (Python source defining
-it; base64 pickles are accepted too). Arguments are bound as DALiuGE does:
-
-1. inputs whose port name matches a parameter of the function, by name;
-2. the remaining inputs, in link order, to the remaining positional parameters;
-3. application arguments (EAGLE ``applicationArgs``) whose name matches a parameter,
-   then top-level spec keys of that name;
-4. ``func_defaults`` (a dict, JSON or a Python literal, optionally DALiuGE's
-   ``{"kwargs": {...}}`` form), then the function's own defaults.
+it; base64 pickles are accepted too). Arguments are bound as DALiuGE 6.6.0 does
+(:func:`liuray.engine.params.bind_arguments`; the rules with examples are in
+docs/parameter-rules.md): every positional parameter gets a value, its own default or
+None, then ``func_defaults``, a top-level spec key, a truthy application argument and
+finally the input port of its name, in rising precedence; arguments the signature does
+not name go to ``**kwargs`` (``*args`` if ``positional``). Inputs without a port name fill
+the positional parameters still unset, in link order.
 
 Inputs are decoded per port: the port field's ``encoding``, else ``input_parser``
 (``pickle``, ``eval``, ``path``, ``utf-8``, ...), else ``eval`` for graphs that say
@@ -37,39 +36,10 @@ from typing import Any
 from liuray.engine.apps.base import AppContext, AppDrop
 from liuray.engine.apps.simple import branch_not_taken
 from liuray.engine.apps.simple_functions import DALIUGE_NAMES
-from liuray.engine.params import as_bool
+from liuray.engine.codec import ENCODINGS
+from liuray.engine.drops.base import DataDrop
+from liuray.engine.params import as_bool, bind_arguments, field_named, param
 from liuray.types import DropSpec, DropUid
-
-_VARIADIC = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
-_NOT_ARGUMENTS = frozenset(
-    {
-        "func_name",
-        "func_code",
-        "func_defaults",
-        "func_arg_mapping",
-        "pickle",
-        "input_parser",
-        "output_parser",
-        "dropclass",
-        "execution_time",
-        "num_cpus",
-        "group_start",
-        "n_tries",
-        "input_error_threshold",
-        "block_skip",
-    }
-)
-_CONVERTERS: dict[str, Callable[[Any], Any]] = {
-    "integer": lambda v: int(float(v)) if isinstance(v, str) else v,
-    "int": lambda v: int(float(v)) if isinstance(v, str) else v,
-    "float": lambda v: float(v) if isinstance(v, str) else v,
-    "boolean": lambda v: as_bool(v),
-    "bool": lambda v: as_bool(v),
-    "json": lambda v: json.loads(v) if isinstance(v, str) else v,
-    "object": lambda v: json.loads(v) if isinstance(v, str) and v[:1] in "[{" else v,
-    "list": lambda v: json.loads(v) if isinstance(v, str) and v[:1] == "[" else v,
-    "dict": lambda v: json.loads(v) if isinstance(v, str) and v[:1] == "{" else v,
-}
 
 
 def load_function(func_name: str | None, func_code: Any = None) -> Callable[..., Any]:
@@ -157,6 +127,23 @@ class PyFuncApp(AppDrop):
         super().__init__(uid, spec, context)
         self._future: Future[Any] | None = None
 
+    @classmethod
+    def check_spec(cls, spec: DropSpec) -> None:
+        """Refuse a spec naming no function, with unreadable ``func_defaults``, or with
+        an encoding (port field, ``input_parser``, ``output_parser``) liuray lacks."""
+        if not param(spec, "func_name") and not param(spec, "func_code"):
+            raise ValueError(
+                "PyFuncApp names no function: set 'func_name' to an import path (such as "
+                "'numpy.mean') or 'func_code' to Python source defining it"
+            )
+        func_defaults(param(spec, "func_defaults"))
+        for name, encoding in _encodings(spec):
+            if encoding.lower() not in ENCODINGS:
+                raise ValueError(
+                    f"PyFuncApp {name} has encoding {encoding!r}; "
+                    f"known encodings: {', '.join(ENCODINGS)}"
+                )
+
     def cancel(self) -> None:
         """Stop waiting; a call sent to another process or a Ray task is cancelled too."""
         super().cancel()
@@ -219,61 +206,26 @@ class PyFuncApp(AppDrop):
         return "eval" if pickled is not None and not as_bool(pickled) else None
 
     def bind(self, func: Callable[..., Any]) -> tuple[list[Any], dict[str, Any]]:
-        """Build the call's arguments (see the module docstring)."""
-        try:
-            signature = inspect.signature(func)
-        except (TypeError, ValueError):  # some builtins have no signature
-            return [d.get(self._decoding(d.uid)) for d in self.inputs], {}
-        parameters = signature.parameters
-        kwargs: dict[str, Any] = {}
-        unnamed: list[Any] = []
-        for drop in self.inputs:
-            port = self.input_ports.get(drop.uid)
-            value = drop.get(self._decoding(drop.uid))
-            if (
-                port is not None
-                and port in parameters
-                and port not in kwargs
-                and parameters[port].kind not in _VARIADIC
-            ):
-                kwargs[port] = value
-            else:
-                unnamed.append(value)
-        args: list[Any] = []
-        for name, parameter in parameters.items():
-            if not unnamed:
-                break
-            if parameter.kind is parameter.VAR_POSITIONAL:
-                args.extend(unnamed)
-                unnamed = []
-            elif (
-                parameter.kind in (parameter.POSITIONAL_ONLY, parameter.POSITIONAL_OR_KEYWORD)
-                and name not in kwargs
-            ):
-                args.append(unnamed.pop(0))
-        self._add_arguments(parameters, kwargs, skip=set(list(parameters)[: len(args)]))
-        # Positional-only parameters cannot be passed by name.
-        for name, parameter in parameters.items():
-            if parameter.kind is parameter.POSITIONAL_ONLY and name in kwargs:
-                args.append(kwargs.pop(name))
-        return args, kwargs
+        """Build the call's arguments (see :mod:`liuray.engine.arguments`)."""
+        inputs = [
+            (self.input_ports.get(drop.uid), _Lazy(drop, self._decoding(drop.uid)))
+            for drop in self.inputs
+        ]
+        defaults = decoded_defaults(func_defaults(self.param("func_defaults")))
+        return bind_arguments(func, self.spec, inputs, defaults)
 
-    def _add_arguments(self, parameters: Any, kwargs: dict[str, Any], skip: set[str]) -> None:
-        defaults = func_defaults(self.param("func_defaults"))
-        for name in parameters:
-            if name in kwargs or name in skip or name in _NOT_ARGUMENTS:
-                continue
-            field = _field(self.spec, name)
-            if field is not None and str(field.get("usage", "NoPort")) in ("NoPort", ""):
-                value = field.get("value")
-                if value is not None and value != "":
-                    convert = _CONVERTERS.get(str(field.get("type", "")).lower())
-                    kwargs[name] = convert(value) if convert else value
-                    continue
-            if name in self.spec and name not in ("inputs", "outputs", "node", "oid"):
-                kwargs[name] = self.spec[name]
-            elif name in defaults:
-                kwargs[name] = defaults[name]
+
+class _Lazy:
+    """Reads an input only when the binding needs its value."""
+
+    __slots__ = ("drop", "encoding")
+
+    def __init__(self, drop: DataDrop, encoding: str | None) -> None:
+        self.drop = drop
+        self.encoding = encoding
+
+    def __call__(self) -> Any:
+        return self.drop.get(self.encoding)
 
 
 def func_defaults(value: Any) -> dict[str, Any]:
@@ -304,18 +256,53 @@ def func_defaults(value: Any) -> dict[str, Any]:
     return value
 
 
-def _field(spec: dict[str, Any], name: str) -> dict[str, Any] | None:
+def decoded_defaults(defaults: dict[str, Any]) -> dict[str, Any]:
+    """func_defaults values as the function gets them.
+
+    DALiuGE serialises them (base64 of a pickle, as ``dlg.utils.serialize_data``
+    writes); such a value is decoded, any other is used as it is (DALiuGE would fail).
+    """
+    return {name: _unserialised(value) for name, value in defaults.items()}
+
+
+def _unserialised(value: Any) -> Any:
+    if not isinstance(value, str) or len(value) < 8:
+        return value
+    try:
+        data = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        return value
+    if data[:1] != b"\x80":
+        return value
+    try:
+        return pickle.loads(data)
+    except Exception:  # not a pickle after all: the text is the value
+        return value
+
+
+def _encodings(spec: DropSpec) -> Iterable[tuple[str, str]]:
+    """(what, encoding) for every port field and parser the spec sets."""
+    for parser in ("input_parser", "output_parser"):
+        value = param(spec, parser)
+        if value:
+            yield parser, str(value)
     for group in ("applicationArgs", "componentParams"):
         fields = spec.get(group)
-        if isinstance(fields, dict) and isinstance(fields.get(name), dict):
-            return fields[name]  # type: ignore[no-any-return]
-    return None
+        if not isinstance(fields, dict):
+            continue
+        for name, field in fields.items():
+            if (
+                isinstance(field, dict)
+                and str(field.get("usage") or "NoPort") != "NoPort"
+                and field.get("encoding")
+            ):
+                yield f"port {name!r}", str(field["encoding"])
 
 
 def _port_encoding(spec: dict[str, Any], port: str | None) -> str | None:
     if not port:
         return None
-    field = _field(spec, port)
+    field = field_named(spec, port)
     if field is not None and field.get("encoding"):
         return str(field["encoding"])
     return None
