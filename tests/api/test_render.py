@@ -66,7 +66,7 @@ def test_session_list_and_progress_use_camel_case_and_codes() -> None:
         '{"sessionId": "s", "state": "failed", "status": 6, "total": 3, '
         '"counts": {"error": 1, "finished": 2}, '
         '"failures": [{"oid": "a", "node": "n1", "error": "boom"}], "nodes": ["n1"], '
-        '"created": 1.5, "ended": 2.5, "dirs": {"n1": "/data/s"}}'
+        '"created": 1.5, "ended": 2.5, "dirs": {"n1": "/data/s"}, "error": null}'
     )
 
 

@@ -319,3 +319,24 @@ def test_access_tokens_stay_out_of_the_access_log(tmp_path: Path) -> None:
         said = server.output_after_exit()
     assert "/api/sessions?access_token=***" in said, said
     assert secret not in said
+
+
+def test_a_server_killed_with_sigkill_leaves_no_session_running(tmp_path: Path) -> None:
+    """``kill -9`` gives the server no chance to record anything: on restart the session
+    it was running is FAILED (never "running" forever), its progress says why, and the
+    server takes new sessions."""
+    state = tmp_path / "state"
+    with serve(state, "--nodes", "2") as first:
+        first.post("/api/liuray/submit?sessionId=asleep", _NAP)
+        first.wait_status("asleep", {3})
+        first.process.send_signal(signal.SIGKILL)
+        first.process.wait(timeout=15)
+    with serve(state, "--nodes", "2") as second:
+        assert set(second.get("/api/sessions/asleep/status").values()) == {6}
+        progress = second.get("/api/liuray/sessions/asleep/progress")
+        assert progress["state"] == "failed"
+        assert progress["total"] == 2
+        assert "stopped while the session was live" in progress["error"]
+        out = tmp_path / "after.txt"
+        again = second.post("/api/liuray/submit?sessionId=again", _graph(out))["sessionId"]
+        assert set(second.wait_status(again, {4}).values()) == {4}

@@ -96,6 +96,7 @@ def session_progress(progress: SessionProgress) -> JSON:
         "created": progress.created,
         "ended": progress.ended,
         "dirs": dict(progress.directories),
+        "error": progress.error,
     }
 
 

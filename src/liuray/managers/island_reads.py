@@ -173,8 +173,24 @@ class IslandReads:
         return merged
 
     def progress(self, session_id: SessionId) -> SessionProgress:
-        """liuray's summary: merged state, drops per state, totals, failures; O(nodes)."""
-        session = self._session(session_id)
+        """liuray's summary: merged state, drops per state, totals, failures; O(nodes).
+
+        A past session (known only from the records, e.g. after a restart) has its
+        recorded state, size, nodes, times and error; its counts are not kept.
+        """
+        session = self._live_or_recorded(session_id)
+        if isinstance(session, SessionRecord):
+            return SessionProgress(
+                session_id,
+                session.state,
+                session.drops,
+                {},
+                (),
+                tuple(session.nodes),
+                session.created,
+                session.ended,
+                error=session.error,
+            )
         with session.lock:
             return SessionProgress(
                 session_id,
@@ -186,6 +202,7 @@ class IslandReads:
                 session.created,
                 session.ended,
                 dict(session.directories),
+                session.error,
             )
 
     def drop_detail(self, session_id: SessionId, uid: DropUid) -> DropDetail:

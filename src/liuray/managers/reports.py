@@ -126,6 +126,8 @@ class SessionProgress:
         created: when the session was created (epoch seconds).
         ended: when it reached its final state (None while it has not).
         directories: the session's directory on each node (its files).
+        error: why the session as a whole failed, when no drop says it (a deploy that
+            failed, an island manager that stopped while it ran).
     """
 
     session_id: SessionId
@@ -137,6 +139,7 @@ class SessionProgress:
     created: float
     ended: float | None
     directories: Mapping[NodeName, str] = field(default_factory=dict)
+    error: str | None = None
 
 
 class DetailSource(enum.StrEnum):
