@@ -129,3 +129,27 @@ def test_command_runs_in_the_session_directory(context: Context, tmp_path: Path)
 def test_missing_command_is_reported(context: Context) -> None:
     with pytest.raises(ValueError, match="has no 'command'"):
         bash(context, "  ").command_line()
+
+
+def test_check_spec_refuses_a_bash_app_without_any_command() -> None:
+    """No ``command`` and no ``Arg01``..``Arg10``: refused, saying where it belongs."""
+    with pytest.raises(ValueError, match=r"no command: set its 'command' parameter"):
+        BashShellApp.check_spec({"command": " ", "applicationArgs": {"n": {"value": 3}}})
+
+
+def test_older_graphs_keep_the_command_in_arg01_to_arg10(context: Context) -> None:
+    """Arg01..Arg10 are joined in order, before ``command`` (DALiuGE 2's rule)."""
+    app = bash(context, "", Arg02="hello", componentParams={"Arg01": {"value": "echo"}})
+
+    BashShellApp.check_spec(app.spec)
+    assert app.command_line() == "echo hello"
+
+
+def test_percent_placeholders_may_name_drops_by_uid(context: Context) -> None:
+    """``%i[uid]`` names an input by uid; an unknown one says what exists."""
+    source = FileDrop("source", {"filepath": "in.txt"}, context)
+    app = bash(context, "cat %i[source]", [(source, None)])
+
+    assert app.command_line() == f"cat {source.path}"
+    with pytest.raises(ValueError, match=r"names no input.*\['source'\]"):
+        bash(context, "cat %i[other]", [(source, None)]).command_line()

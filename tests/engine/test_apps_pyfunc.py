@@ -224,3 +224,30 @@ def test_a_module_whose_own_import_fails_says_what_is_missing(
     message = str(caught.value)
     assert "importing module 'needs_extra' failed" in message
     assert "No module named 'liuray_not_installed_anywhere'" in message
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ({"applicationArgs": {"a": {"value": 1}}}, "names no function"),
+        ({"func_name": "os.getcwd", "func_defaults": "{not: valid"}, "func_defaults"),
+        (
+            {
+                "func_name": "os.getcwd",
+                "applicationArgs": {"x": {"usage": "InputPort", "encoding": "base85"}},
+            },
+            r"port 'x' has encoding 'base85'; known encodings: pickle",
+        ),
+        ({"func_name": "os.getcwd", "output_parser": "yaml"}, "output_parser"),
+    ],
+)
+def test_check_spec_refuses_what_could_never_run(spec: DropSpec, message: str) -> None:
+    """A PyFuncApp without a function, with unreadable func_defaults or an unknown
+    encoding is refused before anything is deployed, saying what would be valid."""
+    with pytest.raises(ValueError, match=message):
+        PyFuncApp.check_spec(spec)
+
+
+def test_check_spec_accepts_a_function_from_code_or_an_older_graph_field() -> None:
+    PyFuncApp.check_spec({"func_code": PAIR})
+    PyFuncApp.check_spec({"componentParams": {"func_name": {"value": "os.getcwd"}}})
