@@ -67,13 +67,14 @@ def test_translate_partitions_leaves_labels(
 def test_unsupported_construct_exits_2_naming_it(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """testLoop has a Loop: exit 2, the message names the construct, nothing on stdout."""
-    status = main(["translate", str(graph_file(tmp_path, "testLoop"))])
+    """ExampleSubgraphNoInput has a SubGraph: exit 2, the message names the construct,
+    nothing on stdout."""
+    status = main(["translate", str(graph_file(tmp_path, "ExampleSubgraphNoInput"))])
 
     captured = capsys.readouterr()
     assert status == 2
-    assert "construct Loop is not supported yet" in captured.err
-    assert "'Loop'" in captured.err
+    assert "construct SubGraph is not supported yet" in captured.err
+    assert "'SubGraph'" in captured.err
     assert captured.out == ""
 
 

@@ -28,13 +28,14 @@ DALIUGE_COUNTS = {
     "eagle_gather_update": (29, 30),
     "chiles_simple": (22, 21),
     "SharedMemoryTest_update": (8, 7),
+    "testLoop": (11, 10),
+    "cont_img_mvp": (144, 188),
+    "test_grpby_gather": (15, 14),
 }
 # Graphs of that table we refuse, and why (the message must say so).
 UNSUPPORTED = {
-    "testLoop": "construct Loop is not supported yet",
-    "cont_img_mvp": "construct Loop is not supported yet",
-    "test_grpby_gather": "construct GroupBy is not supported yet",
     "Plasma_test": "categoryType 'Service' is not supported yet",
+    "ExampleSubgraphNoInput": "construct SubGraph is not supported yet",
 }
 # Graphs with a drop_spec reference from DALiuGE that we translate.
 REFERENCES = [
@@ -86,7 +87,7 @@ def test_identity_fields_equal_daliuges(name: str) -> None:
 
 @pytest.mark.parametrize(("name", "message"), UNSUPPORTED.items())
 def test_unsupported_graphs_say_what_is_not_supported(name: str, message: str) -> None:
-    """Loops, GroupBy and services are refused with a message naming the construct."""
+    """Services and SubGraphs are refused with a message naming the construct."""
     with pytest.raises(GraphError, match=message):
         unroll(load_logical_graph(eagle_graph(name)))
 
@@ -220,17 +221,31 @@ def test_mismatched_instance_counts_are_an_error() -> None:
         unroll(graph)
 
 
-def test_app_to_app_link_is_an_error() -> None:
-    """Every link joins an app and a data node; two apps are named in the error."""
+def test_app_to_app_link_is_written_as_outputs_and_producers() -> None:
+    """An app linked straight to an app (cont_img_mvp's Branch and Predict do it) is
+    written as DALiuGE writes it: the source's outputs, the target's producers."""
     graph = logical(
         [
             node("a", "Application", "PythonApp", ports=(("x", "OutputPort"),)),
-            node("b", "Application", "PythonApp", ports=(("x", "InputPort"),)),
+            node("b", "Application", "PythonApp", ports=(("y", "InputPort"),)),
         ],
+        [link("a", "x", "b", "y")],
+    )
+
+    first, second = unroll(graph, "p")
+
+    assert first["outputs"] == [{"p_b_0": "x"}]
+    assert second["producers"] == [{"p_a_0": "y"}]
+
+
+def test_data_to_data_link_is_an_error() -> None:
+    """Two data nodes cannot be linked: the error names both."""
+    graph = logical(
+        [node("a", ports=(("x", "OutputPort"),)), node("b", ports=(("x", "InputPort"),))],
         [link("a", "x", "b", "x")],
     )
 
-    with pytest.raises(GraphError, match=r"from PythonApp node 'a' .* joins two applications"):
+    with pytest.raises(GraphError, match=r"from Memory node 'a' .* joins two data nodes"):
         unroll(graph)
 
 

@@ -56,7 +56,8 @@ CATEGORY_TYPES = frozenset({"Application", "Data", "Construct", "Other"})
 _INPUT_USAGES = frozenset({"InputPort", "InputOutput"})
 _OUTPUT_USAGES = frozenset({"OutputPort", "InputOutput"})
 _USAGES = frozenset({"NoPort"}) | _INPUT_USAGES | _OUTPUT_USAGES
-_NO_APP = (None, "", "None", "none")
+#: What DALiuGE takes for "no embedded application" (``dm_utils._has_app_keywords``).
+_NO_APP = (None, "", "None", "none", "UnknownApplication")
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +104,9 @@ class LogicalNode:
     output_app_category: str | None = None
     #: For constructs: the fields of that embedded output application.
     output_app_fields: tuple[Field, ...] = ()
+    #: For constructs without an embedded app (``UnknownApplication``): its fields, whose
+    #: ports links may still name.
+    input_app_fields: tuple[Field, ...] = ()
 
     def field(self, name: str) -> Field | None:
         """The first field called ``name``, or None."""
@@ -384,11 +388,14 @@ def _parse_node(raw: Any, position: int, overrides: _Overrides) -> LogicalNode:
     app: LogicalNode | None = None
     output_category: str | None = None
     output_fields: tuple[Field, ...] = ()
+    input_fields: tuple[Field, ...] = ()
     if category_type == "Construct":
         app = _embedded_app(raw, node_id, name, parent_id, fields, mine)
+        if app is None:
+            input_fields = _parse_fields(raw.get("inputAppFields"), where, mine)
         if raw.get("outputApplicationType") not in _NO_APP:
             output_category = str(raw["outputApplicationType"])
-            output_fields = _parse_fields(raw.get("outputAppFields"), where, mine)
+        output_fields = _parse_fields(raw.get("outputAppFields"), where, mine)
     return LogicalNode(
         id=node_id,
         name=name,
@@ -400,6 +407,7 @@ def _parse_node(raw: Any, position: int, overrides: _Overrides) -> LogicalNode:
         app=app,
         output_app_category=output_category,
         output_app_fields=output_fields,
+        input_app_fields=input_fields,
     )
 
 
@@ -520,7 +528,8 @@ def _parse_link(
 
 def _port_name(node: LogicalNode, port_id: str, want: str, index: int) -> tuple[str, str]:
     """A construct's ports are its own, its embedded app's and its output app's."""
-    candidates = (node.app.fields if node.app else ()) + node.fields + node.output_app_fields
+    embedded = node.app.fields if node.app else node.input_app_fields
+    candidates = embedded + node.fields + node.output_app_fields
     port = next((item for item in candidates if item.id == port_id and item.is_port), None)
     if port is None:
         ports = [f"{item.name} ({item.id}, {item.usage})" for item in candidates if item.is_port]
