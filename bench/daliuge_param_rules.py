@@ -346,6 +346,9 @@ def pyfunc_cases() -> dict[str, dict[str, Any]]:
             PYFUNC,
             [*code(ECHO), field("a", 1), field("b", 0, type="Integer")],
             outputs=RESULT,
+            note="DALiuGE tests truthiness, so 0 and False silently become the default "
+            "(a channel number 0 turns into None); liuray passes every value but None and ''",
+            liuray=_result("{'a': 1, 'b': 0}"),
         ),
         "pyfunc/argument_empty_uses_none": case(
             "an empty value for a parameter without default passes None",

@@ -16,7 +16,7 @@ from engine_helpers import BASH, COPY, HELLO, PYFUNC, SLEEP, app, data
 import liuray
 from liuray.engine.local import WorkerPool, run_graph
 from liuray.engine.session import GraphRun
-from liuray.engine.states import SessionState
+from liuray.engine.states import AppState, DropState, SessionState
 from liuray.graph.physical import load_physical_graph
 
 
@@ -234,3 +234,25 @@ def test_workers_default_to_the_cpu_count() -> None:
     assert WorkerPool().workers == (os.cpu_count() or 1)
     assert WorkerPool(0).workers == (os.cpu_count() or 1)
     assert WorkerPool(-3).workers == 1
+
+
+def test_an_end_drop_ends_the_session_skipping_what_has_not_run(tmp_path: Path) -> None:
+    """DALiuGE's EndDROP: once "stop" completes, the app waiting behind a slow step is
+    never run (SKIPPED, with its output) and the session FINISHES at once; the running
+    slow step itself finishes with its output."""
+    end = "dlg.data.drops.data_base.EndDROP"
+    specs = [
+        app("quick", HELLO, outputs=["stop"]),
+        data("stop", end),
+        app("slow", SLEEP, sleep_time=0.3, outputs=["slow_out"]),
+        data("slow_out"),
+        app("later", COPY, inputs=["slow_out"], outputs=["never"]),
+        data("never"),
+    ]
+    result = run_graph(specs, session_dir=tmp_path, timeout=10)
+    states = {uid: (n.state, n.app_state) for uid, n in result.run.machine.nodes.items()}
+    assert result.state is SessionState.FINISHED
+    assert states["stop"][0] is DropState.COMPLETED
+    assert states["slow"][1] is AppState.FINISHED
+    assert states["later"][1] is AppState.SKIPPED
+    assert states["never"][0] is DropState.SKIPPED

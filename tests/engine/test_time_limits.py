@@ -142,3 +142,14 @@ def test_bad_time_limits_are_refused_before_anything_runs(
     specs = [app("a", BASH, command="echo hi", outputs=["o"], **fields), data("o")]
     with pytest.raises(GraphError, match=message):
         run_graph(specs, session_dir=tmp_path / "s")
+
+
+def test_a_functions_own_timeout_argument_is_not_the_apps_time_limit(tmp_path: Path) -> None:
+    """An application argument named ``timeout`` belongs to the function (it gets 0.05)
+    and does not limit the app, which runs 0.3 s and finishes."""
+    code = "def wait(timeout):\n    import time\n    time.sleep(0.3)\n    return timeout\n"
+    spec = app("f", PYFUNC, func_code=code, outputs=["o"])
+    spec["applicationArgs"] = {"timeout": {"value": 0.05, "type": "Float", "usage": "NoPort"}}
+    result = run_graph([spec, data("o")], session_dir=tmp_path / "s", timeout=20)
+    assert result.ok, result.failures
+    assert result.value("o") == 0.05

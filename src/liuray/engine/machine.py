@@ -25,6 +25,7 @@ Policy (DALiuGE's semantics, ``daliuge.md`` section 1.5):
       its consumers settled.
     * The session ends when no drop is unfinished: FAILED if any drop is in ERROR.
     * Cancel turns every unfinished drop CANCELLED and cancels running apps.
+    * An end drop (DALiuGE's ``EndDROP``) that completes skips every drop not started.
 
 Work is processed from an explicit queue, so a 100,000-drop cascade never recurses.
 
@@ -224,11 +225,20 @@ class SessionMachine:
             ``b in a.inputs``), which :func:`link_check` verifies.
         uncounted: drops owned and reported by another node (copies of its drops): left
             out of :meth:`counts` and the journal.
+        enders: data drops that end the session when they complete (DALiuGE's
+            ``EndDROP``): every app not yet run and every data drop nothing is writing is
+            then SKIPPED; apps already running finish with their outputs.
     """
 
-    def __init__(self, nodes: Iterable[DropNode], uncounted: Collection[DropUid] = ()) -> None:
+    def __init__(
+        self,
+        nodes: Iterable[DropNode],
+        uncounted: Collection[DropUid] = (),
+        enders: Collection[DropUid] = (),
+    ) -> None:
         self.nodes: dict[DropUid, DropNode] = {n.uid: n for n in nodes}
         self.uncounted = frozenset(uncounted)
+        self.enders = frozenset(enders)
         self.state = SessionState.RUNNING
         self.unfinished = 0
         self.errors = 0
@@ -472,9 +482,26 @@ class SessionMachine:
         if node.watched:
             self._out.append(PublishState(node.uid, end, node.error))
         self._settled.append(node)
+        if self.enders and end is DropState.COMPLETED and node.uid in self.enders:
+            self._skip_the_rest()
         if node.pending_consumers == 0 and node.consumers:
             # Every consumer settled first (lost, or triggered early): nobody will read it.
             self._expire(node)
+
+    def _skip_the_rest(self) -> None:
+        """An end drop completed: skip every app not run yet and every data drop nothing
+        is writing (see ``enders``); running apps and their outputs finish normally."""
+        nodes = self.nodes
+        for node in nodes.values():
+            if node.is_app and node.app_state is AppState.NOT_RUN:
+                self._settle_app(node, AppState.SKIPPED)
+        for node in nodes.values():
+            if (
+                not node.is_app
+                and node.state is DropState.INITIALIZED
+                and not any(nodes[p].app_state is AppState.RUNNING for p in node.producers)
+            ):
+                self._settle_data(node, DropState.SKIPPED)
 
     def _consumer_done(self, node: DropNode) -> None:
         node.pending_consumers -= 1

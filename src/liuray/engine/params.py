@@ -72,9 +72,10 @@ def as_bool(value: Any, default: bool = False) -> bool:
 # precedence first:
 #   1. the function's own default, None for a parameter without one;
 #   2. func_defaults;
-#   3. a top-level spec key of the parameter's name (component parameters), if truthy;
-#   4. the application argument of that name, if its value is truthy (0, False and ""
-#      keep what was there); Json/Complex text is read as a Python literal;
+#   3. a top-level spec key of the parameter's name (component parameters), if set;
+#   4. the application argument of that name, if its value is set (None and "" keep
+#      what was there; DALiuGE also ignores 0 and False, liuray passes them); Json/Complex
+#      text is read as a Python literal;
 #   5. the input port of that name.
 # Application arguments the signature does not name go to **kwargs (to *args when
 # ``positional``); without them they are dropped. liuray departs from 6.6.0 where
@@ -125,6 +126,10 @@ NOT_ARGUMENTS = frozenset(
         *_FIELD_GROUPS,
     }
 )
+#: liuray's own app settings (see the session's time limits): as top-level keys they
+#: configure the engine and are not passed to a function; an *application argument* of
+#: the same name still is (it belongs to the function).
+ENGINE_SETTINGS = frozenset({"timeout", "retry_delay"})
 _PORT_USAGES = frozenset({"InputPort", "OutputPort", "InputOutput"})
 _POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
 _VARIADIC = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
@@ -146,11 +151,14 @@ def field_named(spec: DropSpec, name: str) -> dict[str, Any] | None:
 
 
 def is_set(value: Any) -> bool:
-    """DALiuGE's test for "a value was given": truthy (arrays: non-empty)."""
-    try:
-        return bool(value)
-    except ValueError:  # numpy arrays refuse bool(); DALiuGE checks their size
-        return bool(getattr(value, "size", 1))
+    """Whether a value was given: anything but None and "" (how EAGLE writes a field
+    nobody filled in).
+
+    DALiuGE 6.6.0 tests truthiness, so an argument of 0 or False silently becomes the
+    function's default (or None); liuray passes it (a deliberate difference, noted in
+    the parameter-rules fixture): ``channel = 0`` must reach the function as 0.
+    """
+    return value is not None and not (isinstance(value, str) and value == "")
 
 
 def field_value(field: Mapping[str, Any]) -> Any:
@@ -255,7 +263,7 @@ def _starting_values(
         values[name] = defaults.get(name, own)
         if name in defaults:
             given.add(name)
-        if name not in NOT_ARGUMENTS and is_set(spec.get(name)):
+        if name not in NOT_ARGUMENTS and name not in ENGINE_SETTINGS and is_set(spec.get(name)):
             values[name] = spec[name]
             given.add(name)
     return values, given

@@ -29,7 +29,7 @@ from liuray.engine.drops.base import DataDrop
 from liuray.engine.drops.directory import DirectoryDrop
 from liuray.engine.drops.file import FileDrop
 from liuray.engine.drops.memory import MemoryDrop
-from liuray.engine.drops.null import NullDrop
+from liuray.engine.drops.null import EndDrop, NullDrop
 from liuray.engine.drops.parameter_set import ParameterSetDrop
 from liuray.engine.unsupported import UNSUPPORTED
 from liuray.errors import GraphError
@@ -100,6 +100,7 @@ DATA: dict[str, type[DataDrop]] = {
     "dlg.data.drops.directory.DirectoryDROP": DirectoryDrop,
     "dlg.data.drops.parset_drop.ParameterSetDROP": ParameterSetDrop,
     "dlg.data.drops.data_base.NullDROP": NullDrop,
+    "dlg.data.drops.data_base.EndDROP": EndDrop,
     # DALiuGE re-exports its data drops at package level; translated graphs use those.
     "dlg.data.drops.NullDROP": NullDrop,
     "dlg.data.drops.InMemoryDROP": MemoryDrop,

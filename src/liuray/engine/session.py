@@ -192,7 +192,12 @@ class GraphRun:
             for description in graph:
                 self.drops[description.oid] = self._instantiate(description)
             nodes = [self._wire(d, external.get(d.oid, 0), d.oid in watched) for d in graph]
-            self.machine = SessionMachine(nodes, uncounted)
+            enders = [
+                uid
+                for uid, drop in self.drops.items()
+                if isinstance(drop, DataDrop) and drop.ends_session
+            ]
+            self.machine = SessionMachine(nodes, uncounted, enders)
             if on_changes is not None:
                 self.machine.journal = []
 
@@ -424,8 +429,8 @@ class GraphRun:
 
     def _read_time_limits(self, oid: DropUid, spec: DropSpec) -> None:
         try:
-            timeout = as_float(param(spec, "timeout"), "timeout", 0.0)
-            delay = as_float(param(spec, "retry_delay"), "retry_delay", 0.0)
+            timeout = as_float(_setting(spec, "timeout"), "timeout", 0.0)
+            delay = as_float(_setting(spec, "retry_delay"), "retry_delay", 0.0)
         except ValueError as err:
             raise GraphError(f"drop {oid!r}: {err}", uid=oid) from None
         if timeout < 0 or delay < 0:
@@ -539,6 +544,21 @@ class GraphRun:
         return DropSnapshot(
             uid, node.state, None, node.error or None, size=drop.size, data_url=drop.data_url
         )
+
+
+def _setting(spec: DropSpec, name: str) -> object:
+    """An engine setting of an app: a top-level key or a component/constraint parameter,
+    never an application argument (those belong to the app: a function may well have
+    its own ``timeout`` argument)."""
+    value = spec.get(name)
+    if value is not None and value != "":
+        return value
+    for group in ("componentParams", "constraintParams"):
+        fields = spec.get(group)
+        field = fields.get(name) if isinstance(fields, dict) else None
+        if isinstance(field, dict) and field.get("value") not in (None, ""):
+            return field["value"]
+    return None
 
 
 def _firing_parameters(oid: DropUid, spec: DropSpec) -> tuple[int, int]:

@@ -96,11 +96,6 @@ UNSUPPORTED: dict[str, str] = {
         "6.6.0's experimental SubGraph construct), and liuray does not run nested "
         "deployments; put the sub-graph's components in the main graph instead"
     ),
-    "dlg.data.drops.data_base.EndDROP": (
-        "it ends the whole session when it completes (DALiuGE then skips every drop not "
-        "yet run), and liuray's session has no such hook yet; leave it out (a session "
-        "ends once every drop has settled) or use dlg.data.drops.data_base.NullDROP"
-    ),
     # ------------------------------------------------ bases DALiuGE cannot run either
     "dlg.apps.app_base.AppDROP": (
         "it is the abstract base of DALiuGE's apps (DALiuGE 6.6.0 cannot execute it "

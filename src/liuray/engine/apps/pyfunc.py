@@ -7,7 +7,7 @@ The function comes from ``func_name`` (an import path such as ``numpy.mean`` or
 it; base64 pickles are accepted too). Arguments are bound as DALiuGE 6.6.0 does
 (:func:`liuray.engine.params.bind_arguments`; the rules with examples are in
 docs/parameter-rules.md): every positional parameter gets a value, its own default or
-None, then ``func_defaults``, a top-level spec key, a truthy application argument and
+None, then ``func_defaults``, a top-level spec key, a set application argument and
 finally the input port of its name, in rising precedence; arguments the signature does
 not name go to ``**kwargs`` (``*args`` if ``positional``). Inputs without a port name fill
 the positional parameters still unset, in link order.

@@ -50,6 +50,8 @@ class DataDrop:
 
     __slots__ = ("context", "spec", "streaming_consumers", "uid", "written")
     releasable_by_default: ClassVar[bool] = False
+    #: True for a drop that ends the session when it completes (DALiuGE's ``EndDROP``).
+    ends_session: ClassVar[bool] = False
 
     def __init__(self, uid: DropUid, spec: DropSpec, context: DropContext) -> None:
         self.uid = uid

@@ -7,7 +7,7 @@ consumers and then discarded.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from liuray.engine.drops.base import DataDrop
 
@@ -39,3 +39,12 @@ class NullDrop(DataDrop):
 
     def _store(self, data: bytes) -> None:
         return None
+
+
+class EndDrop(NullDrop):
+    """DALiuGE's ``EndDROP``: when it completes the session ends early - every app not
+    run yet and every data drop nothing is writing is SKIPPED (see the session machine's
+    ``enders``); apps already running finish."""
+
+    __slots__ = ()
+    ends_session: ClassVar[bool] = True
