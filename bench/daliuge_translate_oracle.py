@@ -18,7 +18,9 @@ A new ``eagle-test-graphs`` or DALiuGE version means re-making it: create the pe
 Design
 ------
 * The graphs are every ``.graph`` file of ``translator/logical_graphs`` and
-  ``translator/graph_config`` in the ``daliuge_tests`` package. Each is unrolled
+  ``translator/graph_config`` in the ``daliuge_tests`` package, and liuray's own small
+  graphs of nested constructs in ``tests/translate/fixtures/graphs`` (named
+  ``liuray/<file>``). Each is unrolled
   in-process by ``dlg.dropmake.pg_generator.unroll`` with the OID prefix ``"1"`` (what
   ``dlg unroll`` uses), which also applies the graph's active configuration.
 * DALiuGE gives the constructs it rewrites (Scatter, Gather, Service) fresh
@@ -63,6 +65,7 @@ FALLBACK_PACKAGE = ROOT / ".venv" / "lib" / "python3.11" / "site-packages" / "da
 OID_PREFIX = "1"
 DIGEST_ABOVE = 2000
 FOLDERS = ("logical_graphs", "graph_config")
+OWN_GRAPHS = ROOT / "tests" / "translate" / "fixtures" / "graphs"
 IDENTITY_KEYS = ("oid", "name", "categoryType", "category", "dropclass", "iid", "rank")
 IDENTITY_KEYS += ("loop_ctx", "lg_key")
 LINK_KEYS = ("inputs", "outputs", "producers", "consumers")
@@ -135,8 +138,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.disable(logging.CRITICAL)  # DALiuGE logs every drop at INFO and worse
     translator = package_dir(args.package_dir) / "translator"
     graphs: dict[str, Any] = {}
-    for folder in FOLDERS:
-        for path in sorted((translator / folder).glob("*.graph")):
+    sources = [(folder, translator / folder) for folder in FOLDERS]
+    for folder, directory in [*sources, ("liuray", OWN_GRAPHS)]:
+        for path in sorted(directory.glob("*.graph")):
             name = f"{folder}/{path.name}"
             graphs[name] = unroll_one(path)
             outcome = graphs[name].get("error") or f"{graphs[name]['drops']} drops"

@@ -11,7 +11,7 @@ pytest.importorskip("numpy")
 pytest.importorskip("daliuge_tests")
 
 import numpy as np
-from translate_helpers import LOGICAL_GRAPHS, eagle_graph
+from translate_helpers import LOGICAL_GRAPHS, TRANSLATOR, eagle_graph
 
 import liuray
 from liuray.errors import GraphError
@@ -107,12 +107,27 @@ def test_scatter_gather_as_published_fails_at_the_scatter_app(tmp_path: Path) ->
     assert causes == ["ValueError: GenericScatterApp needs exactly one input, got 0"]
 
 
-@pytest.mark.parametrize(
-    "name", ["chiles_simple", "SharedMemoryTest_update", "test_ports", "pyfunc_glob_shell_test"]
-)
+#: Every translator test graph whose apps are all built in (and given what they need).
+BUILT_IN_ONLY = [
+    "logical_graphs/chiles_simple",
+    "logical_graphs/SharedMemoryTest_update",
+    "logical_graphs/test_ports",
+    "logical_graphs/pyfunc_glob_shell_test",
+    "logical_graphs/HelloWorld_Global",
+    "logical_graphs/test-20190830-110556",
+    "logical_graphs/ArrayLoop",
+    "logical_graphs/ArrayLoop_Global",
+    "graph_config/ArrayLoopLoop",
+    "graph_config/ArrayLoopNoActiveID",
+    "graph_config/ArrayLoopScatter",
+]
+
+
+@pytest.mark.parametrize("name", BUILT_IN_ONLY)
 def test_builtin_class_graphs_run_to_finished(name: str, tmp_path: Path) -> None:
-    """Other DALiuGE test graphs that use only built-in apps translate and finish."""
-    specs = translate(eagle_graph(name), partitions=2)
+    """DALiuGE's translator test graphs that use only built-in apps translate and run to
+    the end: loops (ArrayLoop: a Loop of PickOne inside a Scatter) included."""
+    specs = translate(str(TRANSLATOR / f"{name}.graph"), partitions=2)
 
     result = run(specs, tmp_path)
 

@@ -263,3 +263,125 @@ def test_same_prefix_gives_identical_oids() -> None:
     graph = load_logical_graph(eagle_graph("eagle_gather_simple_update"))
 
     assert unroll(graph, "a") == unroll(graph, "a")
+
+
+def loop_graph(**loop_params: object) -> list[dict[str, object]]:
+    """Loop > [start app (group_start) -> end data (group_end)]."""
+    return [
+        node("loop", "Construct", "Loop", **loop_params),
+        node(
+            "start",
+            "Application",
+            "PythonApp",
+            parent="loop",
+            ports=(("in", "InputPort"), ("out", "OutputPort")),
+            group_start=True,
+        ),
+        node("end", parent="loop", ports=(("d", "InputOutput"),), group_end="1"),
+    ]
+
+
+def test_loop_iteration_feeds_the_next() -> None:
+    """A Loop of 3: iteration k's group_end feeds iteration k + 1's group_start, each
+    instance carries its loop_ctx, and the loop is closed once (no repeated entries)."""
+    graph = logical(loop_graph(num_of_iter=3), [link("start", "out", "end", "d")])
+
+    specs = by_oid(unroll(graph, "l"))
+
+    assert [specs[f"l_start_0-{k}"]["loop_ctx"] for k in range(3)] == ["0", "1", "2"]
+    assert specs["l_end_0-0"]["consumers"] == [{"l_start_0-1": "d"}]
+    assert specs["l_start_0-2"]["inputs"] == [{"l_end_0-1": "in"}]
+    assert "consumers" not in specs["l_end_0-2"]
+
+
+@pytest.mark.parametrize(
+    ("nodes", "message"),
+    [
+        (loop_graph(), r"Loop node 'loop' \(loop\): num_of_iter or .* is missing"),
+        (loop_graph(num_of_iter=0), "num_of_iter must be a positive integer"),
+        (loop_graph(num_of_iter=2)[:2], "needs at least one child flagged group_start .* 1 and 0"),
+    ],
+)
+def test_malformed_loops_name_the_loop(nodes: list[dict[str, object]], message: str) -> None:
+    """A Loop without a size, or without a group_end, is an error naming it."""
+    with pytest.raises(GraphError, match=message):
+        unroll(logical(nodes, []))
+
+
+def test_closes_loop_link_between_other_nodes_is_an_error() -> None:
+    """closesLoop marks a group_end -> group_start link of one Loop; anything else would
+    feed an iteration from itself."""
+    nodes = [*loop_graph(num_of_iter=2), node("x", parent="loop", ports=(("d", "InputOutput"),))]
+    closing = link("x", "d", "start", "in") | {"closesLoop": True}
+
+    with pytest.raises(GraphError, match=r"'x' \(x\) .* marked closesLoop"):
+        unroll(logical(nodes, [closing]))
+
+
+def test_link_to_a_loop_itself_is_an_error() -> None:
+    """A Loop has no drops of its own: a link must go to a node inside it."""
+    nodes = [*loop_graph(num_of_iter=2), node("src", ports=(("o", "OutputPort"),))]
+    nodes[0]["fields"].append({"id": "loop.in", "name": "in", "usage": "InputPort"})
+
+    with pytest.raises(GraphError, match=r"a link to Loop node 'loop' .* has no drops of its own"):
+        unroll(logical(nodes, [link("src", "o", "loop", "in")]))
+
+
+def group_by_graph(**params: object) -> list[dict[str, object]]:
+    """Scatter(3) > data -> GroupBy > app."""
+    return [
+        node("s", "Construct", "Scatter", num_of_copies=3),
+        node("piece", parent="s", ports=(("d", "InputOutput"),)),
+        node("gb", "Construct", "GroupBy", ports=(("in", "InputPort"),), **params),
+        node("use", "Application", "PythonApp", parent="gb", ports=(("in", "InputPort"),)),
+    ]
+
+
+def test_group_by_is_a_barrier_writing_grouped_data() -> None:
+    """Each GroupBy instance is DALiuGE's SleepApp barrier writing <oid>-grp-data, which
+    the GroupBy's first child reads (a side without a port gets the bare oid)."""
+    graph = logical(group_by_graph(), [link("piece", "d", "gb", "in")])
+
+    specs = by_oid(unroll(graph, "g"))
+
+    barrier = specs["g_gb_0-0"]
+    assert (barrier["categoryType"], barrier["dropclass"]) == (
+        "Application",
+        "dlg.apps.simple.SleepApp",
+    )
+    assert barrier["outputs"] == [{"g_gb_0-0-grp-data": "grpdata"}]
+    assert specs["g_gb_0-0-grp-data"]["consumers"] == ["g_use_0-0"]  # the GroupBy has no port
+    assert specs["g_use_0-0"]["inputs"] == [{"g_gb_0-0-grp-data": "in"}]
+    assert specs["g_piece_0-1"]["consumers"] == [{"g_gb_0-1": "d"}]
+
+
+@pytest.mark.parametrize(
+    ("params", "links", "message"),
+    [
+        ({}, [], "'gb' .* has no input"),
+        (
+            {"group_key": "3,4"},
+            [link("piece", "d", "gb", "in")],
+            "group_key '3,4' is not supported",
+        ),
+    ],
+)
+def test_malformed_group_by_names_it(
+    params: dict[str, object], links: list[dict[str, str]], message: str
+) -> None:
+    """A GroupBy needs an input inside a Scatter and no group_key but the one around it."""
+    with pytest.raises(GraphError, match=message):
+        unroll(logical(group_by_graph(**params), links))
+
+
+def test_group_by_output_must_go_to_a_gather() -> None:
+    """A GroupBy's own output goes to a Gather; anything else is refused by name."""
+    nodes = [
+        *group_by_graph(),
+        node("after", "Application", "PythonApp", ports=(("in", "InputPort"),)),
+    ]
+    nodes[2]["fields"].append({"id": "gb.out", "name": "out", "usage": "OutputPort"})
+    links = [link("piece", "d", "gb", "in"), link("gb", "out", "after", "in")]
+
+    with pytest.raises(GraphError, match=r"GroupBy's output must go to a Gather"):
+        unroll(logical(nodes, links))

@@ -1,12 +1,14 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """``liuray translate LG.graph``: an EAGLE logical graph becomes a physical graph.
 
-The graph is unrolled (Scatter and Gather constructs expanded), partitioned and, with
+The graph is unrolled (Scatter, Gather, Loop and GroupBy constructs expanded as DALiuGE
+expands them; docs/translator.md), partitioned and, with
 ``--nodes``, mapped onto node names (``liuray.translate``). The physical graph (a JSON
 list of DALiuGE drop specs) goes to ``-o FILE`` or standard output; a one-line summary
 goes to standard error, so the command pipes into ``liuray run`` or ``liuray submit``.
 
-Exit status: 0 translated, 2 the graph is unusable (the message names the node).
+Exit status: 0 translated, 2 the graph is unusable (the message names the node; a
+physical graph is refused with a pointer to ``liuray run`` / ``liuray submit``).
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "translate",
         help="translate an EAGLE logical graph (.graph) into a physical graph",
         description="Translate an EAGLE logical graph into a DALiuGE-format physical graph:\n"
-        "unroll the constructs (Scatter, Gather), partition, and map onto nodes.",
+        "unroll the constructs (Scatter, Gather, Loop, GroupBy), partition, and map onto nodes.",
         epilog=_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -61,6 +61,19 @@ _FIELD_GROUPS = {
     "ComponentParameter": "componentParams",
     "ConstraintParameter": "constraintParams",
 }
+#: DALiuGE's dropclass for a node that names none (``lg_node.py``), by category.
+_DEFAULT_DATA_CLASSES = {
+    "File": "dlg.data.drops.file.FileDROP",
+    "Memory": "dlg.data.drops.memory.InMemoryDROP",
+    "SharedMemory": "dlg.data.drops.memory.SharedMemoryDROP",
+    "S3": "dlg.data.drops.s3_drop.S3DROP",
+    "NGAS": "dlg.data.drops.ngas.NgasDROP",
+}
+_DEFAULT_APP_CLASSES = {
+    "BashShellApp": "dlg.apps.bash_shell_app.BashShellApp",
+    "Docker": "dlg.apps.dockerapp.DockerApp",
+    GROUP_BY: GROUP_BY_APP,
+}
 _RESERVED = frozenset({"oid", "name", "categoryType", "category", "iid", "rank", "lg_key"})
 
 
@@ -122,11 +135,20 @@ def _spec(item: Item, index: Index, oid_prefix: str, layout: Layout) -> DropSpec
         lg_key=node.id,
         loop_ctx=layout.loop_ctx(item.chain, index),
     )
+    if not spec.get("dropclass"):
+        default = _default_class(node, spec["categoryType"])
+        if default is not None:
+            spec["dropclass"] = default
     if node.category == GROUP_BY:
-        spec.setdefault("dropclass", GROUP_BY_APP)
         spec.update(weight=1, sleep_time=1)
     spec.update(groups)
     return spec
+
+
+def _default_class(node: LogicalNode, category_type: str) -> str | None:
+    if category_type == "Data":
+        return _DEFAULT_DATA_CLASSES.get(node.category)
+    return _DEFAULT_APP_CLASSES.get(node.category, GROUP_BY_APP)
 
 
 def _category_type(node: LogicalNode) -> str:
