@@ -7,8 +7,9 @@ the same identity (name, categoryType, category, dropclass, iid, rank, loop_ctx,
 lg_key) and the same link lists, entry by entry and in order. Besides DALiuGE's
 graphs, the oracle covers liuray's own small graphs of nested constructs
 (``fixtures/graphs``: a Scatter inside a Loop, a GroupBy regrouping two Scatters). A
-graph DALiuGE refuses must be refused by liuray too. Graphs liuray does not translate yet are strict xfails
-whose reason says what is missing, so the count of passing graphs measures progress.
+graph DALiuGE refuses must be refused by liuray too. Graphs liuray does not translate
+yet are strict xfails whose reason says what is missing, so the count of passing graphs
+measures progress.
 """
 
 from __future__ import annotations
