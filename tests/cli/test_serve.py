@@ -160,7 +160,7 @@ def test_serve_remembers_sessions_across_a_restart(tmp_path: Path) -> None:
     must not reuse theirs."""
     state = tmp_path / "state"
     out = tmp_path / "served.txt"
-    with serve(state, "--nodes", "2") as first:
+    with serve(state, "--nodes", "2", "--allow-path", str(tmp_path)) as first:
         assert any("monitoring page: http://127.0.0.1:" in line for line in first.lines)
         assert first.get("/api/nodes") == ["localhost:8000", "localhost:8001"]
         done = first.post("/api/liuray/submit?sessionId=done", _graph(out))["sessionId"]
@@ -331,7 +331,7 @@ def test_a_server_killed_with_sigkill_leaves_no_session_running(tmp_path: Path) 
         first.wait_status("asleep", {3})
         first.process.send_signal(signal.SIGKILL)
         first.process.wait(timeout=15)
-    with serve(state, "--nodes", "2") as second:
+    with serve(state, "--nodes", "2", "--allow-path", str(tmp_path)) as second:
         assert set(second.get("/api/sessions/asleep/status").values()) == {6}
         progress = second.get("/api/liuray/sessions/asleep/progress")
         assert progress["state"] == "failed"
@@ -340,3 +340,25 @@ def test_a_server_killed_with_sigkill_leaves_no_session_running(tmp_path: Path) 
         out = tmp_path / "after.txt"
         again = second.post("/api/liuray/submit?sessionId=again", _graph(out))["sessionId"]
         assert set(second.wait_status(again, {4}).values()) == {4}
+
+
+def test_file_drops_are_confined_to_the_session_directory(tmp_path: Path) -> None:
+    """A graph whose file drop names a path outside its session directory (absolute, or
+    through ``..``) is refused with 400 naming the drop and the option that allows it;
+    nothing is written there. ``--allow-path`` opens a directory, and the same graph
+    then runs."""
+    outside = tmp_path / "outside" / "out.txt"
+    escape = "../../../../../../../../../../" + str(tmp_path / "dotdot.txt")
+    with serve(tmp_path / "state", "--nodes", "2") as server:
+        for path in (str(outside), escape):
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                server.post("/api/liuray/submit", _graph(Path(path)))
+            body = json.load(refused.value)
+            assert refused.value.code == 400, body
+            assert "outside the session directory" in body["message"]
+            assert "--allow-path" in body["message"]
+        assert not outside.exists() and not (tmp_path / "dotdot.txt").exists()
+    with serve(tmp_path / "state", "--nodes", "2", "--allow-path", str(outside.parent)) as server:
+        done = server.post("/api/liuray/submit", _graph(outside))["sessionId"]
+        assert set(server.wait_status(done, {4}).values()) == {4}
+    assert outside.read_text() == "served\n"

@@ -101,6 +101,21 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "(CPU-bound code; default: threads only)",
     )
     parser.add_argument(
+        "--allow-path",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="let file and directory drops use paths under DIR too (repeatable); by "
+        "default they are confined to their session's directory",
+    )
+    parser.add_argument(
+        "--allow-any-path",
+        action="store_true",
+        help="let file and directory drops use any path (as DALiuGE does); only for "
+        "graphs you trust",
+    )
+    parser.add_argument(
         "--state-dir",
         type=Path,
         default=None,
@@ -258,7 +273,11 @@ def _transport(args: argparse.Namespace, state_dir: Path) -> Transport:
         from liuray.transports.inproc import InProcessTransport
 
         return InProcessTransport(
-            nodes_dir, nodes=args.nodes, workers=args.workers, processes=args.processes
+            nodes_dir,
+            nodes=args.nodes,
+            workers=args.workers,
+            processes=args.processes,
+            allowed_paths=_allowed_paths(args),
         )
     try:
         from liuray.transports.ray import RayTransport
@@ -275,11 +294,19 @@ def _transport(args: argparse.Namespace, state_dir: Path) -> Transport:
             app_tasks=args.app_tasks,
             code_path=args.code_path[0].expanduser().resolve() if args.code_path else None,
             idle_release=args.idle_release if args.idle_release > 0 else None,
+            allowed_paths=_allowed_paths(args),
         )
     except (LiurayError, ConnectionError, RuntimeError, TimeoutError) as err:
         raise _Unavailable(
             f"cannot use the Ray cluster {args.ray or '(local)'!r}: {err}", 1
         ) from err
+
+
+def _allowed_paths(args: argparse.Namespace) -> list[Path] | None:
+    """Where file drops may live besides their session directory (None: anywhere)."""
+    if args.allow_any_path:
+        return None
+    return [path.expanduser().resolve() for path in args.allow_path]
 
 
 def _require_multipart() -> None:

@@ -32,7 +32,7 @@ from __future__ import annotations
 import threading
 import time
 import traceback
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +42,7 @@ from liuray import _gc
 from liuray.engine import capture
 from liuray.engine.apps.base import AppDrop
 from liuray.engine.drops.base import DataDrop
+from liuray.engine.drops.file import FileDrop
 from liuray.engine.events import (
     AppFailed,
     AppFinished,
@@ -145,6 +146,9 @@ class GraphRun:
             counts and changes.
         app_timeout: seconds an app attempt may run unless its spec sets ``timeout``
             (default: no limit); see :meth:`run_app`.
+        allowed_paths: None (default) lets file drops use any path; else they must lie
+            under the session directory or one of these (:mod:`liuray.engine.paths`),
+            checked here, before anything runs.
 
     Raises:
         GraphError: a drop's class is unknown or its parameters are invalid.
@@ -165,8 +169,10 @@ class GraphRun:
         on_changes: ChangesCallback | None = None,
         uncounted: Collection[DropUid] = (),
         app_timeout: float | None = None,
+        allowed_paths: Sequence[Path] | None = None,
     ) -> None:
         self.session_id = session_id
+        self.allowed_paths = None if allowed_paths is None else tuple(allowed_paths)
         self.app_timeout = app_timeout or None
         #: Per-app ``timeout`` and ``retry_delay`` (seconds), only for apps that set one.
         self._timeouts: dict[DropUid, float] = {}
@@ -191,6 +197,10 @@ class GraphRun:
             external = external_producers or {}
             for description in graph:
                 self.drops[description.oid] = self._instantiate(description)
+            if self.allowed_paths is not None:
+                for drop in self.drops.values():
+                    if isinstance(drop, FileDrop):
+                        drop.path  # noqa: B018 - computing it checks it
             nodes = [self._wire(d, external.get(d.oid, 0), d.oid in watched) for d in graph]
             enders = [
                 uid

@@ -33,7 +33,7 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from pathlib import Path
 
@@ -67,7 +67,8 @@ from liuray.types import DropSpec, DropUid, NodeName, SessionId
 Router = Callable[[NodeName, SessionId, DropUid, str, str, Payload | None], None]
 
 log = logging.getLogger(__name__)
-_SESSION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@+-]{0,199}$")
+#: Matched whole (``fullmatch``: ``$`` would let a trailing newline through).
+_SESSION_ID = re.compile(r"(?!.*\.\.)[A-Za-z0-9][A-Za-z0-9._:@+-]{0,199}")
 
 
 def check_session_id(session_id: object) -> SessionId:
@@ -76,7 +77,7 @@ def check_session_id(session_id: object) -> SessionId:
     Raises:
         InvalidRequest: naming what a valid id looks like.
     """
-    if not isinstance(session_id, str) or not _SESSION_ID.match(session_id) or ".." in session_id:
+    if not isinstance(session_id, str) or not _SESSION_ID.fullmatch(session_id):
         raise InvalidRequest(
             f"invalid session id {session_id!r}: use 1-200 characters from letters, digits "
             "and . _ : @ + -, starting with a letter or digit",
@@ -97,6 +98,8 @@ class NodeManager:
         app_executor: where Python function apps run instead of a local process pool
             (the Ray transport passes one that runs them as Ray tasks).
         events: where drop-state changes and session ends are pushed (must not block).
+        allowed_paths: confine the file drops of every session to its directory and
+            these (None: no confinement); see :mod:`liuray.engine.paths`.
     """
 
     def __init__(
@@ -109,8 +112,10 @@ class NodeManager:
         router: Router | None = None,
         app_executor: Executor | None = None,
         events: EventSink | None = None,
+        allowed_paths: Sequence[Path] | None = None,
     ) -> None:
         self.name = name
+        self.allowed_paths = None if allowed_paths is None else tuple(allowed_paths)
         self.events = events
         self.root = root
         self.pool = WorkerPool(workers, name=f"liuray-{name}")
@@ -193,6 +198,7 @@ class NodeManager:
                     on_changes=self._drops_changed if self.events else None,
                     on_end=self._session_ended if self.events else None,
                     uncounted=session.mirrors,
+                    allowed_paths=self.allowed_paths,
                 )
             except LiurayError:
                 session.move(SessionState.FAILED)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 
 from liuray.errors import NodeNotFound
@@ -34,16 +35,25 @@ class InProcessTransport(Transport):
         nodes: how many NMs to start now.
         workers: worker threads per NM (default: CPUs).
         processes: process-pool size per NM for Python apps (0: none).
+        allowed_paths: confine file drops to each session's directory and these (None:
+            anywhere); see :mod:`liuray.engine.paths`.
     """
 
     kind = "inproc"
     shares_memory = True
 
     def __init__(
-        self, root: Path, nodes: int = 1, *, workers: int | None = None, processes: int = 0
+        self,
+        root: Path,
+        nodes: int = 1,
+        *,
+        workers: int | None = None,
+        processes: int = 0,
+        allowed_paths: Sequence[Path] | None = None,
     ) -> None:
         super().__init__()
         self.root = root
+        self.allowed_paths = None if allowed_paths is None else tuple(allowed_paths)
         self.workers = workers
         self.processes = processes
         self._managers: dict[NodeName, NodeManager] = {}
@@ -79,6 +89,7 @@ class InProcessTransport(Transport):
                     processes=self.processes,
                     router=self._route,
                     events=self.forward_event,
+                    allowed_paths=self.allowed_paths,
                 )
         return name
 

@@ -29,7 +29,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -130,6 +130,10 @@ class _TaskFuture(Future[Any]):
         return super().cancel()
 
 
+def _paths(paths: list[str] | None) -> tuple[Path, ...] | None:
+    return None if paths is None else tuple(Path(p) for p in paths)
+
+
 class NodeManagerActor:
     """The body of an NM actor: a :class:`NodeManager` plus peer routing over Ray."""
 
@@ -140,6 +144,7 @@ class NodeManagerActor:
         workers: int | None,
         processes: int = 0,
         app_tasks: bool = False,
+        allowed_paths: list[str] | None = None,
     ) -> None:
         from liuray.engine.local import default_root
 
@@ -155,11 +160,15 @@ class NodeManagerActor:
             router=self._route,
             app_executor=RayTaskExecutor() if app_tasks else None,
             events=self.outbox.put,
+            allowed_paths=_paths(allowed_paths),
         )
 
-    def configure(self, processes: int, app_tasks: bool) -> None:
+    def configure(
+        self, processes: int, app_tasks: bool, allowed_paths: list[str] | None = None
+    ) -> None:
         """Apply the island manager's settings to an adopted NM (idempotent)."""
         self.manager.set_app_executor(RayTaskExecutor() if app_tasks else None, processes)
+        self.manager.allowed_paths = _paths(allowed_paths)
 
     def ping(self) -> dict[str, Any]:
         """Prove the actor is up; say where it runs."""
@@ -409,6 +418,8 @@ class RayTransport(Transport):
         interval: membership polling period in seconds.
         idle_release: release idle worker NMs after this many seconds (None: never);
             keep it below the autoscaler's ``idle_timeout_minutes``.
+        allowed_paths: confine file drops to each session's directory and these paths
+            (on the nodes' file systems); None: anywhere. See :mod:`liuray.engine.paths`.
     """
 
     kind = "ray"
@@ -425,6 +436,7 @@ class RayTransport(Transport):
         interval: float = 0.2,
         idle_release: float | None = 60.0,
         connect: bool = True,
+        allowed_paths: Sequence[Path] | None = None,
     ) -> None:
         super().__init__()
         # Ray ships a code directory to every node only at the job level: the island
@@ -449,6 +461,7 @@ class RayTransport(Transport):
         self.workers = workers
         self.processes = processes
         self.app_tasks = app_tasks
+        self.allowed_paths = None if allowed_paths is None else tuple(allowed_paths)
         self._handles: dict[str, Any] = {}
         self._closing = threading.Event()
         self._pump_wakers: set[threading.Event] = set()
@@ -461,6 +474,10 @@ class RayTransport(Transport):
         self.reconciler.start()
 
     # ------------------------------------------------------------------ NodeOps
+
+    def _allowed_paths(self) -> list[str] | None:
+        """The confinement as the actor takes it (paths on the nodes' file systems)."""
+        return None if self.allowed_paths is None else [str(p) for p in self.allowed_paths]
 
     def alive_nodes(self) -> dict[str, dict[str, Any]]:
         """Ray's alive nodes by node id."""
@@ -483,10 +500,14 @@ class RayTransport(Transport):
             self.workers,
             self.processes,
             self.app_tasks,
+            self._allowed_paths(),
         )
         ray.get(handle.ping.remote(), timeout=60)
         # An adopted NM keeps the settings it was created with: apply ours.
-        ray.get(handle.configure.remote(self.processes, self.app_tasks), timeout=60)
+        ray.get(
+            handle.configure.remote(self.processes, self.app_tasks, self._allowed_paths()),
+            timeout=60,
+        )
         with self._lock:
             self._handles[node_id] = handle
         pump = threading.Thread(

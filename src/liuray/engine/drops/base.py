@@ -44,6 +44,12 @@ class DropContext(Protocol):
         """Called on a data drop's first write."""
         ...
 
+    @property
+    def allowed_paths(self) -> Sequence[Path] | None:
+        """None: drops may use any path; else file and directory drops must lie under
+        the session directory or one of these (see :mod:`liuray.engine.paths`)."""
+        ...
+
 
 class DataDrop:
     """Base of all data drops; see the module docstring for the contract."""

@@ -32,6 +32,7 @@ from typing import Any
 from liuray.engine.drops.base import DropContext
 from liuray.engine.drops.file import FileDrop, safe_name
 from liuray.engine.params import as_bool, param
+from liuray.engine.paths import confine
 from liuray.errors import GraphError
 from liuray.types import DropSpec, DropUid
 
@@ -100,4 +101,7 @@ class DirectoryDrop(FileDrop):
         target = Path(os.path.expanduser(value))
         if not target.is_absolute():
             target = self.context.session_dir / target
+        allowed = getattr(self.context, "allowed_paths", None)
+        if allowed is not None:
+            confine(target, self.context.session_dir, allowed, self.uid)
         target.mkdir(parents=True, exist_ok=True)

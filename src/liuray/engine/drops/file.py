@@ -19,6 +19,7 @@ from typing import Any
 from liuray.engine import codec
 from liuray.engine.drops.base import DataDrop, DropContext
 from liuray.engine.params import param
+from liuray.engine.paths import confine
 from liuray.types import DropSpec, DropUid
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -41,9 +42,14 @@ class FileDrop(DataDrop):
 
     @property
     def path(self) -> Path:
-        """Absolute path of the file (computed on first use)."""
+        """Absolute path of the file (computed on first use; checked against the run's
+        confinement, see :mod:`liuray.engine.paths`)."""
         if self._path is None:
-            self._path = self._resolve()
+            path = self._resolve()
+            allowed = getattr(self.context, "allowed_paths", None)
+            if allowed is not None:
+                confine(path, self.context.session_dir, allowed, self.uid)
+            self._path = path
         return self._path
 
     def _resolve(self) -> Path:
