@@ -153,3 +153,25 @@ def test_percent_placeholders_may_name_drops_by_uid(context: Context) -> None:
     assert app.command_line() == f"cat {source.path}"
     with pytest.raises(ValueError, match=r"names no input.*\['source'\]"):
         bash(context, "cat %i[other]", [(source, None)]).command_line()
+
+
+def test_values_from_data_are_shell_quoted_so_they_never_run(
+    context: Context, tmp_path: Path
+) -> None:
+    """An input whose *content* is shell syntax (``x; touch PWNED``) reaches the command
+    as one literal word, and a path with a space stays one path; the graph author's
+    own application arguments still go in as written."""
+    hostile = MemoryDrop("hostile", {"pydata": "x; touch PWNED $(touch PWNED2)"}, context)
+    spaced = FileDrop("spaced", {"filepath": "my results.txt"}, context)
+    app = bash(
+        context,
+        "printf '%s\\n' {text} > {out}; echo {greeting} >> {out}",
+        [(hostile, "text")],
+        [(spaced, "out")],
+        applicationArgs={"greeting": {"value": "hi there", "usage": "NoPort"}},
+    )
+    app.run()
+
+    assert spaced.path.read_text() == "x; touch PWNED $(touch PWNED2)\nhi there\n"
+    assert not (tmp_path / "PWNED").exists() and not (tmp_path / "PWNED2").exists()
+    assert f"> '{spaced.path}';" in app.command_line()

@@ -10,6 +10,10 @@ examples are in docs/parameter-rules.md):
 
 * ``{port}`` becomes the linked drop's file path (file drops) or its value read per the
   port field's encoding (memory inputs); ``{uid}`` of a linked file drop its path.
+  Everything that comes from *data* - paths and input values, here and in ``%i``/``%o``
+  - is shell-quoted when it needs it (``shlex.quote``: a plain path is left as it is),
+  so data can never run as commands; don't put quotes around such a placeholder.
+  Application arguments are written by the graph's author and go in as they are.
 * ``{name}`` of an application argument becomes ``str(value)``; empty, None and False
   values leave the placeholder alone unless the field is ``precious``. Other braces
   (``${VAR}``, ``awk '{print}'``) are left alone.
@@ -30,6 +34,7 @@ import os
 import re
 import signal
 import subprocess
+from shlex import quote
 from typing import Any
 
 from liuray.engine.apps.base import AppContext, AppDrop
@@ -126,7 +131,7 @@ class BashShellApp(AppDrop):
         values: dict[str, str] = {}
         for drop in [*self.inputs, *self.outputs]:
             if isinstance(drop, FileDrop):
-                values[drop.uid] = str(drop.path)  # DALiuGE's {uid} placeholders
+                values[drop.uid] = quote(str(drop.path))  # DALiuGE's {uid} placeholders
         arguments = self._arguments()
         for name, (value, _) in arguments.items():
             values[name] = value
@@ -134,11 +139,11 @@ class BashShellApp(AppDrop):
             port = self.input_ports.get(drop.uid)
             text = self._as_input(drop, port) if port else None
             if port and text is not None:
-                values[port] = text
+                values[port] = quote(text)
         for drop in self.outputs:
             port = self.output_ports.get(drop.uid)
             if port:
-                values[port] = _as_path(drop)
+                values[port] = quote(_as_path(drop))
         used: set[str] = set()
 
         def fill(match: re.Match[str]) -> str:
@@ -174,7 +179,7 @@ class BashShellApp(AppDrop):
                 f" of bash app {self.uid!r}: use a position below {len(drops)} or one of "
                 f"the uids {[drop.uid for drop in drops]}"
             )
-        return drop.data_url if match.group(2) else _as_path(drop)
+        return quote(drop.data_url if match.group(2) else _as_path(drop))
 
     def _arguments(self) -> dict[str, tuple[str, bool]]:
         """Application arguments as text: empty, None and False values are left out
