@@ -19,6 +19,7 @@ names (``Memory``, ``File``, ``null``...).
 
 from __future__ import annotations
 
+import difflib
 import importlib
 from functools import lru_cache
 
@@ -173,6 +174,23 @@ def _resolve(dropclass: str, is_app: bool, storage: str) -> type[AppDrop] | type
         raise GraphError(
             f"no 'dropclass' given for this {kind} drop; "
             f"use one of {sorted(table)} or an import path"
+        )
+    kind = "app" if is_app else "data"
+    if name.startswith("dlg.") and name in (DATA if is_app else APPS):
+        other = "data" if is_app else "app"
+        raise GraphError(
+            f"dropclass {dropclass!r} is a DALiuGE {other} class, but the drop is declared "
+            f"as {kind} (categoryType); make it an {'Application' if other == 'app' else 'Data'}"
+            " drop",
+            dropclass=dropclass,
+        )
+    if name.startswith("dlg."):  # DALiuGE's namespace: never the user's own code
+        close = difflib.get_close_matches(name, [*table, *UNSUPPORTED], n=2, cutoff=0.75)
+        hint = f"did you mean {' or '.join(map(repr, close))}? " if close else ""
+        raise GraphError(
+            f"dropclass {dropclass!r} is not a DALiuGE 6.6.0 {kind} class; {hint}"
+            f"the built-in {kind} classes are {sorted(table)} (docs/compatibility.md)",
+            dropclass=dropclass,
         )
     module_name, _, class_name = name.rpartition(".")
     try:
