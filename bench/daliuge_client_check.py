@@ -9,7 +9,9 @@ DALiuGE installed, see ``peer_env.py``) against a liuray island manager::
 It uses ``dlg.clients.DataIslandManagerClient`` exactly as DALiuGE's tools do: nodes,
 create, append (its gzip encoding), deploy with the roots as completed, status, graph
 status, sessions, node registration, destroy, and the error path (a duplicate and a
-missing session must come back as DALiuGE's own exception classes). Exits 0 when every
+missing session, and a graph that could never run - an unknown ``dlg.*`` class, a bash
+app without a command - must come back as DALiuGE's own exception classes, and the
+refused graph must leave nothing behind). Exits 0 when every
 step behaved, 1 otherwise.
 """
 
@@ -58,9 +60,23 @@ def main(argv: list[str] | None = None) -> int:
         problems.append(f"drops not all COMPLETED: {states}")
     if session not in [s["sessionId"] for s in client.sessions()]:
         problems.append("session missing from the session list")
+    refused = f"{session}-refused"
+    client.create_session(refused)
+    unknown_class = [
+        {"oid": "x", "categoryType": "Data", "dropclass": "dlg.data.drops.NoSuchDROP"}
+    ]
+    no_command = [
+        {
+            "oid": "b",
+            "categoryType": "Application",
+            "dropclass": "dlg.apps.bash_shell_app.BashShellApp",
+        }
+    ]
     for call, expected in (
         (lambda: client.create_session(session), exceptions.SessionAlreadyExistsException),
         (lambda: client.session_status("no-such-session"), exceptions.NoSessionException),
+        (lambda: client.append_graph(refused, unknown_class), exceptions.InvalidGraphException),
+        (lambda: client.append_graph(refused, no_command), exceptions.InvalidGraphException),
     ):
         try:
             call()
@@ -70,6 +86,9 @@ def main(argv: list[str] | None = None) -> int:
             problems.append(f"expected {expected.__name__}, got {type(err).__name__}: {err}")
         else:
             problems.append(f"expected {expected.__name__}, got no error")
+    if client.graph_status(refused):  # refused appends leave the session empty
+        problems.append(f"a refused graph was kept: {client.graph_status(refused)}")
+    client.destroy_session(refused)
     client.add_node(args.host)
     client.add_node(args.host)
     if client.nodes() != nodes:  # the server's own host is already a node: no new entry
