@@ -78,10 +78,12 @@ LIURAY_DIFFERS = {
     "engine/ObjectTest.graph": (
         "liuray: app 1_306a19c6... (func_name 'object.__init__', EAGLE category "
         "PythonMemberFunction) ERROR and its output 1_bdd08085... ERROR, DALiuGE: FINISHED "
-        "and COMPLETED; session FAILED vs FINISHED. liuray's function import "
-        "(engine/apps/pyfunc.py) resolves a bare builtin name but not a member of a "
-        "builtin class: \"ValueError: cannot import function 'object.__init__': no such "
-        'module or attribute"'
+        "and COMPLETED; session FAILED vs FINISHED. DALiuGE's import_using_name returns "
+        "the builtin named by a dotted name's first part (object.__init__ -> object, so "
+        "the app calls object() and writes the instance to 'self'; for module paths it "
+        "drops a trailing __init__/__class__, a constructor call); liuray's function "
+        'import (engine/apps/pyfunc.py) resolves only bare builtin names: "ValueError: '
+        "cannot import function 'object.__init__': no such module or attribute\""
     ),
 }
 
