@@ -22,10 +22,10 @@ Two liberties are taken when liuray runs a graph, neither changing a final state
 working directory is a scratch one (``pyfunc_glob_testPG`` lists it), and SleepApps sleep
 0 s (``repro/groups.graph`` chains six 5 s sleeps).
 
-Where liuray ends differently the case is a strict xfail whose reason says which drops,
-liuray's state against DALiuGE's, and why, as far as known: some are liuray's to fix,
-others are DALiuGE 6.6.0 defects liuray deliberately does not copy (its
-``test_daliuge_graphs.py`` asserts the working results).
+Where liuray deliberately ends differently (``DELIBERATE``: graphs that DALiuGE 6.6.0
+refuses or fails on because of its own defects, which liuray runs) the reason is written
+down, graph by graph, and liuray must run the graph to FINISHED with no drop in error
+(``test_daliuge_graphs.py`` also checks what those apps produce).
 """
 
 from __future__ import annotations
@@ -55,38 +55,6 @@ SAME_STATE = {"COMPLETED": {"COMPLETED", "EXPIRED", "DELETED"}}
 TIMEOUT_S = 30
 SLEEP_APP = "dlg.apps.simple.SleepApp"
 
-#: liuray's to fix: graph -> which drops end differently, and why
-LIURAY_DIFFERS = {
-    "engine/ddTest.graph": (
-        "liuray: app 2022-02-11T08:05:47_-1_0 (dd) ERROR and its output -3_0 ERROR, "
-        "DALiuGE: FINISHED and COMPLETED; session FAILED vs FINISHED. The root FileDROP "
-        "-5_0 is completed without having been written: DALiuGE's FileDROP.setCompleted "
-        "creates an empty file when the path is missing, liuray's FileDrop "
-        '(engine/drops/file.py) creates none, so dd fails: "dd: failed to open '
-        "'.../2022-02-11T08_05_47_-5_0': No such file or directory\""
-    ),
-    "engine/DirectoryDropSideEffects.graph": (
-        "liuray: both PyFuncApps ERROR and their outputs ERROR, DALiuGE: FINISHED and "
-        "COMPLETED; session FAILED vs FINISHED. The functions' arguments filename/dirname "
-        "are output ports with encoding 'path': DALiuGE 6.6.0 (PyFuncApp._ports2args) "
-        "passes the output drop's path (FileDROP 1_d045..., DirectoryDROP 1_3bc2...) and "
-        "then does not write the result there; liuray's PyFuncApp (engine/apps/pyfunc.py) "
-        "binds nothing for output ports, so the functions get None: 'TypeError: expected "
-        "str, bytes or os.PathLike object, not NoneType' and 'TypeError: mkdir: path "
-        "should be string, bytes or os.PathLike, not NoneType'"
-    ),
-    "engine/ObjectTest.graph": (
-        "liuray: app 1_306a19c6... (func_name 'object.__init__', EAGLE category "
-        "PythonMemberFunction) ERROR and its output 1_bdd08085... ERROR, DALiuGE: FINISHED "
-        "and COMPLETED; session FAILED vs FINISHED. DALiuGE's import_using_name returns "
-        "the builtin named by a dotted name's first part (object.__init__ -> object, so "
-        "the app calls object() and writes the instance to 'self'; for module paths it "
-        "drops a trailing __init__/__class__, a constructor call); liuray's function "
-        'import (engine/apps/pyfunc.py) resolves only bare builtin names: "ValueError: '
-        "cannot import function 'object.__init__': no such module or attribute\""
-    ),
-}
-
 #: DALiuGE refuses, liuray runs: graph -> the FileDROPs whose path DALiuGE checks
 CHECKED_PATHS = {
     "engine/HelloWorld_simplePG.graph": "2022-03-24T11:40:15_-2_0 (hello.txt)",
@@ -94,14 +62,13 @@ CHECKED_PATHS = {
     "repro/HelloSBash.graph": "1_c8db950f... (result2.in), 1_b90681ad... (result.out)",
     "repro/HelloWorldBash.graph": "1_5b3070fc... (result.in), 1_0d3f0fbd... (result.out)",
     "repro/HelloWorldBashSplit.graph": "1_4b8360d1... (result.in), 1_861c5449... (result.out)",
-    "repro/HelloWorldFile.graph": "1_99834302... (result.out)",
 }
 CHECKED_PATHS_REASON = (
     "DALiuGE refuses it at deploySession (InvalidPathException 'File does not exist or "
-    "is not a file'): FileDROP {drops}, check_filepath_exists '1', no such file yet "
-    "(6.6.0 reads the flag as bool(value), so any non-empty string, '0' too, is true, "
-    "and checks every path under the session directory); liuray ignores "
-    "check_filepath_exists and runs the graph to FINISHED"
+    "is not a file'): FileDROP {drops}, check_filepath_exists '1', no such file yet. "
+    "Those files are *produced* by the graph; DALiuGE 6.6.0 checks every path (and reads "
+    "'0' as true). liuray checks the flag only on files nothing produces (the graph's "
+    "inputs: repro/HelloWorldFile is refused by both) and runs this graph to FINISHED"
 )
 
 #: input_parser 'path' popped by DALiuGE's addGraphSpec: graph -> (argument, function)
@@ -148,10 +115,10 @@ DALIUGE_DEFECT_REASON = (
     "the results)"
 )
 
-#: graph -> why liuray's final states differ from DALiuGE's (strict xfails)
-DIVERGENCES: dict[str, str] = (
-    LIURAY_DIFFERS
-    | {name: CHECKED_PATHS_REASON.format(drops=drops) for name, drops in CHECKED_PATHS.items()}
+#: graph -> why liuray deliberately ends differently from DALiuGE: each of these is a
+#: graph DALiuGE 6.6.0 refuses or fails on, which liuray runs to FINISHED without errors.
+DELIBERATE: dict[str, str] = (
+    {name: CHECKED_PATHS_REASON.format(drops=drops) for name, drops in CHECKED_PATHS.items()}
     | {
         name: DALIUGE_DEFECT_REASON.format(defect=defect, drops=drops)
         for name, (defect, drops) in DALIUGE_DEFECTS.items()
@@ -173,14 +140,8 @@ DIVERGENCES: dict[str, str] = (
 
 
 def cases() -> list[Any]:
-    """One parameter per fixture graph, the divergent ones as strict xfails."""
-    params = []
-    for name in sorted(GRAPHS):
-        marks = []
-        if name in DIVERGENCES:
-            marks.append(pytest.mark.xfail(strict=True, reason=DIVERGENCES[name]))
-        params.append(pytest.param(name, marks=marks, id=name))
-    return params
+    """One parameter per fixture graph."""
+    return [pytest.param(name, id=name) for name in sorted(GRAPHS)]
 
 
 def package_file(name: str) -> Any:
@@ -249,7 +210,12 @@ def test_graph_ends_as_on_daliuge(
     """Run the graph on liuray and compare its ending with DALiuGE's (module docstring)."""
     record = GRAPHS[name]
     outcome = record["outcome"]
-    if outcome == "untranslatable":
+    if name in DELIBERATE:  # see DELIBERATE for why, graph by graph
+        assert (outcome, record.get("session")) != ("ran", "FINISHED"), "no longer differs"
+        result = run_on_liuray(name, tmp_path, monkeypatch)
+        assert result.state.name == "FINISHED", result.failures
+        assert result.failures == []
+    elif outcome == "untranslatable":
         with pytest.raises(LiurayError):
             translate(json.loads(package_file(name).read_text()))
     elif outcome == "refused":
@@ -279,9 +245,9 @@ def test_fixture_covers_every_graph_of_the_package() -> None:
     assert set(GRAPHS) == files
 
 
-def test_divergences_name_fixture_graphs() -> None:
-    """Every documented divergence belongs to a graph of the fixture."""
-    assert set(DIVERGENCES) <= set(GRAPHS)
+def test_deliberate_differences_name_fixture_graphs() -> None:
+    """Every documented difference belongs to a graph of the fixture."""
+    assert set(DELIBERATE) <= set(GRAPHS)
 
 
 def test_fixture_is_daliuges_6_6_0() -> None:

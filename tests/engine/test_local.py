@@ -17,6 +17,7 @@ import liuray
 from liuray.engine.local import WorkerPool, run_graph
 from liuray.engine.session import GraphRun
 from liuray.engine.states import AppState, DropState, SessionState
+from liuray.errors import GraphError
 from liuray.graph.physical import load_physical_graph
 
 
@@ -256,3 +257,36 @@ def test_an_end_drop_ends_the_session_skipping_what_has_not_run(tmp_path: Path) 
     assert states["slow"][1] is AppState.FINISHED
     assert states["later"][1] is AppState.SKIPPED
     assert states["never"][0] is DropState.SKIPPED
+
+
+def test_check_filepath_exists_applies_to_input_files_only(tmp_path: Path) -> None:
+    """An input file (nothing produces it) flagged check_filepath_exists must exist, or
+    the run is refused before anything runs; on a produced file the flag is ignored."""
+    file = "dlg.data.drops.file.FileDROP"
+    produced = [
+        app("w", BASH, command="echo hi > %o0", outputs=["out"]),
+        data("out", file, filepath="out.txt", check_filepath_exists="1"),
+    ]
+    assert run_graph(produced, session_dir=tmp_path / "a").ok
+    missing = [
+        data("in", file, filepath=str(tmp_path / "nope.txt"), check_filepath_exists=True),
+        app("r", BASH, command="cat %i0", inputs=["in"]),
+    ]
+    with pytest.raises(GraphError, match=r"check_filepath_exists is set but .*nope.txt"):
+        run_graph(missing, session_dir=tmp_path / "b")
+    missing[0]["check_filepath_exists"] = "0"
+    assert run_graph(missing, session_dir=tmp_path / "c").ok
+
+
+def test_a_file_drop_completed_unwritten_exists_empty(tmp_path: Path) -> None:
+    """As in DALiuGE, a root file drop completed without being written is an empty file
+    afterwards, so ``dd if=...`` on it works (DALiuGE's ddTest graph relies on it)."""
+    file = "dlg.data.drops.file.FileDROP"
+    specs = [
+        data("root", file, filepath="root.bin"),
+        app("dd", BASH, command="dd if=%i0 of=%o0 2>/dev/null", inputs=["root"], outputs=["o"]),
+        data("o", file, filepath="copy.bin"),
+    ]
+    result = run_graph(specs, session_dir=tmp_path)
+    assert result.ok, result.failures
+    assert (tmp_path / "root.bin").read_bytes() == b""

@@ -113,6 +113,13 @@ class ReleaseData:
 
 
 @dataclass(frozen=True, slots=True)
+class DataCompleted:
+    """A data drop that asked to be told (see the machine's ``on_complete``) completed."""
+
+    uid: DropUid
+
+
+@dataclass(frozen=True, slots=True)
 class PublishState:
     """A watched drop (one with consumers on other nodes) settled: tell them."""
 
@@ -128,4 +135,4 @@ class SessionEnded:
     state: SessionState
 
 
-Instruction = RunApp | CancelApp | ReleaseData | PublishState | SessionEnded
+Instruction = RunApp | CancelApp | ReleaseData | DataCompleted | PublishState | SessionEnded

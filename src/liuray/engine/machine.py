@@ -57,6 +57,7 @@ from liuray.engine.events import (
     AppFailed,
     AppFinished,
     CancelApp,
+    DataCompleted,
     DataWritten,
     DropsLost,
     DropsTriggered,
@@ -228,6 +229,8 @@ class SessionMachine:
         enders: data drops that end the session when they complete (DALiuGE's
             ``EndDROP``): every app not yet run and every data drop nothing is writing is
             then SKIPPED; apps already running finish with their outputs.
+        on_complete: data drops that are told when they complete (``DataCompleted``:
+            a file drop nobody wrote then exists, empty, as in DALiuGE).
     """
 
     def __init__(
@@ -235,10 +238,12 @@ class SessionMachine:
         nodes: Iterable[DropNode],
         uncounted: Collection[DropUid] = (),
         enders: Collection[DropUid] = (),
+        on_complete: Collection[DropUid] = (),
     ) -> None:
         self.nodes: dict[DropUid, DropNode] = {n.uid: n for n in nodes}
         self.uncounted = frozenset(uncounted)
         self.enders = frozenset(enders)
+        self.on_complete = frozenset(on_complete)
         self.state = SessionState.RUNNING
         self.unfinished = 0
         self.errors = 0
@@ -482,6 +487,8 @@ class SessionMachine:
         if node.watched:
             self._out.append(PublishState(node.uid, end, node.error))
         self._settled.append(node)
+        if self.on_complete and end is DropState.COMPLETED and node.uid in self.on_complete:
+            self._out.append(DataCompleted(node.uid))
         if self.enders and end is DropState.COMPLETED and node.uid in self.enders:
             self._skip_the_rest()
         if node.pending_consumers == 0 and node.consumers:

@@ -29,6 +29,7 @@ Policy:
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import traceback
@@ -47,9 +48,11 @@ from liuray.engine.events import (
     AppFailed,
     AppFinished,
     CancelApp,
+    DataCompleted,
     DataWritten,
     DropsTriggered,
     Event,
+    Instruction,
     PublishState,
     ReleaseData,
     RunApp,
@@ -105,6 +108,13 @@ class DropSnapshot:
 # same value hash alike, so they cannot share a table); None (a data drop) has no app code.
 _DROP_CODES: dict[DropState, int] = {state: state.code for state in DropState}
 _APP_CODES: dict[AppState | None, int] = {state: state.code for state in AppState}
+
+_log = logging.getLogger(__name__)
+
+#: Where a spec may set check_filepath_exists (top level or an EAGLE field group).
+_CHECK_KEYS = frozenset(
+    {"check_filepath_exists", "applicationArgs", "componentParams", "constraintParams"}
+)
 
 #: The longest wait between two attempts of an app, however many it has (seconds).
 MAX_RETRY_DELAY = 600.0
@@ -207,7 +217,13 @@ class GraphRun:
                 for uid, drop in self.drops.items()
                 if isinstance(drop, DataDrop) and drop.ends_session
             ]
-            self.machine = SessionMachine(nodes, uncounted, enders)
+            told = [
+                uid
+                for uid, drop in self.drops.items()
+                if isinstance(drop, DataDrop) and type(drop).completed is not DataDrop.completed
+            ]
+            self.machine = SessionMachine(nodes, uncounted, enders, told)
+            self._check_input_files()
             if on_changes is not None:
                 self.machine.journal = []
 
@@ -330,21 +346,28 @@ class GraphRun:
                     self._retry_later(instruction.uid, instruction.attempt)
                 else:
                     ready.append((instruction.uid, instruction.attempt))
-            elif isinstance(instruction, ReleaseData):
-                self.drops[instruction.uid].release()  # type: ignore[union-attr]
-            elif isinstance(instruction, PublishState):
-                if self.on_publish is not None:
-                    self.on_publish(self, instruction.uid, instruction.state, instruction.reason)
-            elif isinstance(instruction, CancelApp):
-                self.drops[instruction.uid].cancel()  # type: ignore[union-attr]
-            elif isinstance(instruction, SessionEnded):
-                self.ended_at = time.time()
-                self._stop_timers()
-                self.ended.set()
-                if self.on_end is not None:
-                    self.on_end(self)
+            else:
+                self._carry_out(instruction)
         if ready:
             self.pool.submit_many(self, ready)
+
+    def _carry_out(self, instruction: Instruction) -> None:
+        """Every instruction but RunApp (which :meth:`apply` batches)."""
+        if isinstance(instruction, ReleaseData):
+            self.drops[instruction.uid].release()  # type: ignore[union-attr]
+        elif isinstance(instruction, DataCompleted):
+            self._completed(instruction.uid)
+        elif isinstance(instruction, PublishState):
+            if self.on_publish is not None:
+                self.on_publish(self, instruction.uid, instruction.state, instruction.reason)
+        elif isinstance(instruction, CancelApp):
+            self.drops[instruction.uid].cancel()  # type: ignore[union-attr]
+        elif isinstance(instruction, SessionEnded):
+            self.ended_at = time.time()
+            self._stop_timers()
+            self.ended.set()
+            if self.on_end is not None:
+                self.on_end(self)
 
     def read_changes(
         self, limit: int | None = None
@@ -434,6 +457,38 @@ class GraphRun:
                     self._timed_out.discard((uid, attempt))
                     return None
         return event
+
+    def _check_input_files(self) -> None:
+        """DALiuGE's ``check_filepath_exists``: a file drop nothing produces (an input of
+        the graph) that sets it must exist before anything runs. On a produced file the
+        flag is ignored (DALiuGE 6.6.0 checks those too, and so refuses graphs of its own
+        test suite whose outputs carry it; ``"0"`` counts as false here).
+
+        Raises:
+            GraphError: naming the drop and the path.
+        """
+        nodes = self.machine.nodes
+        for uid, drop in self.drops.items():
+            if not isinstance(drop, FileDrop) or drop.spec.keys().isdisjoint(_CHECK_KEYS):
+                continue
+            node = nodes[uid]
+            if node.producers or node.external_producers:
+                continue
+            if as_bool(param(drop.spec, "check_filepath_exists"), False) and not drop.path.exists():
+                raise GraphError(
+                    f"drop {uid!r}: check_filepath_exists is set but {drop.path} does not "
+                    "exist; create the input first, or unset the flag",
+                    uid=uid,
+                    path=str(drop.path),
+                )
+
+    def _completed(self, uid: DropUid) -> None:
+        drop = self.drops[uid]
+        assert isinstance(drop, DataDrop)
+        try:
+            drop.completed()
+        except OSError as err:  # a full disk, a path made unwritable meanwhile: log it
+            _log.warning("drop %r completed but could not finish its payload: %s", uid, err)
 
     # ------------------------------------------------------------------ time limits
 

@@ -54,6 +54,7 @@ def load_function(func_name: str | None, func_code: Any = None) -> Callable[...,
         raise ValueError("PyFuncApp needs 'func_name' (an import path) or 'func_code' (source)")
     if func_name in DALIUGE_NAMES:
         return DALIUGE_NAMES[func_name]
+    func_name = _constructor(func_name)
     module_name, _, attribute = func_name.rpartition(".")
     if not module_name:
         import builtins
@@ -89,6 +90,19 @@ def load_function(func_name: str | None, func_code: Any = None) -> Callable[...,
             "graph runs)"
         )
     raise ValueError(f"cannot import function {func_name!r}: no such module or attribute")
+
+
+def _constructor(func_name: str) -> str:
+    """EAGLE's PythonMemberFunction nodes name a constructor as ``Class.__init__`` (or
+    ``Class.__class__``): calling it means calling the class, as DALiuGE does.
+
+    >>> _constructor("object.__init__"), _constructor("os.path.join")
+    ('object', 'os.path.join')
+    """
+    for suffix in (".__init__", ".__class__"):
+        if func_name.endswith(suffix):
+            return func_name[: -len(suffix)]
+    return func_name
 
 
 def _from_code(code: Any, func_name: str | None) -> Callable[..., Any]:
@@ -183,10 +197,25 @@ class PyFuncApp(AppDrop):
         return needs
 
     def deliver(self, result: Any) -> Iterable[DropUid] | None:
-        """Write the function's result to the outputs."""
+        """Write the function's result to the outputs (except those the function was
+        given as paths: it wrote them itself)."""
+        given = self._path_outputs()
         for out in self.outputs:
-            out.set_value(result, self._encoding(out.uid))
+            if out.uid not in given:
+                out.set_value(result, self._encoding(out.uid))
         return None
+
+    def _path_outputs(self) -> dict[DropUid, str]:
+        """Outputs whose port field has encoding ``path``/``dataurl``: DALiuGE hands the
+        function the drop's path (or URL) in the argument of the port's name, and writes
+        no result there (a function that writes a file or makes a directory itself)."""
+        found: dict[DropUid, str] = {}
+        for out in self.outputs:
+            port = self.output_ports.get(out.uid)
+            encoding = (_port_encoding(self.spec, port) or "").lower()
+            if port and encoding in ("path", "dataurl"):
+                found[out.uid] = port
+        return found
 
     def _encoding(self, uid: DropUid) -> str | None:
         """How to encode the result for output ``uid``."""
@@ -207,10 +236,21 @@ class PyFuncApp(AppDrop):
 
     def bind(self, func: Callable[..., Any]) -> tuple[list[Any], dict[str, Any]]:
         """Build the call's arguments (see :mod:`liuray.engine.arguments`)."""
-        inputs = [
+        inputs: list[tuple[str | None, Callable[[], Any]]] = [
             (self.input_ports.get(drop.uid), _Lazy(drop, self._decoding(drop.uid)))
             for drop in self.inputs
         ]
+        given = self._path_outputs()
+        if given:
+            try:
+                names = set(inspect.signature(func).parameters)
+            except (TypeError, ValueError):
+                names = set()
+            for out in self.outputs:
+                port = given.get(out.uid)
+                if port in names:
+                    encoding = _port_encoding(self.spec, port)
+                    inputs.append((port, _Lazy(out, encoding)))
         defaults = decoded_defaults(func_defaults(self.param("func_defaults")))
         return bind_arguments(func, self.spec, inputs, defaults)
 

@@ -114,6 +114,9 @@ class DataDrop:
         """Bytes held."""
         return len(self.read_bytes())
 
+    def completed(self) -> None:
+        """The drop reached COMPLETED (told only to classes that override this)."""
+
     def release(self) -> None:
         """Free the payload (the drop expired)."""
 

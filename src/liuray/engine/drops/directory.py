@@ -74,6 +74,9 @@ class DirectoryDrop(FileDrop):
         path = Path(dirname or safe_name(self.uid))
         return path if path.is_absolute() else self.context.session_dir / path
 
+    def completed(self) -> None:
+        """Nothing to create: a directory appears when its producer names it."""
+
     def read_bytes(self) -> bytes:
         return b""
 

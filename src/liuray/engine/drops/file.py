@@ -67,6 +67,15 @@ class FileDrop(DataDrop):
             path = base / path
         return path
 
+    def completed(self) -> None:
+        """A file drop completed without being written (a root drop, an app that wrote
+        nothing) exists afterwards as an empty file, as in DALiuGE: a consumer such as
+        ``dd if={in}`` finds a file, not an error."""
+        path = self.path
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.touch()
+
     def get(self, encoding: str | None = None) -> Any:
         if encoding and encoding.lower() in ("path", "dataurl"):
             return str(self.path)
