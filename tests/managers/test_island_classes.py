@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.util
 from typing import Any
 
 import pytest
 
+from liuray.engine import registry
 from liuray.engine.states import SessionState
 from liuray.errors import GraphError
 from liuray.managers.island import IslandManager
@@ -58,3 +60,24 @@ def test_user_classes_are_left_to_the_nodes(island: IslandManager) -> None:
     assert island.append_graph("u", [spec]) == 1
     with pytest.raises(GraphError, match="my_pipeline"):
         island.deploy_session("u")
+
+
+def test_an_app_whose_package_is_missing_is_refused_at_append_saying_what_to_install(
+    island: IslandManager, app: Any, data: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """RandomArrayApp needs numpy: where numpy is missing (simulated here; the core-only
+    test pass has none), appending it is refused with the package and the install
+    command, and the session keeps what it had."""
+    real = importlib.util.find_spec
+    monkeypatch.setattr(registry, "_installed", set())
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "numpy" else real(name, *a)
+    )
+    island.create_session("s")
+    island.append_graph("s", [data("ok")])
+    needs_numpy = app("rand", "RandomArrayApp", outputs=("r",))
+
+    with pytest.raises(GraphError, match=r"needs the Python package 'numpy'.*liuray\[apps\]"):
+        island.append_graph("s", [needs_numpy, data("r")])
+
+    assert island.graph_size("s") == 1

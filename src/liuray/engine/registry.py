@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import importlib.util
 from functools import lru_cache
 
 from liuray.engine.apps import bash, crc, pyfunc, simple
@@ -33,7 +34,7 @@ from liuray.engine.drops.memory import MemoryDrop
 from liuray.engine.drops.null import EndDrop, NullDrop
 from liuray.engine.drops.parameter_set import ParameterSetDrop
 from liuray.engine.unsupported import UNSUPPORTED
-from liuray.errors import GraphError
+from liuray.errors import OPTIONAL_MODULES, GraphError
 from liuray.types import DropSpec
 
 _SIMPLE_APPS = (
@@ -140,11 +141,35 @@ def check_builtin(dropclass: str, *, is_app: bool, spec: DropSpec | None = None)
     if not dropclass.startswith(("dlg.", "dfms.")):
         return
     cls = _resolve(dropclass, is_app, "")
+    check_requirements(cls, dropclass)
     if spec is not None:
         try:
             cls.check_spec(spec)
         except (ValueError, TypeError) as err:
             raise GraphError(f"{dropclass}: {err}", dropclass=dropclass) from None
+
+
+def check_requirements(cls: type[AppDrop] | type[DataDrop], dropclass: str) -> None:
+    """Refuse a class whose optional modules (``requires``) are not installed here,
+    naming the module and what to install.
+
+    Raises:
+        GraphError: e.g. "dlg.apps.simple.RandomArrayApp needs 'numpy' ...".
+    """
+    for module in getattr(cls, "requires", ()):
+        if module not in _installed and importlib.util.find_spec(module) is None:
+            extra = OPTIONAL_MODULES.get(module, (module, ""))[1]
+            how = f"pip install 'liuray[{extra}]'" if extra else f"pip install {module}"
+            raise GraphError(
+                f"{dropclass} needs the Python package {module!r}, which is not installed "
+                f"here; install it with: {how}",
+                dropclass=dropclass,
+                module=module,
+            )
+        _installed.add(module)
+
+
+_installed: set[str] = set()
 
 
 def resolve(dropclass: str, *, is_app: bool, storage: str = "") -> type[AppDrop] | type[DataDrop]:

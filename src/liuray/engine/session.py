@@ -63,7 +63,7 @@ from liuray.engine.machine import DropNode, SessionMachine, is_consequence
 from liuray.engine.params import as_bool, as_float, as_int, param
 from liuray.engine.registry import APPS as _BUILT_IN_APPS
 from liuray.engine.registry import DATA as _BUILT_IN_DATA
-from liuray.engine.registry import resolve
+from liuray.engine.registry import check_requirements, resolve
 from liuray.engine.states import AppState, DropState, SessionState
 from liuray.errors import GraphError
 from liuray.graph.physical import DropDescription, PhysicalGraph
@@ -243,6 +243,8 @@ class GraphRun:
                     is_app=description.is_app,
                     storage=str(spec.get("storage") or spec.get("category") or ""),
                 )
+            if getattr(cls, "requires", None):
+                check_requirements(cls, description.dropclass)
             cls.check_spec(spec)
         except GraphError as err:
             raise GraphError(

@@ -23,7 +23,7 @@ import threading
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Executor
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 from liuray.engine.drops.base import DataDrop
 from liuray.engine.params import param
@@ -80,6 +80,9 @@ class AppDrop:
         self.started_at = 0.0
         self.finished_at = 0.0
         self.cancelled: threading.Event | None = None
+
+    #: Optional Python modules the app imports when it runs (checked before deploy).
+    requires: ClassVar[tuple[str, ...]] = ()
 
     # ------------------------------------------------------------------ contract
 

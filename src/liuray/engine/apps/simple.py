@@ -129,6 +129,8 @@ class SleepAndCopyApp(CopyApp):
 class RandomArrayApp(AppDrop):
     """Writes a numpy array of ``size`` uniform numbers in [``low``, ``high``)."""
 
+    requires = ("numpy",)
+
     __slots__ = ()
 
     def run(self) -> None:
@@ -146,6 +148,8 @@ class RandomArrayApp(AppDrop):
 
 class AverageArraysApp(AppDrop):
     """Averages its input arrays element-wise (``method``: mean, median, sum...)."""
+
+    requires = ("numpy",)
 
     __slots__ = ()
 
@@ -166,6 +170,8 @@ class AverageArraysApp(AppDrop):
 
 class GenericScatterApp(AppDrop):
     """Splits its input (anything with a length) into one part per output."""
+
+    requires = ("numpy",)
 
     __slots__ = ()
 
@@ -198,6 +204,8 @@ class GenericGatherApp(AppDrop):
 class ArrayGatherApp(AppDrop):
     """Gathers its inputs into one numpy array (concatenated)."""
 
+    requires = ("numpy",)
+
     __slots__ = ()
 
     def run(self) -> None:
@@ -228,6 +236,8 @@ class PickOne(AppDrop):
 
     Without such a name, output 0 gets the element and the others the rest.
     """
+
+    requires = ("numpy",)
 
     __slots__ = ()
 
