@@ -14,6 +14,9 @@ Accepted encodings (``Content-Encoding``): none/``identity``, ``gzip``/``x-gzip`
 from __future__ import annotations
 
 import json
+import math
+import re
+import sys
 import zlib
 from typing import Any
 
@@ -114,8 +117,14 @@ def _inflate_bounded(data: bytes, max_bytes: int, wbits: int) -> bytes:
 def parse_json(data: bytes, what: str = "body") -> Any:
     """Parse JSON, turning syntax errors into a 400 that gives the line and column.
 
+    Only JSON that can be sent back is accepted: no ``NaN``/``Infinity`` or numbers
+    that overflow a float, no string with half a UTF-16 surrogate pair (``"\\ud800"``),
+    no integer longer than Python converts (4300 digits), no nesting deeper than
+    Python's recursion allows. Anything else would be stored, then fail every answer
+    that shows it.
+
     Raises:
-        InvalidRequest: ``data`` is not UTF-8 JSON.
+        InvalidRequest: ``data`` is not UTF-8 JSON, or not JSON liuray can send back.
     """
     try:
         text = data.decode("utf-8-sig")
@@ -125,7 +134,7 @@ def parse_json(data: bytes, what: str = "body") -> Any:
             position=err.start,
         ) from None
     try:
-        return json.loads(text)
+        value = json.loads(text, parse_constant=_no_constant, parse_float=_finite_float)
     except json.JSONDecodeError as err:
         raise InvalidRequest(
             f"the {what} is not valid JSON: {err.msg} at line {err.lineno} column {err.colno} "
@@ -134,6 +143,56 @@ def parse_json(data: bytes, what: str = "body") -> Any:
             column=err.colno,
             position=err.pos,
         ) from None
+    except RecursionError:
+        raise InvalidRequest(f"the {what} is nested too deeply to be read") from None
+    except ValueError:  # the only other one json.loads raises: an integer too long
+        limit = sys.get_int_max_str_digits()
+        raise InvalidRequest(
+            f"the {what} has an integer of more than {limit} digits; send it as a string",
+            limit=limit,
+        ) from None
+    if _SURROGATE_ESCAPE.search(text) and not _encodable(value):
+        raise InvalidRequest(
+            f"the {what} has a string with an unpaired UTF-16 surrogate (\\ud800-\\udfff); "
+            "escape characters outside the BMP as a pair, or send them as UTF-8"
+        )
+    return value
+
+
+#: A \uXXXX escape of a UTF-16 surrogate: the only way JSON text can hold half a pair.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def _no_constant(name: str) -> Any:
+    raise InvalidRequest(f"{name} is not a JSON number; send finite numbers only", constant=name)
+
+
+def _finite_float(literal: str) -> float:
+    number = float(literal)
+    if not math.isfinite(number):
+        raise InvalidRequest(
+            f"the number {literal[:40]} is too large for a float; send finite numbers only",
+            number=literal[:40],
+        )
+    return number
+
+
+def _encodable(value: Any) -> bool:
+    """Whether every string (keys too) in ``value`` can be written as UTF-8."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            pending.extend(item)
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+        elif isinstance(item, str) and not item.isascii():
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return False
+    return True
 
 
 async def read_json(request: Request, max_bytes: int, allowed: tuple[str, ...]) -> Any:

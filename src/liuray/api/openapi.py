@@ -3,11 +3,11 @@
 
 Every :class:`~starlette.routing.Route` of the app becomes one operation per method:
 its path parameters come from the path template, its summary and description from the
-handler's docstring (first line, then the rest), its request body from
-:data:`REQUEST_BODIES`, and every operation may answer with the JSON error body of
-:mod:`liuray.api.errors`. The operation id is the route's name; routes named
-``*_legacy`` (DALiuGE's old paths) are marked deprecated. Since the document is
-derived from the routes, it cannot forget one.
+handler's docstring (first line, then the rest), the schemas of its query, request body
+and 200 answer from :mod:`liuray.api.schemas` (by handler name), and every operation may
+answer with the JSON error body of :mod:`liuray.api.errors`. The operation id is the
+route's name; routes named ``*_legacy`` (DALiuGE's old paths) are marked deprecated.
+Since the document is derived from the routes, it cannot forget one.
 """
 
 from __future__ import annotations
@@ -22,86 +22,21 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from liuray import __version__
+from liuray.api.schemas import (
+    ERROR,
+    EVENT,
+    EVENT_STREAMS,
+    PATH_PARAMETERS,
+    PHYSICAL_GRAPH,
+    QUERY,
+    REQUEST_BODIES,
+    RESPONSES,
+)
 
 _PARAM = re.compile(r"{(\w+)(?::\w+)?}")
-_JSON_OR_TEXT = {
-    "application/json": {"schema": {"$ref": "#/components/schemas/PhysicalGraph"}},
-    "text/plain": {"schema": {"type": "string", "description": "physical graph as JSON"}},
-}
-_COMPLETED_FORM = {
-    "schema": {
-        "type": "object",
-        "properties": {"completed": {"type": "string", "description": "comma-separated drop uids"}},
-    }
-}
-
-#: Request bodies by handler name.
-REQUEST_BODIES: dict[str, dict[str, Any]] = {
-    "create_session": {
-        "required": True,
-        "content": {
-            "application/json": {
-                "schema": {
-                    "type": "object",
-                    "required": ["sessionId"],
-                    "properties": {"sessionId": {"type": "string"}},
-                }
-            }
-        },
-    },
-    "append_graph": {
-        "required": True,
-        "description": "a physical graph; may be sent with Content-Encoding gzip or deflate",
-        "content": _JSON_OR_TEXT,
-    },
-    "submit": {
-        "required": True,
-        "description": "a physical graph, as for graph/append",
-        "content": _JSON_OR_TEXT,
-    },
-    "deploy_session": {
-        "required": False,
-        "content": {
-            "application/x-www-form-urlencoded": _COMPLETED_FORM,
-            "multipart/form-data": _COMPLETED_FORM,
-            "application/json": {
-                "schema": {
-                    "type": "object",
-                    "properties": {"completed": {"type": "array", "items": {"type": "string"}}},
-                }
-            },
-        },
-    },
-}
-
-_QUERY: dict[str, list[dict[str, Any]]] = {
-    "submit": [
-        {"name": "sessionId", "in": "query", "required": False, "schema": {"type": "string"}},
-        {"name": "completed", "in": "query", "required": False, "schema": {"type": "string"}},
-    ],
-    "deploy_session": [
-        {"name": "completed", "in": "query", "required": False, "schema": {"type": "string"}},
-    ],
-}
 
 _COMPONENTS = {
-    "schemas": {
-        "Error": {
-            "type": "object",
-            "required": ["error", "message"],
-            "properties": {
-                "error": {"type": "string", "description": "exception class name"},
-                "message": {"type": "string"},
-                "detail": {"type": "object"},
-                "type": {"type": "string", "description": "DALiuGE: exception class name"},
-                "args": {"type": "array", "description": "DALiuGE: [message]"},
-            },
-        },
-        "PhysicalGraph": {
-            "description": "[spec, ...], [spec, ..., reprodata] or [name, [spec, ...]]",
-            "type": "array",
-        },
-    },
+    "schemas": {"Error": ERROR, "PhysicalGraph": PHYSICAL_GRAPH},
     "responses": {
         "Error": {
             "description": "error (the status follows liuray.api.errors.STATUS)",
@@ -141,18 +76,20 @@ def _operation(route: Route, method: str) -> dict[str, Any]:
     operation: dict[str, Any] = {
         "operationId": f"{route.name}_{method.lower()}",
         "summary": summary.strip(),
-        "responses": {
-            "200": {"description": "success (JSON)"},
-            "default": {"$ref": "#/components/responses/Error"},
-        },
+        "responses": {"200": _success(name), "default": {"$ref": "#/components/responses/Error"}},
     }
     if description.strip():
         operation["description"] = description.strip()
     parameters = [
-        {"name": param, "in": "path", "required": True, "schema": {"type": "string"}}
+        {
+            "name": param,
+            "in": "path",
+            "required": True,
+            "schema": PATH_PARAMETERS.get(param, {"type": "string", "minLength": 1}),
+        }
         for param in _PARAM.findall(route.path)
     ]
-    parameters += _QUERY.get(name, [])
+    parameters += QUERY.get(name, [])
     if parameters:
         operation["parameters"] = parameters
     if method in ("POST", "PUT", "PATCH") and name in REQUEST_BODIES:
@@ -160,6 +97,16 @@ def _operation(route: Route, method: str) -> dict[str, Any]:
     if route.name.endswith("_legacy"):
         operation["deprecated"] = True  # DALiuGE's pre-2022 spelling of the path
     return operation
+
+
+def _success(name: str) -> dict[str, Any]:
+    """The 200 answer of handler ``name``: its JSON schema, or an event stream."""
+    if name in EVENT_STREAMS:
+        # OpenAPI 3.1 has no itemSchema: the schema of an event stream is one event's.
+        stream = {"schema": EVENT}
+        return {"description": "server-sent events", "content": {"text/event-stream": stream}}
+    content = {"application/json": {"schema": RESPONSES.get(name, {})}}
+    return {"description": "success", "content": content}
 
 
 async def openapi_document(request: Request) -> Response:

@@ -157,6 +157,11 @@ async def _completed(request: Request, max_bytes: int) -> list[DropUid] | None:
             values += (await read_form(request, data)).get("completed", [])
         else:
             body = parse_json(data)
+            if not isinstance(body, dict | list):
+                raise InvalidRequest(
+                    'send the drops to mark completed as {"completed": ["a", "b"]} (or none)',
+                    body=str(body)[:200],
+                )
             field = body.get("completed") if isinstance(body, dict) else body
             if isinstance(field, str):
                 values.append(field)

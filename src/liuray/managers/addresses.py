@@ -23,18 +23,23 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+import re
 import socket
 
 from liuray.errors import InvalidRequest
 
 DEFAULT_NM_PORT = 8000
+#: A host name (RFC 1123 letters, digits, dots and hyphens; underscores too, as some
+#: clusters use them) or an IPv4 address, lower case; IPv6 is left to ``ipaddress``.
+_HOST_NAME = re.compile(r"[a-z0-9_][a-z0-9_.-]{0,252}")
 
 
 def split_address(spelling: str) -> tuple[str, int]:
     """``host[:port[:evt[:rpc]]]`` (or ``[v6]:port``) -> (host, port).
 
     Raises:
-        InvalidRequest: the spelling is empty or its port is not a number.
+        InvalidRequest: the spelling is empty, its host is not a host name or an IP
+            address, or its port is not a number.
     """
     text = spelling.strip()
     if not text:
@@ -46,16 +51,23 @@ def split_address(spelling: str) -> tuple[str, int]:
         host, parts = text, []
     else:
         host, *parts = text.split(":")
+    host = host.lower()
+    if not _HOST_NAME.fullmatch(host) and not _is_ipv6(host):
+        raise InvalidRequest(
+            f"node {spelling!r}: {host!r} is not a host name or an IP address; use "
+            "host[:port] with letters, digits, '.', '-' and '_', e.g. 'node1:8000'",
+            node=spelling,
+        )
     port = DEFAULT_NM_PORT
     if parts and parts[0]:
-        if not parts[0].isdigit() or not 0 < int(parts[0]) < 65536:
+        if not (parts[0].isascii() and parts[0].isdigit()) or not 0 < int(parts[0]) < 65536:
             raise InvalidRequest(
                 f"node {spelling!r}: port {parts[0]!r} is not a number in "
                 "1..65535; use host[:port]",
                 node=spelling,
             )
         port = int(parts[0])
-    return host.lower(), port
+    return host, port
 
 
 def canonical_address(spelling: str) -> str:
@@ -76,7 +88,7 @@ def canonical_host(host: str) -> str:
     except ValueError:
         try:
             resolved = socket.gethostbyname(host)
-        except OSError:
+        except (OSError, UnicodeError):  # UnicodeError: a label IDNA cannot encode
             return host
         return "localhost" if resolved in _local_names() or _is_local(resolved) else resolved
     return "localhost" if _is_local(str(address)) else str(address)

@@ -223,7 +223,9 @@ class IslandManager(IslandReads):
                     session_id=session_id,
                     state=str(session.state),
                 )
-            merged = load_physical_graph(session.specs + specs)
+            # The trailing {} is an empty reprodata: the specs are unwrapped already, and a
+            # last spec without drop keys must be refused as a spec, not taken for reprodata.
+            merged = load_physical_graph([*session.specs, *specs, {}])
             self._check_nodes(specs)
             _check_classes(merged, specs)
             session.specs.extend(specs)
