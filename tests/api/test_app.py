@@ -117,10 +117,11 @@ def test_cors_preflight_lets_a_browser_submit(client: httpx.Client) -> None:
 
 
 def test_home_page_links_the_api(client: httpx.Client) -> None:
-    """``GET /`` is an HTML page linking the API and its OpenAPI document."""
+    """``GET /`` is the monitoring page's sessions page, linking the nodes page and the
+    OpenAPI document."""
     page = client.get("/")
     assert page.headers["content-type"].startswith("text/html")
-    assert 'href="/api"' in page.text
+    assert 'href="/nodes"' in page.text
     assert 'href="/api/openapi.json"' in page.text
 
 

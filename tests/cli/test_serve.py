@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import queue
 import re
+import shlex
 import signal
 import socket
 import subprocess
@@ -249,8 +250,25 @@ def test_serve_help_lists_the_options(capsys: pytest.CaptureFixture[str]) -> Non
         "--max-request-size",
         "--ray",
         "--log-level",
+        "--cors-origin",
+        "--open",
     ):
         assert option in text
+
+
+def test_serve_open_opens_the_monitoring_page(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``liuray serve --open`` hands the monitoring page's URL to the user's browser
+    (here a command named by $BROWSER, as the webbrowser module reads it)."""
+    opened = tmp_path / "opened.txt"
+    record = f"import sys; open({str(opened)!r}, 'w').write(sys.argv[1])"
+    monkeypatch.setenv("BROWSER", f"{sys.executable} -c {shlex.quote(record)} %s")
+    with serve(tmp_path / "state", "--open") as server:
+        deadline = time.monotonic() + 10
+        while not opened.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert opened.read_text() == f"{server.url}/"
 
 
 def test_serve_with_ray_missing_says_what_to_install(

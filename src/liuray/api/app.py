@@ -4,8 +4,9 @@
 Handlers live in one module per resource (:mod:`~liuray.api.sessions`,
 :mod:`~liuray.api.graphs`, :mod:`~liuray.api.nodes`); errors become responses in
 :mod:`~liuray.api.errors`; bodies are read by :mod:`~liuray.api.body`. The HTML pages
-(``GET /``, ``GET /session``) come from ``web_routes``: the monitoring page plugs in
-there, and until it exists :mod:`~liuray.api.home` serves placeholders.
+(``GET /``, ``GET /session``, ``GET /nodes``), their static files and the two reads
+only the page uses come from ``web_routes``, by default the monitoring page of
+:mod:`~liuray.api.web`.
 
 >>> from pathlib import Path; import tempfile
 >>> from liuray.managers.island import IslandManager
@@ -32,7 +33,7 @@ try:  # first import of the package (api/__init__), so every api module is cover
 except ImportError as err:  # pragma: no cover - depends on the installed extras
     raise missing_extra("starlette", "server") from err
 
-from liuray.api import events, graphs, home, nodes, sessions
+from liuray.api import events, graphs, nodes, sessions, web
 from liuray.api.auth import TokenAuth
 from liuray.api.context import ApiContext
 from liuray.api.errors import CatchAll, http_error, liuray_error
@@ -86,6 +87,7 @@ def create_app(
     base_url: str | None = None,
     web_routes: Sequence[BaseRoute] | None = None,
     token: str | None = None,
+    cors_origins: Sequence[str] = ("*",),
 ) -> Starlette:
     """The ASGI app serving ``island``.
 
@@ -93,18 +95,26 @@ def create_app(
         island: the island manager behind the API (the caller closes it).
         max_request_bytes: the largest body accepted, on the wire and decompressed.
         base_url: public base URL for links handed out (default: the request's).
-        web_routes: the HTML pages (default: :mod:`liuray.api.home`'s placeholders).
+        web_routes: the HTML pages (default: the monitoring page, :mod:`liuray.api.web`).
         token: if given, every ``/api`` request must carry it (:mod:`liuray.api.auth`).
-
-    CORS is open (any origin), as DALiuGE's is, so EAGLE can submit from a browser.
+        cors_origins: the origins whose pages may call the API (CORS); ``"*"`` is any
+            origin (DALiuGE's behaviour, so EAGLE and the translator can submit from a
+            browser), an empty list answers no CORS request.
     """
     guard = [Middleware(TokenAuth, token=token)] if token else []
+    cors = [
+        Middleware(
+            CORSMiddleware,
+            allow_origins=list(cors_origins),
+            allow_methods=["*"],
+            allow_headers=["*"],
+            max_age=600,
+        )
+    ]
     app = Starlette(
-        routes=[*api_routes(), *(home.ROUTES if web_routes is None else web_routes)],
+        routes=[*api_routes(), *(web.ROUTES if web_routes is None else web_routes)],
         middleware=[
-            Middleware(
-                CORSMiddleware, allow_origins=["*"], allow_methods=["*"], allow_headers=["*"]
-            ),
+            *(cors if cors_origins else []),
             *guard,
             Middleware(CatchAll),
         ],

@@ -72,6 +72,20 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "submit graphs, which run code)",
     )
     parser.add_argument(
+        "--cors-origin",
+        action="append",
+        default=None,
+        metavar="ORIGIN",
+        help="let pages from ORIGIN (e.g. http://translator.example:8084, or '*' for any) "
+        "call the API from a browser (CORS); repeatable; default: any origin while bound "
+        "to loopback, none otherwise",
+    )
+    parser.add_argument(
+        "--open",
+        action="store_true",
+        help="open the monitoring page in a web browser once the server listens",
+    )
+    parser.add_argument(
         "--port",
         type=int,
         default=8001,
@@ -210,15 +224,20 @@ def main(args: argparse.Namespace) -> int:
         print(f"liuray serve: error: {err}", file=sys.stderr)
         return err.status
     island = IslandManager(transport, SessionRecords(state_dir / "sessions.db"))
-    app = create_app(island, max_request_bytes=int(args.max_request_size * 2**20), token=args.token)
+    app = create_app(
+        island,
+        max_request_bytes=int(args.max_request_size * 2**20),
+        token=args.token,
+        cors_origins=cors_origins(args.cors_origin, args.host),
+    )
+
+    def started_on(port: int) -> None:
+        base = _announce(args.host, port, state_dir, transport.kind, args.token)
+        if args.open:
+            _open_browser(base)
+
     try:
-        started = run_server(
-            app,
-            args.host,
-            args.port,
-            args.log_level,
-            lambda port: _announce(args.host, port, state_dir, transport.kind, args.token),
-        )
+        started = run_server(app, args.host, args.port, args.log_level, started_on)
     finally:
         _stop_sessions(island)
         island.close()
@@ -347,9 +366,37 @@ def _is_loopback(host: str) -> bool:
     return is_loopback(host)
 
 
+def cors_origins(given: list[str] | None, host: str) -> list[str]:
+    """The origins allowed to call the API from a browser: ``--cors-origin`` if given,
+    else any origin on loopback (a page on this machine: EAGLE, DALiuGE's translator)
+    and none on a network address.
+
+    >>> cors_origins(None, "127.0.0.1")
+    ['*']
+    >>> cors_origins(["https://eagle.example/"], "0.0.0.0")
+    ['https://eagle.example']
+    """
+    if given is not None:
+        return [origin.rstrip("/") for origin in given]
+    return ["*"] if _is_loopback(host) else []
+
+
+def _open_browser(url: str) -> None:
+    """Open ``url`` in the user's browser without holding up the server."""
+    import threading
+    import webbrowser
+
+    def open_page() -> None:
+        if not webbrowser.open(url):
+            print(f"liuray serve: no browser to open; visit {url}", flush=True)
+
+    threading.Thread(target=open_page, name="liuray-open-browser", daemon=True).start()
+
+
 def _announce(
     host: str, port: int, state_dir: Path, transport: str, token: str | None = None
-) -> None:
+) -> str:
+    """Print where the server listens; returns the monitoring page's URL."""
     shown = host if host not in ("0.0.0.0", "::") else socket.gethostname()
     if ":" in shown:
         shown = f"[{shown}]"
@@ -361,3 +408,4 @@ def _announce(
     if token:  # never print the token itself
         print("  access:          token required (Authorization: Bearer ...)", flush=True)
     print("  stop with Ctrl-C (or SIGTERM)", flush=True)
+    return f"{base}/"
