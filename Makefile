@@ -10,7 +10,7 @@ CORE_VENV ?= .venv-core
 CORE_STAMP := $(CORE_VENV)/.installed
 TEST_TOOLS := 'pytest>=8' 'pytest-timeout>=2.3' 'hypothesis>=6.100'
 
-.PHONY: demo test lint typecheck unit test-core bench clean
+.PHONY: demo test lint typecheck unit test-core browser bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,12 +30,24 @@ demo: $(STAMP)
 
 ## test: set up and run the whole test suite (lint, types, tests, Ray tests included),
 ## then the tests again with the core only (no extra installed)
-test: $(STAMP) lint typecheck unit test-core
+test: $(STAMP) lint typecheck browser unit test-core
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench examples
 	$(BIN)/ruff format --check src tests bench examples
 	$(BIN)/lint-imports
+
+## browser: Debian's Chromium for the browser tests (tests/web/), if it is missing.
+## Playwright cannot download its own browsers here; without one the tests skip (and
+## fail under CI, which must run them), so an apt-get failure only warns.
+CHROMIUM ?= /usr/bin/chromium
+browser:
+	@if [ -x $(CHROMIUM) ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing chromium for the browser tests (apt-get)"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+			|| echo "warning: could not install chromium; tests/web will not run"; \
+	else echo "warning: no $(CHROMIUM) and no root apt-get: tests/web will skip (install chromium)"; fi
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

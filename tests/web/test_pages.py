@@ -1,0 +1,164 @@
+"""The monitoring page in a real headless Chromium, against a real liuray server.
+
+Each test tells what a user does: submit a graph, watch it on the sessions page, follow
+it to its page, see the bar reach 100% and the graph turn green; see why a graph failed;
+cancel; look at the nodes. Fixtures are in ``conftest.py`` (one browser per module).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+pytest.importorskip("starlette")
+pytest.importorskip("playwright")
+
+from playwright.sync_api import Page, expect
+from web_helpers import LivePage, app, data, scatter_graph
+
+
+def test_a_session_is_followed_to_100_percent(server: LivePage, page: Page) -> None:
+    """The user submits a graph and opens the sessions page: the session is listed; its
+    link leads to its page, whose bar reaches 100% and whose graph view shows every
+    drop finished; the sessions page says finished too."""
+    server.submit("watched", scatter_graph(4))
+    page.goto(server.url + "/")
+    row = page.locator('tr[data-session="watched"]')
+    expect(row).to_be_visible()
+    row.get_by_role("link", name="watched").click()
+    expect(page).to_have_url(server.url + "/session?sessionId=watched&view=progress-bar")
+    expect(page.locator("#progress")).to_have_attribute("data-percent", "100")
+    expect(page.locator("#session-state")).to_have_text("finished")
+    expect(page.locator("#legend")).to_contain_text("finished 10")
+    page.get_by_role("tab", name="Graph").click()
+    summary = page.locator("#graph-summary")
+    expect(summary).to_have_attribute("data-finished", "10")
+    expect(summary).to_have_text("10 drops: finished 10")
+    page.get_by_role("link", name="Sessions").click()
+    expect(row.locator(".state")).to_have_text("finished")
+    expect(row).to_contain_text("100%")
+
+
+def test_the_graph_fills_in_live(server: LivePage, page: Page) -> None:
+    """Opened while the graph runs, the page follows it to the end without a reload."""
+    server.submit("live", scatter_graph(3, "sleep 1.5; echo part"))
+    page.goto(server.url + "/session?sessionId=live&view=graph")
+    expect(page.get_by_role("tab", name="Graph")).to_have_attribute("aria-selected", "true")
+    expect(page.locator("#session-state")).to_have_text("running")
+    expect(page.locator("#graph-summary")).to_contain_text("running 3")
+    expect(page.locator("#graph-summary")).to_have_text("8 drops: finished 8")
+    expect(page.locator("#progress")).to_have_attribute("data-percent", "100")
+
+
+def test_a_failure_shows_its_error_and_output(server: LivePage, page: Page) -> None:
+    """A failing app is in the failed-drops table with its error and what it printed."""
+    graph = [app("broken", "echo stage-two-output; exit 3", ["lost"]), data("lost")]
+    server.submit("failing", graph)
+    page.goto(server.url + "/session?sessionId=failing")
+    expect(page.locator("#session-state")).to_have_text("failed")
+    row = page.locator('#failures tr[data-oid="broken"]')
+    expect(row).to_contain_text("exited with status 3")
+    expect(row.locator("pre.logs")).to_contain_text("stage-two-output")
+    expect(page.locator('#failures tr[data-oid="lost"]')).to_contain_text("broken")
+
+
+def test_cancel_from_the_session_page(server: LivePage, page: Page) -> None:
+    """Cancel asks for a confirmation, then stops the session."""
+    server.submit("to-cancel", [app("long", "sleep 60", ["never"]), data("never")])
+    page.goto(server.url + "/session?sessionId=to-cancel")
+    expect(page.locator("#session-state")).to_have_text("running")
+    cancel = page.locator("#cancel-slot button")
+    cancel.click()
+    expect(cancel).to_have_text("Confirm cancel?")
+    cancel.click()
+    expect(page.locator("#session-state")).to_have_text("cancelled")
+    expect(page.locator("#cancel-slot button")).to_have_count(0)
+
+
+def test_cancel_from_the_sessions_page(server: LivePage, page: Page) -> None:
+    """The sessions page has a cancel button for each running session."""
+    server.submit("listed-cancel", [app("long", "sleep 60", ["never"]), data("never")])
+    page.goto(server.url + "/")
+    row = page.locator('tr[data-session="listed-cancel"]')
+    expect(row.locator(".state")).to_have_text("running")
+    row.get_by_role("button").click()
+    row.get_by_role("button").click()
+    expect(row.locator(".state")).to_have_text("cancelled")
+
+
+def test_the_nodes_page_lists_the_nodes(server: LivePage, page: Page) -> None:
+    """Every node manager is listed, alive, with the sessions that used it."""
+    page.goto(server.url + "/nodes")
+    for name in server.island.nodes():
+        expect(page.locator(f'tr[data-node="{name}"]')).to_contain_text("alive")
+    expect(page.locator("#nodes-summary")).to_have_text("2 nodes, 2 alive (inproc)")
+
+
+def test_the_daliuge_url_opens_the_session_page(server: LivePage, page: Page) -> None:
+    """DALiuGE's translator sends browsers to ``/session?sessionId=<id>&view=...``: the
+    same page, on the view asked for; the drop list offers the file drop's download."""
+    server.submit("translated", scatter_graph(2, "echo part"))
+    page.goto(server.url + "/session?sessionId=translated&view=list")
+    expect(page.locator("#session-state")).to_have_text("finished")
+    expect(page.get_by_role("tab", name="Drops")).to_have_attribute("aria-selected", "true")
+    result = page.locator('#drops tr[data-oid="result"]')
+    expect(result).to_contain_text("finished")
+    with page.expect_download() as download:
+        result.get_by_role("link", name="Download").click()
+    assert download.value.path().read_bytes() == b"gathered\n"
+
+
+def test_an_unknown_session_says_so(server: LivePage, page: Page) -> None:
+    """A wrong id in the URL is said plainly, not shown as an empty session."""
+    page.goto(server.url + "/session?sessionId=no-such-session")
+    expect(page.locator("#not-found")).to_contain_text("No session no-such-session")
+
+
+@pytest.mark.parametrize(("allowed", "reaches"), [(True, True), (False, False)])
+def test_a_page_of_another_origin_calls_the_api_as_configured(
+    server: LivePage,
+    start_server: Callable[..., LivePage],
+    page: Page,
+    allowed: bool,
+    reaches: bool,
+) -> None:
+    """DALiuGE's translator submits from its own origin: the browser's preflight is
+    answered for the configured origins only (``liuray serve --cors-origin``)."""
+    origin = server.url  # the page's origin: another server than the one called
+    other = start_server(cors_origins=[origin] if allowed else ["http://elsewhere.example"])
+    page.goto(server.url + "/nodes")
+    result = page.evaluate(
+        """async (url) => {
+            try {
+                const r = await fetch(url + "/api/sessions", {method: "POST",
+                    headers: {"Content-Type": "application/json", "Authorization": "Bearer x"},
+                    body: JSON.stringify({sessionId: "from-" + location.port})});
+                return r.status;
+            } catch (err) { return String(err); }
+        }""",
+        other.url.replace("127.0.0.1", "localhost"),
+    )
+    assert (result == 200) is reaches, result
+
+
+def test_the_page_asks_for_the_token_once(
+    start_server: Callable[..., LivePage], page: Page
+) -> None:
+    """With a token set on the server, the page asks for it, keeps it for the tab, and
+    follows the live stream with it: a session submitted afterwards appears."""
+    guarded = start_server(token="s3cret-token")
+    page.goto(guarded.url + "/")
+    dialog = page.locator("#token-dialog")
+    expect(dialog).to_be_visible()
+    page.fill("#token-input", "wrong")
+    page.click("#token-submit")
+    expect(page.locator("#token-help")).to_contain_text("not accepted")
+    page.fill("#token-input", "s3cret-token")
+    page.click("#token-submit")
+    expect(page.locator("#sessions-summary")).to_have_text("0 sessions, 0 running")
+    guarded.submit("behind-token", scatter_graph(1, "echo part"))
+    expect(page.locator('tr[data-session="behind-token"] .state')).to_have_text("finished")
+    page.get_by_role("link", name="behind-token").click()
+    expect(page.locator("#progress")).to_have_attribute("data-percent", "100")
+    expect(dialog).to_have_count(0)
