@@ -268,7 +268,7 @@ def test_errors_propagate_across_nodes(island: IslandManager, app: Any, data: An
     assert "broken" in (island.drop_detail(session_id, "bad").error or "")
 
 
-def test_node_loss_fails_the_drops_waiting_on_it(
+def test_without_reruns_node_loss_fails_the_drops_waiting_on_it(
     island: IslandManager, transport: InProcessTransport, app: Any, data: Any, until: Any
 ) -> None:
     """Two long sleeps on A feed drops on B and C; A is removed mid-run.
@@ -279,6 +279,7 @@ def test_node_loss_fails_the_drops_waiting_on_it(
     unrelated branch on B and C completes, and the session ends FAILED within a couple
     of seconds instead of hanging.
     """
+    island.reruns = 0  # the behaviour without re-runs (see the re-run tests below)
     a, b, c = island.nodes()
     specs = [
         app("sleep", "SleepApp", outputs=("d1",), node=a, sleep_time=30),
@@ -469,3 +470,64 @@ def test_failures_put_root_causes_of_every_node_first() -> None:
         ("d1", "n1"),
         ("x", "n1"),
     ]
+
+
+BASH_APP = "dlg.apps.bash_shell_app.BashShellApp"
+
+
+def test_a_session_that_loses_a_node_is_run_again_and_finishes_with_correct_outputs(
+    island: IslandManager, transport: InProcessTransport, app: Any, data: Any, until: Any
+) -> None:
+    """A three-node pipeline (a slow step on A feeds B, whose output C sums) loses A
+    mid-run: the island deploys the session again on B and C (a re-run, recomputing A's
+    part from the graph's inputs), and it FINISHES with the right result in the same
+    session directory; the abandoned attempt's reports change nothing."""
+    a, b, c = island.nodes()
+    specs = [
+        app("slow", BASH_APP, outputs=("n",), node=a, command="sleep 0.6; echo 20"),
+        data("n", node=b),
+        app("double", BASH_APP, inputs=("n",), outputs=("d",), node=b,
+            command="echo $(( {n} * 2 ))"),
+        data("d", node=c),
+        app("total", BASH_APP, inputs=("d",), outputs=("out",), node=c,
+            command="echo $(( {d} + 2 )) > {out}"),
+        data("out", node=c, file=True, filepath="total.txt"),
+    ]  # fmt: skip
+    for spec in specs:
+        if spec["categoryType"] == "Application":
+            spec["inputs"] = [{u: u} for u in spec.get("inputs", [])]
+            spec["outputs"] = [{u: u} for u in spec.get("outputs", [])]
+    session_id = island.submit(specs, "rerun")
+    assert until(lambda: island.drop_detail(session_id, "slow").exec_state is AppState.RUNNING)
+    island.remove_node(a)
+
+    assert island.wait(session_id, 20) is _S.FINISHED, island.progress(session_id)
+    progress = island.progress(session_id)
+    assert set(progress.nodes) == {b, c}
+    assert progress.failures == ()
+    assert progress.counts.get("error", 0) == 0
+    out = Path(progress.directories[c]) / "total.txt"
+    assert out.read_text() == "42\n"
+    assert out.parent.name == session_id  # the first attempt's directory, on C
+    assert island.graph_status(session_id)["out"].state is DropState.COMPLETED
+
+
+def test_reruns_are_bounded_then_the_session_fails_with_the_reason(
+    island: IslandManager, app: Any, data: Any, until: Any
+) -> None:
+    """With one re-run allowed, losing a node in the first attempt and another in the
+    re-run ends the session FAILED, naming the lost node."""
+    island.reruns = 1
+    specs = [app("nap", "SleepApp", outputs=("d",), sleep_time=30), data("d")]
+    session_id = island.submit(specs, "unlucky")
+    first = island.progress(session_id).nodes[0]
+    island.remove_node(first)
+    assert until(lambda: island.progress(session_id).nodes not in ((), (first,)))
+    second = island.progress(session_id).nodes[0]
+    assert second != first
+    assert until(lambda: island.drop_detail(session_id, "nap").exec_state is AppState.RUNNING)
+    island.remove_node(second)
+
+    assert island.wait(session_id, 10) is _S.FAILED
+    failures = island.progress(session_id).failures
+    assert any(f"node {second} lost" in f.error for f in failures), failures

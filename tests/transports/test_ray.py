@@ -28,6 +28,8 @@ from liuray.managers.records import SessionRecords
 from liuray.managers.reports import DetailSource
 from liuray.transports.ray import RayTransport, actor_name
 from ray_support import (
+    FILE,
+    MEMORY,
     alive_node_ids,
     copy_pair,
     fan_out_graph,
@@ -157,7 +159,7 @@ def test_a_node_that_joins_gets_its_node_manager_within_a_second(
     assert min(latencies) <= 1.0, f"NM listed {latencies} s after Ray reported the node alive"
 
 
-def test_a_lost_node_leaves_and_its_session_fails_cleanly(
+def test_without_reruns_a_lost_node_leaves_and_its_session_fails_cleanly(
     cluster: Cluster, island: IslandManager
 ) -> None:
     """A node dies mid-session: it leaves node_names and the session ends FAILED.
@@ -166,6 +168,7 @@ def test_a_lost_node_leaves_and_its_session_fails_cleanly(
     removed, the head's copy of the sleeper's output becomes ERROR "node <id> lost" and
     the session fails at once instead of hanging.
     """
+    island.reruns = 0  # the behaviour without re-runs (re-runs: the next test)
     victim = cluster.add_node(num_cpus=1)
     doomed = str(victim.node_id)
     head = head_id(cluster)
@@ -188,7 +191,56 @@ def test_a_lost_node_leaves_and_its_session_fails_cleanly(
     assert mirror.error == f"node {doomed} lost"
     progress = island.progress(session)
     assert progress.state is SessionState.FAILED
-    assert {f.oid for f in progress.failures} == {"copy", "copied"}
+    assert {f.oid for f in progress.failures} == {"copy", "copied", "s-sleep", "s-out"}
+    assert progress.failures[0].error == f"node {doomed} lost"  # the root cause first
+
+
+PRODUCE_SLOWLY = "def produce(i):\n    import time\n    time.sleep(1.5)\n    return 10 * i\n"
+
+
+def test_a_crashed_worker_node_is_survived_by_rerunning_its_session(
+    cluster: Cluster, island: IslandManager
+) -> None:
+    """Four worker nodes each compute a value that the head adds up; one worker crashes
+    mid-session (its processes killed, no graceful drain): the session is deployed again
+    on the nodes left and finishes with the right sum, 0 + 10 + 20 + 30."""
+    extra = [cluster.add_node(num_cpus=1) for _ in range(2)]
+    try:
+        workers = [str(n.node_id) for n in [*cluster.worker_nodes]][-4:]
+        head = head_id(cluster)
+        wait_until(lambda: set(workers) <= set(island.nodes()), 30, "four worker NMs")
+        specs: list[dict[str, Any]] = []
+        for i, node in enumerate(workers):
+            specs += [
+                {"oid": f"p{i}", "categoryType": "Application",
+                 "dropclass": "dlg.apps.pyfunc.PyFuncApp", "func_code": PRODUCE_SLOWLY,
+                 "func_name": "produce", "i": i, "outputs": [{f"v{i}": f"v{i}"}], "node": node},
+                {"oid": f"v{i}", "categoryType": "Data", "dropclass": MEMORY, "node": node},
+            ]  # fmt: skip
+        specs += [
+            {"oid": "sum", "categoryType": "Application",
+             "dropclass": "dlg.apps.bash_shell_app.BashShellApp",
+             "command": "echo $(( {v0} + {v1} + {v2} + {v3} )) > {total}",
+             "inputs": [{f"v{i}": f"v{i}"} for i in range(4)],
+             "outputs": [{"total": "total"}], "node": head},
+            {"oid": "total", "categoryType": "Data", "dropclass": FILE,
+             "filepath": "total.txt", "node": head},
+        ]  # fmt: skip
+        session = island.submit(specs, "crash-rerun")
+        victim = extra[-1]
+        doomed = str(victim.node_id)
+        wait_until(lambda: island.drop_detail(session, "p3").exec_state is not None, 10, "p3")
+        cluster.remove_node(victim, allow_graceful=False)
+
+        assert island.wait(session, timeout=60) is SessionState.FINISHED, island.progress(session)
+        progress = island.progress(session)
+        assert doomed not in progress.nodes
+        assert progress.failures == ()
+        assert (Path(progress.directories[head]) / "total.txt").read_text() == "60\n"
+    finally:
+        for node in extra:
+            if node in cluster.worker_nodes:
+                cluster.remove_node(node)
 
 
 # ---------------------------------------------------------------- sessions

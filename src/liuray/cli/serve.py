@@ -124,6 +124,15 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "default they are confined to their session's directory",
     )
     parser.add_argument(
+        "--reruns",
+        type=int,
+        default=2,
+        metavar="N",
+        help="when a node a running session still needs is lost (a crash, a Spot "
+        "reclaim, a scale-down), deploy the session again on the nodes left, up to N "
+        "times (default: %(default)s; 0: fail the drops that waited on it)",
+    )
+    parser.add_argument(
         "--allow-any-path",
         action="store_true",
         help="let file and directory drops use any path (as DALiuGE does); only for "
@@ -223,7 +232,7 @@ def main(args: argparse.Namespace) -> int:
     except _Unavailable as err:
         print(f"liuray serve: error: {err}", file=sys.stderr)
         return err.status
-    island = IslandManager(transport, SessionRecords(state_dir / "sessions.db"))
+    island = IslandManager(transport, SessionRecords(state_dir / "sessions.db"), reruns=args.reruns)
     app = create_app(
         island,
         max_request_bytes=int(args.max_request_size * 2**20),
@@ -339,6 +348,8 @@ def _check_options(args: argparse.Namespace) -> str:
         return f"--nodes must be 0 or more, got {args.nodes}"
     if args.processes < 0:
         return f"--processes must be 0 or more, got {args.processes}"
+    if args.reruns < 0:
+        return f"--reruns must be 0 or more, got {args.reruns}"
     if args.ray is not None and len(args.code_path) > 1:
         return "with --ray, give one --code-path (Ray ships it to every node as the working dir)"
     if args.workers is not None and args.workers < 1:

@@ -93,6 +93,8 @@ class IslandManager(IslandReads):
         acquire_timeout: how long a deploy may wait for the nodes it needs.
         audit_interval: seconds between safety-net checks of running sessions.
         cancel_wait: how long ``cancel_session`` waits for the nodes to confirm.
+        reruns: how many times a session is deployed again when a node it still needed
+            is lost (0: fail the drops that waited on it instead); see :meth:`node_lost`.
     """
 
     def __init__(
@@ -103,8 +105,12 @@ class IslandManager(IslandReads):
         acquire_timeout: float = 300.0,
         audit_interval: float = 10.0,
         cancel_wait: float = 5.0,
+        reruns: int = 2,
     ) -> None:
         self.transport = transport
+        self.reruns = reruns
+        #: A re-run's id on the nodes (``<id>.rerun<n>``) -> the session's id.
+        self._node_sids: dict[str, SessionId] = {}
         self.records = records or SessionRecords(None)
         self.acquire_timeout = acquire_timeout
         self.audit_interval = audit_interval
@@ -167,25 +173,43 @@ class IslandManager(IslandReads):
         return name
 
     def node_lost(self, node: NodeName, reason: str = "") -> None:
-        """A node disappeared: fail every drop of a running session that waits on it.
+        """A node disappeared: re-run, or fail the drops of running sessions waiting on it.
 
-        A drop waits on the lost node when that node was to publish it: a mirror of a
-        drop homed there, or a drop homed elsewhere that one of its apps writes.
+        A session whose part on that node had not ended is deployed again on the
+        surviving nodes (a new attempt, recomputing its drops from the graph's inputs:
+        the lineage of everything lost), up to ``reruns`` times; see :meth:`_rerun`.
+        Otherwise every drop waiting on the node fails: a mirror of a drop homed there,
+        or a drop homed elsewhere that one of its apps writes.
         """
         why = f"node {node} lost"
         for session in self._live():
             with session.lock:
                 if node not in session.node_states or session.state is not _S.RUNNING:
                     continue
+                # Its part had not finished: still running, or cancelled by the loss
+                # itself (a node manager closed as its node goes away).
+                needed = session.node_states[node] in (_S.RUNNING, _S.CANCELLED)
+                rerun = needed and session.attempt < self.reruns and not session.cancelled.is_set()
                 done = session.node_lost(node)
                 feeds = session.feeds.get(node, {})
                 others = [n for n in session.nodes if n not in session.lost_nodes]
+                old_sid = session.node_sid
+                if rerun:  # from now on, reports of the abandoned attempt are ignored
+                    session.next_attempt()
+            if rerun:
+                threading.Thread(
+                    target=self._rerun,
+                    args=(session, why, old_sid, others),
+                    name="liuray-rerun",
+                    daemon=True,
+                ).start()
+                continue
             for other in others:
                 waiting = sorted(uid for uid, targets in feeds.items() if other in targets)
                 if not waiting:
                     continue
                 try:
-                    self.transport.client(other).fail_drops(session.session_id, waiting, why)
+                    self.transport.client(other).fail_drops(session.node_sid, waiting, why)
                 except LiurayError:
                     log.exception("could not tell node %s about the loss of %s", other, node)
             self._progressed(session, ())
@@ -284,6 +308,7 @@ class IslandManager(IslandReads):
                     f"'completed' names drops not in the graph: {unknown[:10]}", uids=unknown[:50]
                 )
             session.move(_S.DEPLOYING)
+            session.completed = None if completed is None else list(completed)
         created: list[NodeName] = []
         try:
             self._deploy_partitions(session, graph, created)
@@ -319,6 +344,53 @@ class IslandManager(IslandReads):
         self._save(session)
         self._trigger(session, completed)
 
+    def _rerun(
+        self, session: IslandSession, why: str, old_sid: str, survivors: list[NodeName]
+    ) -> None:
+        """Deploy a running session again after losing a node it still needed.
+
+        The abandoned attempt is destroyed on the surviving nodes (its reports are
+        ignored from then on: they carry its id on the nodes), the whole graph is placed
+        again on the nodes left and triggered as the first time. Apps must be re-runnable
+        (as for retries); file drops are written again in the same session directories.
+        """
+        with session.lock:
+            attempt, graph = session.attempt, session.graph
+        log.warning(
+            "session %s: %s; deploying it again on the nodes left (re-run %d of %d)",
+            session.session_id, why, attempt, self.reruns,
+        )  # fmt: skip
+        for node in survivors:
+            try:
+                self.transport.client(node).destroy_session(old_sid)
+            except LiurayError:
+                log.debug("could not destroy %s on %s", old_sid, node, exc_info=True)
+        with self._lock:
+            self._node_sids.pop(old_sid, None)
+        created: list[NodeName] = []
+        try:
+            if graph is None:
+                raise InvalidSessionState(
+                    f"session {session.session_id!r} has no graph to run again",
+                    session_id=session.session_id,
+                )
+            self._deploy_partitions(session, graph, created)
+            self._progressed(session, ())
+            self._trigger(session, session.completed)
+        except LiurayError as err:
+            with session.lock:
+                session.changes_incomplete = True
+                if session.state is _S.RUNNING:
+                    if session.cancelled.is_set():
+                        session.move(_S.CANCELLED)
+                    else:
+                        session.move(_S.FAILED, error=f"{why}; re-run {attempt} failed: {err}")
+            self._cancel_nodes(session, created)
+            self._ended(session)
+            return
+        if session.cancelled.is_set():  # cancelled while it was being deployed again
+            self._cancel_nodes(session, created)
+
     @staticmethod
     def _cancelled_while_deploying(session: IslandSession) -> InvalidSessionState:
         return InvalidSessionState(
@@ -340,18 +412,25 @@ class IslandManager(IslandReads):
             session.feeds = {node: part.publish_to for node, part in parts.items()}
             session.start_nodes({node: initial.get(node, {}) for node in parts})
         self.transport.prepare(list(parts))
+        node_sid = session.node_sid
+        if node_sid != session.session_id:
+            with self._lock:
+                self._node_sids[node_sid] = session.session_id
         for node, part in parts.items():
             self._stop_if_cancelled(session)
             client = self.transport.client(node)
-            directory = client.create_session(session.session_id)
+            if node_sid == session.session_id:
+                directory = client.create_session(node_sid)
+            else:  # a re-run writes where the first attempt did
+                directory = client.create_session(node_sid, session.session_id)
             created.append(node)
             with session.lock:
                 session.directories[node] = directory
-            client.append_graph(session.session_id, self._payload(part))
+            client.append_graph(node_sid, self._payload(part))
         for node, part in parts.items():
             self._stop_if_cancelled(session)
             self.transport.client(node).deploy(
-                session.session_id, part.external_producers, part.publish_to, part.mirrors
+                node_sid, part.external_producers, part.publish_to, part.mirrors
             )
 
     def _payload(self, part: Partition) -> list[DropSpec] | PhysicalGraph:
@@ -377,13 +456,16 @@ class IslandManager(IslandReads):
         """
         placed: dict[DropUid, NodeName] = {}
         labels: dict[str, list[DropUid]] = {}
+        excluded = session.excluded
         for drop in graph:
             if not drop.node:
                 continue
             if is_partition_label(drop.node):
                 labels.setdefault(drop.node, []).append(drop.oid)
             else:
-                placed[drop.oid] = self.transport.canonical(drop.node)
+                node = self._pinned(drop.node, excluded)
+                if node is not None:
+                    placed[drop.oid] = node
         if labels:
             bundles = [resource_bundle(graph, oids) for _, oids in sorted(labels.items())]
             chosen = self.transport.acquire(
@@ -397,7 +479,7 @@ class IslandManager(IslandReads):
                 for oid in oids:
                     placed[oid] = node
         if len(placed) < len(graph):
-            nodes = self.transport.node_names()
+            nodes = [n for n in self.transport.node_names() if n not in excluded]
             if not nodes:
                 raise NodeNotFound(
                     "no node is registered; register one with POST /api/node/<node>", known=[]
@@ -406,16 +488,29 @@ class IslandManager(IslandReads):
                 placed.setdefault(oid, node)
         return placed
 
+    def _pinned(self, spelling: str, excluded: set[NodeName]) -> NodeName | None:
+        """The registered node a drop names; None on a re-run if it names a node lost
+        earlier (the drop is then placed like one without ``node``)."""
+        if spelling in excluded:
+            return None
+        try:
+            node = self.transport.canonical(spelling)
+        except LiurayError:
+            if not excluded:
+                raise
+            return None  # a re-run: the node named is gone
+        return None if node in excluded else node
+
     def _trigger(self, session: IslandSession, completed: list[DropUid] | None) -> None:
         if completed is None:
             for node in session.nodes:
-                self.transport.client(node).trigger(session.session_id, None)
+                self.transport.client(node).trigger(session.node_sid, None)
             return
         by_node: dict[NodeName, list[DropUid]] = {}
         for uid in completed:
             by_node.setdefault(session.home[uid], []).append(uid)
         for node, uids in by_node.items():
-            self.transport.client(node).trigger(session.session_id, uids)
+            self.transport.client(node).trigger(session.node_sid, uids)
 
     def submit(
         self,
@@ -456,6 +551,7 @@ class IslandManager(IslandReads):
             state = session.state
             if state in SESSION_TERMINAL:
                 return
+            session.cancelled.set()  # a deploy (or a re-run's) stops at its next step
             if state is not _S.RUNNING:
                 session.move(_S.CANCELLED)
         if state is not _S.RUNNING:
@@ -488,9 +584,9 @@ class IslandManager(IslandReads):
             if node in session.lost_nodes:
                 continue
             try:
-                self.transport.client(node).cancel_session(session.session_id)
+                self.transport.client(node).cancel_session(session.node_sid)
             except LiurayError:
-                log.exception("could not cancel %s on node %s", session.session_id, node)
+                log.exception("could not cancel %s on node %s", session.node_sid, node)
 
     def destroy_session(self, session_id: SessionId) -> None:
         """Cancel and forget a session on every node; its record is deleted too."""
@@ -505,9 +601,9 @@ class IslandManager(IslandReads):
                 if node in session.lost_nodes:
                     continue
                 try:
-                    self.transport.client(node).destroy_session(session_id)
+                    self.transport.client(node).destroy_session(session.node_sid)
                 except LiurayError:
-                    log.exception("could not destroy %s on node %s", session_id, node)
+                    log.exception("could not destroy %s on node %s", session.node_sid, node)
             session.done.set()
         self.records.delete(session_id)
 
@@ -526,9 +622,10 @@ class IslandManager(IslandReads):
 
     def _apply(self, event: NodeEvent) -> None:
         with self._lock:
-            session = self._sessions.get(event.session_id)
-        if session is None:
-            return
+            session_id = self._node_sids.get(event.session_id, event.session_id)
+            session = self._sessions.get(session_id)
+        if session is None or event.session_id != session.node_sid:
+            return  # unknown, or a report of an abandoned attempt
         if isinstance(event, DropsChanged):
             with session.lock:
                 session.apply_changes(event.node, event.counts, event.changes, event.truncated)
@@ -694,7 +791,7 @@ class IslandManager(IslandReads):
             for node, needs_counts in pending:
                 if not self.transport.is_active(node):
                     continue  # never wake a released node just to ask
-                self._audit_node(session.session_id, node, needs_counts)
+                self._audit_node(session.node_sid, node, needs_counts)
 
     def _audit_node(self, session_id: SessionId, node: NodeName, needs_counts: bool) -> None:
         try:

@@ -167,7 +167,7 @@ class IslandReads:
             if node in session.lost_nodes or not self.transport.is_active(node):
                 continue
             try:
-                merged.update(self.transport.client(node).graph_status(session.session_id))
+                merged.update(self.transport.client(node).graph_status(session.node_sid))
             except LiurayError:
                 log.exception("graph status of %s on %s", session.session_id, node)
         return merged
@@ -240,7 +240,7 @@ class IslandReads:
                 exec_state=reported.exec_state,
                 note=_RELEASED_NOTE,
             )
-        return self.transport.client(node).drop_detail(session_id, uid)
+        return self.transport.client(node).drop_detail(session.node_sid, uid)
 
     def wait(self, session_id: SessionId, timeout: float | None = None) -> SessionState:
         """Block until the session ends (or ``timeout``); returns its state. No polling."""

@@ -42,7 +42,13 @@ from typing import Any
 
 from liuray.engine.machine import is_consequence
 from liuray.engine.session import DropChange
-from liuray.engine.states import SESSION_TERMINAL, SESSION_TRANSITIONS, SessionState, check
+from liuray.engine.states import (
+    SESSION_TERMINAL,
+    SESSION_TRANSITIONS,
+    DropState,
+    SessionState,
+    check,
+)
 from liuray.graph.physical import PhysicalGraph
 from liuray.managers.reports import Failure
 from liuray.types import DropSpec, DropUid, NodeName, SessionId
@@ -87,6 +93,33 @@ class IslandSession:
     done: threading.Event = field(default_factory=threading.Event)
     #: Set when the session is cancelled while deploying (an acquire watches it).
     cancelled: threading.Event = field(default_factory=threading.Event)
+    #: The drops triggered at deploy (None: the roots), kept for a re-run.
+    completed: list[DropUid] | None = None
+    #: 0 for the first deployment; each re-run after a lost node adds one.
+    attempt: int = 0
+    #: Nodes lost during earlier attempts: a re-run places nothing there.
+    excluded: set[NodeName] = field(default_factory=set)
+
+    @property
+    def node_sid(self) -> str:
+        """The session's id on the nodes for this attempt: the session id itself, then
+        ``<id>.rerun<n>`` (reports of an abandoned attempt are told apart by it)."""
+        return self.session_id if self.attempt == 0 else f"{self.session_id}.rerun{self.attempt}"
+
+    def next_attempt(self) -> None:
+        """Forget where the current attempt ran, ready to deploy the graph again."""
+        self.excluded |= self.lost_nodes
+        self.attempt += 1
+        self.home = {}
+        self.mirrors = {}
+        self.feeds = {}
+        self.node_states = {}
+        self.node_counts = {}
+        self.node_failures = {}
+        self.drop_states = {}
+        self.lost_nodes = set()
+        self.directories = {}
+        self.changes_incomplete = False
 
     # ------------------------------------------------------------------ state machine
 
@@ -151,10 +184,17 @@ class IslandSession:
     def node_lost(self, node: NodeName) -> bool:
         """A node died: its unfinished drops count as errors; True when every node ended."""
         self.lost_nodes.add(node)
-        if self.node_states.get(node) is _S.RUNNING:
+        if self.node_states.get(node) in (_S.RUNNING, _S.CANCELLED):
             self.node_states[node] = _S.FAILED
-            lost = sum(1 for home in self.home.values() if home == node)
-            self.node_counts[node] = {"error": lost} if lost else {}
+            homed = [uid for uid, home in self.home.items() if home == node]
+            self.node_counts[node] = {"error": len(homed)} if homed else {}
+            unsettled = (DropState.INITIALIZED.code, DropState.WRITING.code)
+            why = f"node {node} lost"
+            self.node_failures[node] = [
+                (uid, why)
+                for uid in homed
+                if self.drop_states.get(uid, (unsettled[0], -1))[0] in unsettled
+            ][:MAX_FAILURES]
         return self.all_nodes_ended()
 
     def all_nodes_ended(self) -> bool:

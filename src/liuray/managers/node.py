@@ -137,16 +137,21 @@ class NodeManager:
                 f"no session {session_id!r} on node {self.name!r}", session_id=session_id
             ) from None
 
-    def create_session(self, session_id: SessionId) -> str:
-        """Create an empty session; returns its directory (created on first use)."""
+    def create_session(self, session_id: SessionId, directory: str | None = None) -> str:
+        """Create an empty session; returns its directory (created on first use).
+
+        ``directory`` names it under the node's root (default: the session id); a
+        re-run of a session after a lost node uses the first attempt's directory.
+        """
         check_session_id(session_id)
+        check_session_id(directory or session_id)  # the same rules keep it one safe name
         with self._lock:
             if session_id in self._sessions:
                 raise SessionExists(
                     f"session {session_id!r} already exists on node {self.name!r}",
                     session_id=session_id,
                 )
-            session = NodeSession(session_id, self.root / session_id)
+            session = NodeSession(session_id, self.root / (directory or session_id))
             self._sessions[session_id] = session
         self.last_active = time.time()
         return str(session.directory)

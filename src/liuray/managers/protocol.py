@@ -33,9 +33,10 @@ class NodeManagerProtocol(Protocol):
     outcome of a drop settled on another node.
     """
 
-    def create_session(self, session_id: SessionId) -> str:
+    def create_session(self, session_id: SessionId, directory: str | None = None) -> str:
         """Create an empty session (SessionExists if the id is taken); returns its
-        directory on the node (where its files go)."""
+        directory on the node (where its files go), named ``directory`` (default: the
+        session id)."""
         ...
 
     def append_graph(self, session_id: SessionId, specs: list[DropSpec] | PhysicalGraph) -> None:

@@ -103,9 +103,11 @@ class InProcessTransport(Transport):
                 node=node,
                 known=self.node_names(),
             )
-        manager.close()
+        # The island hears of the loss first, so what the closing manager reports
+        # (its sessions cancelled) is not taken for the sessions' own end.
         if self.on_node_lost is not None:
             self.on_node_lost(name, f"node {name} removed")
+        manager.close()
 
     def node_details(self) -> list[NodeDetails]:
         with self._lock:

@@ -340,8 +340,8 @@ class RayNodeClient:
 
     # One method per protocol operation: typed here, forwarded to the actor as is.
 
-    def create_session(self, session_id: SessionId) -> str:
-        return str(self._call("create_session", session_id))
+    def create_session(self, session_id: SessionId, directory: str | None = None) -> str:
+        return str(self._call("create_session", session_id, directory))
 
     def append_graph(self, session_id: SessionId, specs: list[DropSpec] | PhysicalGraph) -> None:
         self._call("append_graph", session_id, specs)

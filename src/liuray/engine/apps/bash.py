@@ -212,7 +212,12 @@ class BashShellApp(AppDrop):
         value = drop.get(encoding if encoding.lower() in ENCODINGS else None)
         if isinstance(value, bytes | bytearray):
             value = bytes(value).decode("utf-8", "replace")
-        return None if value is None or value == "" else str(value)
+        if value is None:
+            return None
+        # Trailing newlines go, as in the shell's own $(...): "20\n" from an upstream
+        # echo is the word 20 (then not even quoted), not a string with a newline.
+        text = str(value).rstrip("\n")
+        return text or None
 
     def _appends_arguments(self) -> bool:
         """Older graphs (their bash palette has argumentPrefix/paramValueSeparator)
