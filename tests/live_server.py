@@ -24,6 +24,7 @@ pytest.importorskip("uvicorn")
 import uvicorn
 
 from liuray.api.app import create_app
+from liuray.api.events import stop_event_streams
 from liuray.managers.island import IslandManager
 from liuray.transports.inproc import InProcessTransport
 
@@ -42,11 +43,12 @@ class LiveIsland:
 
 
 @contextmanager
-def serve(app: Any) -> Iterator[str]:
-    """Run ``app`` on 127.0.0.1 until the block ends; yields its base URL."""
+def serve(app: Any, port: int = 0) -> Iterator[str]:
+    """Run ``app`` on 127.0.0.1 (on ``port``, else a free one) until the block ends;
+    yields its base URL."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
+    sock.bind(("127.0.0.1", port))
     port = sock.getsockname()[1]
     config = uvicorn.Config(app, lifespan="off", log_level="warning", access_log=False)
     server = uvicorn.Server(config)
@@ -60,6 +62,7 @@ def serve(app: Any) -> Iterator[str]:
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
+        stop_event_streams(app)  # as liuray serve does when stopping
         server.should_exit = True
         thread.join(timeout=10)
         sock.close()

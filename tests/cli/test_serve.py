@@ -256,6 +256,19 @@ def test_serve_help_lists_the_options(capsys: pytest.CaptureFixture[str]) -> Non
         assert option in text
 
 
+def test_an_open_event_stream_does_not_hold_up_a_stop(tmp_path: Path) -> None:
+    """A monitoring page left open (its event stream never ends) does not keep SIGTERM
+    from stopping the server: open streams are ended as the server stops."""
+    with serve(tmp_path / "state") as server:
+        stream = urllib.request.urlopen(server.url + "/api/liuray/events", timeout=10)
+        assert stream.readline().startswith(b": liuray event stream")
+        started = time.monotonic()
+        server.process.send_signal(signal.SIGTERM)
+        server.process.wait(timeout=8)
+        assert time.monotonic() - started < 5
+        stream.close()
+
+
 def test_serve_open_opens_the_monitoring_page(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -14,8 +14,12 @@ import pytest
 pytest.importorskip("starlette")
 pytest.importorskip("playwright")
 
+import httpx
 from playwright.sync_api import Page, expect
-from web_helpers import LivePage, app, data, scatter_graph
+from web_helpers import LivePage, app, data, scatter_graph, wide_graph
+
+from liuray.api import create_app
+from live_server import serve
 
 
 def test_a_session_is_followed_to_100_percent(server: LivePage, page: Page) -> None:
@@ -162,3 +166,44 @@ def test_the_page_asks_for_the_token_once(
     page.get_by_role("link", name="behind-token").click()
     expect(page.locator("#progress")).to_have_attribute("data-percent", "100")
     expect(dialog).to_have_count(0)
+
+
+def test_a_large_graph_is_grouped_by_logical_node(server: LivePage, page: Page) -> None:
+    """Past 2,000 drops the graph view shows one box per logical-graph node with its
+    drops' states; a group opens into its drops on demand (here by keyboard)."""
+    server.submit("wide", wide_graph(1100))
+    page.goto(server.url + "/session?sessionId=wide&view=graph")
+    expect(page.locator("#graph-summary")).to_have_text("2202 drops: finished 2202")
+    group = page.get_by_role("button", name="work (-1): 1100 drops")
+    expect(group).to_have_attribute("aria-pressed", "false")
+    group.focus()
+    page.keyboard.press("Enter")
+    expect(group).to_have_attribute("aria-pressed", "true")
+
+
+def test_an_unreachable_server_is_said_and_the_page_resumes(
+    tmp_path_factory: pytest.TempPathFactory, page: Page
+) -> None:
+    """When the server goes away the page says so; when it is back (same address) the
+    banner goes and the page is live again: a session submitted then appears."""
+    from liuray.managers.island import IslandManager
+    from liuray.transports.inproc import InProcessTransport
+
+    island = IslandManager(InProcessTransport(tmp_path_factory.mktemp("flaky"), nodes=1))
+    try:
+        with serve(create_app(island)) as url:
+            page.goto(url + "/")
+            expect(page.locator("#sessions-summary")).to_have_text("0 sessions, 0 running")
+        expect(page.locator("#offline")).to_be_visible()
+        port = int(url.rsplit(":", 1)[1])
+        with serve(create_app(island), port=port):
+            expect(page.locator("#offline")).to_be_hidden(timeout=20_000)
+            httpx.post(
+                f"{url}/api/liuray/submit",
+                params={"sessionId": "after-outage"},
+                json=scatter_graph(1, "echo part"),
+            ).raise_for_status()
+            row = page.locator('tr[data-session="after-outage"] .state')
+            expect(row).to_have_text("finished", timeout=20_000)
+    finally:
+        island.close()

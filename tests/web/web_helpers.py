@@ -97,3 +97,34 @@ def scatter_graph(width: int, command: str = "sleep 0.3; echo part") -> list[dic
     gather = app("gather", "echo gathered > %o0", ["result"], name="gather")
     gather["inputs"] = [f"out{i}" for i in range(width)]
     return [*graph, gather, data("result", FILE)]
+
+
+def wide_graph(width: int) -> list[dict[str, Any]]:
+    """``width`` instant apps (one logical node, ``lg_key`` -1) each writing a memory drop
+    (``lg_key`` -2), all gathered by one app: ``2 * width + 2`` drops, in four groups."""
+    sleep = "dlg.apps.simple.SleepApp"
+    graph: list[dict[str, Any]] = []
+    for i in range(width):
+        graph.append(
+            {
+                "oid": f"work{i}",
+                "categoryType": "Application",
+                "dropclass": sleep,
+                "sleep_time": 0,
+                "outputs": [f"part{i}"],
+                "lg_key": -1,
+                "name": "work",
+            }
+        )
+        graph.append({**data(f"part{i}"), "lg_key": -2, "name": "part"})
+    gather = {
+        "oid": "gather",
+        "categoryType": "Application",
+        "dropclass": sleep,
+        "sleep_time": 0,
+        "inputs": [f"part{i}" for i in range(width)],
+        "outputs": ["final"],
+        "lg_key": -3,
+        "name": "gather",
+    }
+    return [*graph, gather, {**data("final"), "lg_key": -4, "name": "final"}]

@@ -21,7 +21,9 @@ far behind, ``truncated`` is true and it should re-read ``graph/status``. A comm
 is sent every ``KEEPALIVE`` seconds so proxies keep the connection open.
 
 No thread waits per stream: the island manager's event thread wakes the handler's
-``asyncio.Event`` through ``call_soon_threadsafe``.
+``asyncio.Event`` through ``call_soon_threadsafe``. A stopping server ends every open
+stream at once (:func:`stop_event_streams`), so an open monitoring page never holds
+up a stop.
 """
 
 from __future__ import annotations
@@ -42,6 +44,37 @@ from liuray.managers.stream import IslandEvent, SessionFinished, Subscription
 KEEPALIVE = 15.0
 
 _HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+
+class OpenStreams:
+    """The event streams one app is serving, so that a stopping server can end them.
+
+    Lives in ``app.state``. Streams register from the event loop; :meth:`stop` may be
+    called from any thread.
+    """
+
+    def __init__(self) -> None:
+        self.wakers: dict[asyncio.Event, asyncio.AbstractEventLoop] = {}
+        self.stopping = False
+
+    def stop(self) -> None:
+        """Make every open stream (and any opened later) end now."""
+        self.stopping = True
+        for ready, loop in list(self.wakers.items()):
+            loop.call_soon_threadsafe(ready.set)
+
+
+def _open_streams(app: Any) -> OpenStreams:
+    streams = getattr(app.state, "event_streams", None)
+    if streams is None:
+        streams = app.state.event_streams = OpenStreams()
+    return streams
+
+
+def stop_event_streams(app: Any) -> None:
+    """End the event streams ``app`` serves (as the server stops): a browser's open
+    stream would otherwise keep the server's graceful stop waiting for ever."""
+    _open_streams(app).stop()
 
 
 async def session_events(request: Request) -> Response:
@@ -67,24 +100,32 @@ async def _open(request: Request, session_id: str | None) -> Response:
         loop.call_soon_threadsafe(ready.set)
 
     subscription = await call(island.subscribe, session_id, wake)
+    streams = _open_streams(request.app)
     return StreamingResponse(
-        _stream(island, subscription, ready, until_end=session_id is not None),
+        _stream(island, subscription, ready, streams, until_end=session_id is not None),
         media_type="text/event-stream",
         headers=_HEADERS,
     )
 
 
 async def _stream(
-    island: IslandManager, subscription: Subscription, ready: asyncio.Event, until_end: bool
+    island: IslandManager,
+    subscription: Subscription,
+    ready: asyncio.Event,
+    streams: OpenStreams,
+    until_end: bool,
 ) -> AsyncIterator[str]:
+    streams.wakers[ready] = asyncio.get_running_loop()
     try:
         yield ": liuray event stream\n\n"
-        while not subscription.closed:
+        while not subscription.closed and not streams.stopping:
             try:
                 await asyncio.wait_for(ready.wait(), KEEPALIVE)
             except TimeoutError:
                 yield ": keep-alive\n\n"
                 continue
+            if streams.stopping:
+                return
             ready.clear()
             ended = False
             for event in subscription.next(0):
@@ -93,6 +134,7 @@ async def _stream(
             if until_end and ended:
                 return
     finally:
+        streams.wakers.pop(ready, None)
         island.unsubscribe(subscription)
 
 

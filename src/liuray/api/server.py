@@ -20,12 +20,17 @@ from contextlib import contextmanager
 from typing import Any
 
 from liuray.api.auth import RedactTokens
+from liuray.api.events import stop_event_streams
 from liuray.errors import missing_extra
 
 try:
     import uvicorn
 except ImportError as err:  # pragma: no cover - depends on the installed extras
     raise missing_extra("uvicorn", "server") from err
+
+
+#: Seconds a stopping server waits for requests still being answered.
+GRACE = 10
 
 
 class _Server(uvicorn.Server):
@@ -40,12 +45,25 @@ class _Server(uvicorn.Server):
         if self.started:
             self._on_started(_bound_port(self.servers, self.config.port))
 
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        # Open event streams (a monitoring page) never end by themselves.
+        stop_event_streams(self.config.app)
+        await super().shutdown(sockets)
+
 
 def run_server(
     app: Any, host: str, port: int, log_level: str, on_started: Callable[[int], None]
 ) -> bool:
     """Serve ``app`` until SIGINT/SIGTERM; False if it could not start (port in use...)."""
-    config = uvicorn.Config(app, host=host, port=port, log_level=log_level, lifespan="off")
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        lifespan="off",
+        # What still runs this long after a stop is cut (event streams end at once).
+        timeout_graceful_shutdown=GRACE,
+    )
     # The Config just (re)configured uvicorn's loggers; a token in a query stays out.
     access = logging.getLogger("uvicorn.access")
     if not any(isinstance(f, RedactTokens) for f in access.filters):

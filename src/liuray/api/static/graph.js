@@ -164,7 +164,13 @@ export class GraphView {
   }
 
   isOpen(key) {
-    return !this.grouped || this.expanded.has(key);
+    return !this.grouped || this.expanded.has(key) || this.groups.get(key).length === 1;
+  }
+
+  /** A group's label: its drops' name when they share one, else its key. */
+  label(key) {
+    const first = this.graph.drops.get(this.groups.get(key)[0]);
+    return first.name && first.name !== key ? `${first.name} (${key})` : key;
   }
 
   toggle(key) {
@@ -314,7 +320,7 @@ export class GraphView {
     }
     if (labels) {
       ctx.fillStyle = "#000";
-      const text = `${v.group} ×${v.members.length}`;
+      const text = `${this.label(v.group)} ×${v.members.length}`;
       ctx.fillText(clip(ctx, text, v.w - 10), v.x + 6, v.y + 14);
     }
   }
@@ -395,7 +401,8 @@ export class GraphView {
   /** Buttons opening and closing each group (the keyboard's way into the groups). */
   groupButtons() {
     if (!this.grouped) return [];
-    const keys = [...this.groups.keys()].sort((a, b) => this.groups.get(b).length - this.groups.get(a).length);
+    const keys = [...this.groups.keys()].filter((key) => this.groups.get(key).length > 1)
+      .sort((a, b) => this.groups.get(b).length - this.groups.get(a).length);
     return keys.slice(0, 300).map((key) => el("button", {
       type: "button",
       "aria-pressed": String(this.expanded.has(key)),
@@ -403,7 +410,7 @@ export class GraphView {
         this.toggle(key);
         e.currentTarget.setAttribute("aria-pressed", String(this.expanded.has(key)));
       },
-    }, `${key} (${this.groups.get(key).length})`));
+    }, `${this.label(key)}: ${this.groups.get(key).length} drops`));
   }
 }
 
