@@ -23,6 +23,7 @@ pytest.importorskip("yaml")
 import yaml
 
 from liuray.cli.main import main
+from liuray.deploy.clouds import NodeTypes, azure_config, gcp_config
 from liuray.deploy.configs import (
     RAY_DEFAULT_AMI_REGIONS,
     STOP_GRACE_S,
@@ -81,6 +82,33 @@ def generated_local(docker: bool = True, ssh_key: str | None = None) -> dict[str
     )
 
 
+def generated_gcp(spot: bool = False) -> dict[str, Any]:
+    nodes = NodeTypes(
+        head_type="n2-standard-4",
+        worker_type="c3-highcpu-22",
+        min_workers=1,
+        max_workers=6,
+        spot=spot,
+    )
+    return gcp_config(
+        ClusterSettings(ray_version=RAY), nodes, project_id="my-project", region="europe-west4"
+    )
+
+
+def generated_azure(spot: bool = False) -> dict[str, Any]:
+    nodes = NodeTypes(
+        head_type="Standard_D4s_v5", worker_type="Standard_F16s_v2", max_workers=6, spot=spot
+    )
+    subscription = "00000000-0000-0000-0000-000000000000" if spot else None
+    return azure_config(
+        ClusterSettings(ray_version=RAY),
+        nodes,
+        location="westeurope",
+        resource_group="liuray-test",
+        subscription_id=subscription,
+    )
+
+
 def committed(name: str) -> dict[str, Any]:
     loaded: dict[str, Any] = yaml.safe_load((COMMITTED / name).read_text())
     return loaded
@@ -92,8 +120,14 @@ ALL_CONFIGS: dict[str, Callable[[], dict[str, Any]]] = {
     "aws-no-docker": lambda: generated_aws(docker=False),
     "local": generated_local,
     "local-no-docker-key": lambda: generated_local(docker=False, ssh_key="~/.ssh/id_rsa"),
+    "gcp": generated_gcp,
+    "gcp-spot": lambda: generated_gcp(spot=True),
+    "azure": generated_azure,
+    "azure-spot": lambda: generated_azure(spot=True),
     "committed-aws": lambda: committed("aws.yaml"),
     "committed-local": lambda: committed("local.yaml"),
+    "committed-gcp": lambda: committed("gcp.yaml"),
+    "committed-azure": lambda: committed("azure.yaml"),
 }
 
 
@@ -290,26 +324,36 @@ def test_default_ami_regions_match_ray() -> None:
 
 
 def readme_commands() -> list[list[str]]:
-    text = (COMMITTED / "README.md").read_text()
+    text = (ROOT / "deploy" / "README.md").read_text()
     block = text.split("## Regenerating the examples", 1)[1]
     lines = [line for line in block.splitlines() if line.startswith("liuray ray config ")]
     return [shlex.split(line)[1:] for line in lines]
 
 
-def test_committed_configs_are_the_generator_output(
+EXAMPLES = [
+    "deploy/ray/aws.yaml",
+    "deploy/ray/gcp.yaml",
+    "deploy/ray/azure.yaml",
+    "deploy/ray/local.yaml",
+    "deploy/kuberay/liuray.yaml",
+    "deploy/slurm/liuray.sbatch",
+]
+
+
+def test_committed_examples_are_the_generator_output(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The README's regeneration commands reproduce deploy/ray/*.yaml byte for byte, so
-    the examples cannot drift from what `liuray ray config` writes."""
+    """deploy/README.md's regeneration commands reproduce every example under deploy/
+    byte for byte, so the examples cannot drift from what `liuray ray config` writes."""
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "deploy" / "ray").mkdir(parents=True)
+    for folder in ("ray", "kuberay", "slurm"):
+        (tmp_path / "deploy" / folder).mkdir(parents=True)
     commands = readme_commands()
-    assert len(commands) == 2
+    assert sorted(argv[argv.index("-o") + 1] for argv in commands) == sorted(EXAMPLES)
     for argv in commands:
-        assert main(argv) == 0
-    for name in ("aws.yaml", "local.yaml"):
-        regenerated = (tmp_path / "deploy" / "ray" / name).read_text()
-        assert regenerated == (COMMITTED / name).read_text(), name
+        assert main(argv) == 0, argv
+    for name in EXAMPLES:
+        assert (tmp_path / name).read_text() == (ROOT / name).read_text(), name
 
 
 # The DIM line, run for real in bash with a harmless stand-in for `liuray`: a Python

@@ -136,7 +136,7 @@ class ClusterSettings:
     port: int = DEFAULT_PORT
 
     def __post_init__(self) -> None:
-        _check_name("cluster name", self.cluster_name)
+        check_name("cluster name", self.cluster_name)
         if not _RAY_VERSION.fullmatch(self.ray_version):
             raise DeployError(
                 f"Ray version {self.ray_version!r} is not a release such as '2.60.0'; "
@@ -150,7 +150,7 @@ class ClusterSettings:
                 "newer (e.g. '3.11', '3.12')",
                 python_version=self.python_version,
             )
-        _check_port(self.port)
+        check_port(self.port)
         liuray_requirement(self.liuray_version)  # fails early on an unusable spec
 
 
@@ -220,8 +220,8 @@ def dim_command(port: int = DEFAULT_PORT, program: str = "liuray") -> str:
         port: the DIM's port.
         program: the console script to run (tests use a uniquely named stand-in).
     """
-    _check_port(port)
-    _check_name("program", program)
+    check_port(port)
+    check_name("program", program)
     if len(program) > _MAX_COMM:
         raise DeployError(
             f"program name {program!r} is longer than {_MAX_COMM} characters, which "
@@ -266,22 +266,11 @@ def aws_config(
     Raises:
         DeployError: a setting is out of range (the message says which and why).
     """
-    _check_name("region", region)
-    _check_name("head instance type", head_type)
-    _check_name("worker instance type", worker_type)
-    if not 0 <= min_workers <= max_workers:
-        raise DeployError(
-            f"workers: need 0 <= min ({min_workers}) <= max ({max_workers})",
-            min_workers=min_workers,
-            max_workers=max_workers,
-        )
-    if idle_timeout_minutes * 60 <= NM_IDLE_RELEASE_S:
-        raise DeployError(
-            f"idle timeout {idle_timeout_minutes} min is too short: liuray releases an "
-            f"idle node's manager after {NM_IDLE_RELEASE_S} s, and Ray only removes a node "
-            "idle for the whole timeout; use more than 1 minute (Ray's default is 5)",
-            idle_timeout_minutes=idle_timeout_minutes,
-        )
+    check_name("region", region)
+    check_name("head instance type", head_type)
+    check_name("worker instance type", worker_type)
+    check_workers(min_workers, max_workers)
+    check_idle_timeout(idle_timeout_minutes)
     worker_node: dict[str, Any] = {"InstanceType": worker_type}
     if spot:
         worker_node["InstanceMarketOptions"] = {"MarketType": "spot"}
@@ -290,7 +279,7 @@ def aws_config(
         "provider": {"type": "aws", "region": region},
         "auth": {"ssh_user": "ubuntu"},  # the user of Ray's default (Ubuntu) AMIs
     }
-    config.update(_docker_section(settings))
+    config.update(docker_section(settings))
     config.update(
         {
             "max_workers": max_workers,
@@ -308,7 +297,7 @@ def aws_config(
         }
     )
     # boto3 on the head is Ray's own default there: its autoscaler calls EC2.
-    config.update(_commands(settings, head_setup=["pip install 'boto3>=1.4.8'"]))
+    config.update(launcher_commands(settings, head_setup=["pip install 'boto3>=1.4.8'"]))
     return config
 
 
@@ -327,9 +316,9 @@ def local_config(
     Raises:
         DeployError: a host is empty, repeated, or both head and worker.
     """
-    _check_name("head host", head_ip, _HOST)
+    check_name("head host", head_ip, _HOST)
     for host in worker_ips:
-        _check_name("worker host", host, _HOST)
+        check_name("worker host", host, _HOST)
     repeated = sorted({host for host in worker_ips if list(worker_ips).count(host) > 1})
     if repeated or head_ip in worker_ips:
         raise DeployError(
@@ -338,7 +327,7 @@ def local_config(
             head_ip=head_ip,
             worker_ips=list(worker_ips),
         )
-    _check_name("ssh user", ssh_user)
+    check_name("ssh user", ssh_user)
     auth = {"ssh_user": ssh_user}
     if ssh_key:
         auth["ssh_private_key"] = ssh_key
@@ -347,8 +336,8 @@ def local_config(
         "provider": {"type": "local", "head_ip": head_ip, "worker_ips": list(worker_ips)},
         "auth": auth,
     }
-    config.update(_docker_section(settings))
-    config.update(_commands(settings, head_setup=[]))
+    config.update(docker_section(settings))
+    config.update(launcher_commands(settings, head_setup=[]))
     return config
 
 
@@ -387,14 +376,41 @@ def to_yaml(config: Mapping[str, Any], header: str = "") -> str:
     return comment + body
 
 
-def _docker_section(settings: ClusterSettings) -> dict[str, Any]:
+def check_workers(min_workers: int, max_workers: int) -> None:
+    """Refuse worker counts the autoscaler cannot honour (0 <= min <= max)."""
+    if not 0 <= min_workers <= max_workers:
+        raise DeployError(
+            f"workers: need 0 <= min ({min_workers}) <= max ({max_workers})",
+            min_workers=min_workers,
+            max_workers=max_workers,
+        )
+
+
+def check_idle_timeout(idle_timeout_minutes: float) -> None:
+    """Refuse an autoscaler idle timeout that liuray's NM release cannot beat.
+
+    A node hosting an actor never counts as idle, so the DIM releases an idle node's NM
+    after :data:`NM_IDLE_RELEASE_S`; Ray's timeout must be longer, or no node scales down.
+    """
+    if idle_timeout_minutes * 60 <= NM_IDLE_RELEASE_S:
+        raise DeployError(
+            f"idle timeout {idle_timeout_minutes} min is too short: liuray releases an "
+            f"idle node's manager after {NM_IDLE_RELEASE_S} s, and Ray only removes a node "
+            "idle for the whole timeout; use more than 1 minute (Ray's default is 5)",
+            idle_timeout_minutes=idle_timeout_minutes,
+        )
+
+
+def docker_section(settings: ClusterSettings) -> dict[str, Any]:
+    """The launcher's ``docker`` section (the stock image), or nothing with no Docker."""
     if not settings.docker:
         return {}
     image = docker_image(settings.ray_version, settings.python_version)
     return {"docker": {"image": image, "container_name": CONTAINER_NAME, "pull_before_run": True}}
 
 
-def _commands(settings: ClusterSettings, *, head_setup: list[str]) -> dict[str, Any]:
+def launcher_commands(settings: ClusterSettings, *, head_setup: list[str]) -> dict[str, Any]:
+    """Every command list of a launcher config: liuray's install line and the DIM."""
     # Every list is written out, so the launcher runs exactly what the file shows
     # rather than a provider default (AWS's default setup_commands install a Ray wheel).
     return {
@@ -408,7 +424,8 @@ def _commands(settings: ClusterSettings, *, head_setup: list[str]) -> dict[str, 
     }
 
 
-def _check_name(what: str, value: str, pattern: re.Pattern[str] = _NAME) -> None:
+def check_name(what: str, value: str, pattern: re.Pattern[str] = _NAME) -> None:
+    """Refuse a name that would break YAML, shell lines or the provider's naming."""
     if not pattern.fullmatch(value):
         raise DeployError(
             f"{what} {value!r} is not usable: use letters, digits, '.', '_' or '-'",
@@ -417,7 +434,8 @@ def _check_name(what: str, value: str, pattern: re.Pattern[str] = _NAME) -> None
         )
 
 
-def _check_port(port: int) -> None:
+def check_port(port: int) -> None:
+    """Refuse a DIM port that Ray itself takes on the head."""
     if not 0 < port < 65536 or port in _RAY_PORTS or port in _RAY_WORKER_PORTS:
         raise DeployError(
             f"port {port} is unusable for the DIM: Ray takes {sorted(_RAY_PORTS)} and "
