@@ -105,7 +105,8 @@ export function formatTime(epochSeconds) {
 
 export function formatDuration(seconds) {
   if (seconds === null || seconds === undefined || !isFinite(seconds)) return "";
-  seconds = Math.max(0, Math.round(seconds));
+  if (seconds < 1) return `${Math.max(0, seconds).toFixed(1)} s`;
+  seconds = Math.round(seconds);
   const h = Math.floor(seconds / 3600);
   const m = Math.floor((seconds % 3600) / 60);
   const s = seconds % 60;
