@@ -73,8 +73,9 @@ def test_script_follows_rays_slurm_pattern() -> None:
     script = slurm_script(SlurmSettings())
     assert 'scontrol show hostnames "$SLURM_JOB_NODELIST"' in script
     assert "head_node=${nodes[0]}" in script
-    assert 'srun --nodes=1 --ntasks=1 -w "$head_node" \\\n    ray start --head --block' in script
-    assert 'srun --nodes=1 --ntasks=1 -w "$node" \\\n        ray start --block --address=' in script
+    assert "step=(--nodes=1 --ntasks=1)" in script
+    assert 'srun "${step[@]}" -w "$head_node" \\\n    ray start --head --block' in script
+    assert 'srun "${step[@]}" -w "$node" \\\n        ray start --block --address=' in script
     (dim,) = [line for line in script.splitlines() if "liuray serve" in line and "#" not in line]
     assert "liuray serve --ray auto" in dim and dim.rstrip().endswith("&")
     assert script.count("ray stop") == 2  # every worker (loop), then the head
@@ -216,6 +217,12 @@ def test_sbatch_script_runs_a_graph_and_stops_cleanly(tmp_path: Path) -> None:
                 job.wait()
     text = log.read_text()
     assert "stopping: received SIGUSR1" in text and "stopped" in text
+    starts = [line for line in (state / "calls").read_text().splitlines() if "ray start" in line]
+    assert [line.split(" ray start")[0] for line in starts] == [
+        "--nodes=1 --ntasks=1 --cpus-per-task=1 -w fake1",
+        "--nodes=1 --ntasks=1 --cpus-per-task=1 -w fake2",
+    ]
+    assert all("--num-cpus 1" in line for line in starts)
     assert not env_file.exists()
     assert list(state.glob("*/*.pgid")) == []  # every srun step ended
     groups = [int(group) for group in (state / "all-pgids").read_text().split()]

@@ -9,13 +9,15 @@ the machine (other tests' clusters included), while on a real node it stops that
 Ray. So ``srun -w NODE ray stop`` stops the process groups this stand-in started on
 NODE (SIGTERM, then SIGKILL after 10 s), which is what ``ray stop`` does there.
 
-Only the options the script uses are accepted, so a change to them fails loudly.
+Only the options the script uses are accepted, so a change to them fails loudly; each
+call's arguments are appended to ``$FAKE_SLURM_STATE/calls``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -24,6 +26,7 @@ from pathlib import Path
 
 STATE = Path(os.environ.get("FAKE_SLURM_STATE", "."))
 FLAGS = {"--nodes=1", "--ntasks=1", "--overlap"}
+VALUED = ("--cpus-per-task=", "--gpus-per-task=")
 
 
 def parse(argv: list[str]) -> tuple[str, list[str]]:
@@ -35,7 +38,7 @@ def parse(argv: list[str]) -> tuple[str, list[str]]:
             node = argv[index + 1]
             index += 2
             continue
-        if option not in FLAGS:
+        if option not in FLAGS and not option.startswith(VALUED):
             sys.exit(f"fake srun: option {option!r} is not supported")
         index += 1
     if node is None or index == len(argv):
@@ -90,6 +93,8 @@ def run(node: str, command: list[str]) -> int:
 
 
 def main() -> int:
+    with (STATE / "calls").open("a") as calls:  # one line per call, for the tests
+        calls.write(shlex.join(sys.argv[1:]) + "\n")
     node, command = parse(sys.argv[1:])
     if command == ["ray", "stop"]:
         return stop_node(node)
