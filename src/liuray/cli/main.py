@@ -11,22 +11,23 @@ exit status 2.
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Sequence
 
 from liuray import __version__
-from liuray.cli import nodes, ray_cli, run, serve, sessions, submit, translate
 from liuray.errors import as_missing_dependency
+
+#: Commands whose module registers that one command: ``liuray <command> ...`` imports
+#: only that module (``liuray translate`` needs neither the engine nor a client).
+_ALONE = {name: f"liuray.cli.{name}" for name in ("run", "translate", "serve", "submit")}
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser (also used to render ``--help`` in the docs)."""
-    parser = argparse.ArgumentParser(
-        prog="liuray",
-        description="liuray: a data-activated dataflow graph engine for scientific pipelines "
-        "(DALiuGE-compatible, native on Ray).",
-    )
-    parser.add_argument("--version", action="version", version=f"liuray {__version__}")
+    from liuray.cli import nodes, ray_cli, run, serve, sessions, submit, translate
+
+    parser = _top_parser()
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
     # In the order a user meets them: local runs, translation, the server and its
     # clients, then cluster deployment.
@@ -40,10 +41,32 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _top_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="liuray",
+        description="liuray: a data-activated dataflow graph engine for scientific pipelines "
+        "(DALiuGE-compatible, native on Ray).",
+    )
+    parser.add_argument("--version", action="version", version=f"liuray {__version__}")
+    return parser
+
+
+def _parser_for(argv: Sequence[str]) -> argparse.ArgumentParser:
+    """The parser for ``argv``: only its command's, when that command stands alone."""
+    module = _ALONE.get(argv[0]) if argv else None
+    if module is None:
+        return build_parser()
+    parser = _top_parser()
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+    importlib.import_module(module).add_parser(commands)
+    return parser
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv`` and run the chosen command; returns the exit status."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    parser = _parser_for(arguments)
+    args = parser.parse_args(arguments)
     handler = getattr(args, "handler", None)
     if handler is None:
         parser.print_help()
