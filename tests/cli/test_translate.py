@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import importlib.resources
+import io
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,7 @@ import pytest
 pytest.importorskip("daliuge_tests")
 
 from liuray.cli.main import main
+from liuray.cli.translate import write_graph
 
 GRAPHS = importlib.resources.files("daliuge_tests.translator.logical_graphs")
 
@@ -108,3 +111,113 @@ def test_missing_file_and_empty_nodes_exit_2(
     path = graph_file(tmp_path, "HelloWorld_simple")
     assert main(["translate", str(path), "--nodes", " , "]) == 2
     assert "--nodes needs at least one node name" in capsys.readouterr().err
+
+
+def test_metis_partitions_and_islands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--algorithm metis --partitions 4 --islands 2: four partitions in two islands, each
+    partition inside one island; the summary says so."""
+    pytest.importorskip("pymetis")
+    path = graph_file(tmp_path, "eagle_gather_update")
+
+    status = main(
+        ["translate", str(path), "--algorithm", "metis", "--partitions", "4", "--islands", "2"]
+    )
+
+    captured = capsys.readouterr()
+    specs = json.loads(captured.out)
+    assert status == 0
+    assert {spec["node"] for spec in specs} == {"#0", "#1", "#2", "#3"}
+    islands = {spec["node"]: spec["island"] for spec in specs}
+    assert all(islands[spec["node"]] == spec["island"] for spec in specs)
+    assert set(islands.values()) == {"#0", "#1"}
+    assert "on 4 partition(s) in 2 islands" in captured.err
+
+
+def test_min_num_parts_chooses_its_count(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--algorithm mpp --max-dop 1: no partition may run two drops at once, so the
+    four parallel branches of eagle_gather_update need at least four partitions."""
+    path = graph_file(tmp_path, "eagle_gather_update")
+
+    assert main(["translate", str(path), "--algorithm", "mpp", "--max-dop", "1"]) == 0
+
+    specs = json.loads(capsys.readouterr().out)
+    assert len({spec["node"] for spec in specs}) >= 4
+
+
+def test_islands_with_nodes_take_the_first_names(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--nodes a,b,c,d --islands 2: a and b are the island managers, c and d the nodes
+    (DALiuGE's dlg map)."""
+    path = graph_file(tmp_path, "eagle_gather_update")
+
+    assert main(["translate", str(path), "--nodes", "a,b,c,d", "--islands", "2"]) == 0
+
+    specs = json.loads(capsys.readouterr().out)
+    assert {spec["node"] for spec in specs} == {"c", "d"}
+    assert {spec["island"] for spec in specs} <= {"a", "b"}
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--partitions", "0"], "number of partitions must be at least 1"),
+        (["--partitions", "2", "--islands", "3"], "cannot form 3 islands from 2 partitions"),
+        (["--algorithm", "min_num_parts", "--partitions", "3"], "chooses the number"),
+        (["--algorithm", "mpp", "--max-dop", "0"], "degree of parallelism must be at least 1"),
+        (["--algorithm", "none", "--partitions", "2"], "'none' algorithm makes one partition"),
+        (["--nodes", "a,b", "--islands", "2"], "2 islands need more than 2 names"),
+    ],
+)
+def test_bad_partitioning_options_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], options: list[str], message: str
+) -> None:
+    """Options that cannot work together: exit 2, one line saying which and why, no
+    output."""
+    path = graph_file(tmp_path, "HelloWorld_simple")
+
+    status = main(["translate", str(path), *options])
+
+    captured = capsys.readouterr()
+    assert status == 2
+    assert message in captured.err
+    assert captured.out == ""
+
+
+def test_unknown_algorithm_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    """An algorithm that does not exist: argparse's usage error (exit 2) lists the known."""
+    with pytest.raises(SystemExit) as stopped:
+        main(["translate", "g.graph", "--algorithm", "sarkar"])
+
+    assert stopped.value.code == 2
+    assert "metis" in capsys.readouterr().err
+
+
+def test_metis_without_pymetis_names_the_extra(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without pymetis, --algorithm metis says to pip install 'liuray[metis]' (exit 2)."""
+    monkeypatch.setitem(sys.modules, "pymetis", None)
+    path = graph_file(tmp_path, "eagle_gather_update")
+
+    status = main(["translate", str(path), "--algorithm", "metis", "--partitions", "2"])
+
+    assert status == 2
+    assert "pip install 'liuray[metis]'" in capsys.readouterr().err
+
+
+def test_large_graphs_are_written_compact(tmp_path: Path) -> None:
+    """Small graphs come out indented, large ones (over 1,000 drops) one JSON line;
+    both read back as the same list of specs."""
+    specs = [{"oid": str(i), "categoryType": "Data", "rank": [0, i]} for i in range(1500)]
+    small, large = io.BytesIO(), io.BytesIO()
+
+    write_graph(specs[:10], small)
+    write_graph(specs, large)
+
+    assert small.getvalue().startswith(b'[\n  {\n    "oid": "0"')
+    assert large.getvalue().count(b"\n") == 1
+    assert json.loads(small.getvalue()) == specs[:10]
+    assert json.loads(large.getvalue()) == specs

@@ -72,7 +72,7 @@ def test_data_lives_with_its_writer() -> None:
 
 @pytest.mark.parametrize(
     ("count", "algorithm", "message"),
-    [(0, None, "at least 1"), (2, "metis", "unknown partitioning algorithm 'metis'")],
+    [(0, None, "at least 1"), (2, "nope", "unknown partitioning algorithm 'nope'")],
 )
 def test_bad_partitioning_requests(count: int, algorithm: str | None, message: str) -> None:
     """A partition count below 1 or an unknown algorithm is a GraphError."""

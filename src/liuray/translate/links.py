@@ -42,7 +42,7 @@ without a port is the bare oid, as DALiuGE writes it. A repeated entry is writte
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from itertools import product
 
 from liuray.errors import GraphError
@@ -71,16 +71,44 @@ def add_edge(
     target_port: str | None,
     *,
     source_is_app: bool,
+    edges: list[tuple[DropSpec, DropSpec]] | None = None,
 ) -> None:
     """Record one edge on both specs, each with its own port name."""
+    add_edges(
+        [(source, target)], source_port, target_port, source_is_app=source_is_app, edges=edges
+    )
+
+
+def add_edges(
+    pairs: Iterable[tuple[DropSpec, DropSpec]],
+    source_port: str | None,
+    target_port: str | None,
+    *,
+    source_is_app: bool,
+    edges: list[tuple[DropSpec, DropSpec]] | None = None,
+) -> None:
+    """Record many edges of one logical link (the loop of :func:`add_edge`, unrolled).
+
+    Each edge new to the source's list is also appended to ``edges``, if given.
+    """
     forward, backward = ("outputs", "producers") if source_is_app else ("consumers", "inputs")
-    for spec, key, other, port in (
-        (source, forward, target, source_port),
-        (target, backward, source, target_port),
-    ):
-        entry = {other["oid"]: port} if port else other["oid"]
-        entries = spec.setdefault(key, [])
-        if entry not in entries:
+    for source, target in pairs:
+        entry: object = {target["oid"]: source_port} if source_port else target["oid"]
+        entries = source.get(forward)
+        new = True
+        if entries is None:
+            source[forward] = [entry]
+        elif entry not in entries:
+            entries.append(entry)
+        else:
+            new = False
+        if new and edges is not None:
+            edges.append((source, target))
+        entry = {source["oid"]: target_port} if target_port else source["oid"]
+        entries = target.get(backward)
+        if entries is None:
+            target[backward] = [entry]
+        elif entry not in entries:
             entries.append(entry)
 
 
@@ -105,6 +133,8 @@ class Linker:
         #: GroupBy drop oid -> the ``grpdata`` drop it writes.
         self.group_data = group_data
         self._gathered: _Gathered = {}
+        #: Every edge made, (source spec, target spec), for the partitioners.
+        self.edges: list[tuple[DropSpec, DropSpec]] = []
         self._gather_outputs: dict[tuple[str, Index], DropSpec] = {}
 
     # Phase 1 -------------------------------------------------------------------------
@@ -188,7 +218,14 @@ class Linker:
             )
         for key, (_, target) in zip(sorted(groups), targets, strict=True):
             for spec in groups[key]:
-                add_edge(spec, target, link.source_port, link.target_port, source_is_app=False)
+                add_edge(
+                    spec,
+                    target,
+                    link.source_port,
+                    link.target_port,
+                    source_is_app=False,
+                    edges=self.edges,
+                )
 
     def _between(self, source: Item, target: Item, link: LogicalLink) -> None:
         if not source.is_app and not target.is_app:
@@ -196,14 +233,13 @@ class Linker:
                 f"the link from {source.node.label} to {target.node.label} joins two data "
                 "nodes; put an application between them"
             )
-        for source_spec, target_spec in self.pairs(source, target, link):
-            add_edge(
-                source_spec,
-                target_spec,
-                link.source_port,
-                link.target_port,
-                source_is_app=source.is_app,
-            )
+        add_edges(
+            self.pairs(source, target, link),
+            link.source_port,
+            link.target_port,
+            source_is_app=source.is_app,
+            edges=self.edges,
+        )
 
     def pairs(
         self, source: Item, target: Item, link: LogicalLink
@@ -268,6 +304,7 @@ class Linker:
                         last_port(source.node, output=True),
                         last_port(target.node, output=False),
                         source_is_app=source.is_app,
+                        edges=self.edges,
                     )
 
     def _feed_group_starts(self, construct: LogicalNode) -> None:
@@ -294,6 +331,7 @@ class Linker:
                     port,
                     last_port(self.layout.items[start].node, output=False),
                     source_is_app=False,
+                    edges=self.edges,
                 )
 
     # Phase 3 -------------------------------------------------------------------------
@@ -305,7 +343,14 @@ class Linker:
             if output is None:
                 continue
             for spec, link in inputs:
-                add_edge(spec, output, link.source_port, link.target_port, source_is_app=False)
+                add_edge(
+                    spec,
+                    output,
+                    link.source_port,
+                    link.target_port,
+                    source_is_app=False,
+                    edges=self.edges,
+                )
 
 
 def _next_iteration(sources: Instances, targets: Instances) -> list[tuple[DropSpec, DropSpec]]:
@@ -333,6 +378,12 @@ def _matched(
     sources: Instances, targets: Instances, depth: int, link: LogicalLink, linker: Linker
 ) -> list[tuple[DropSpec, DropSpec]]:
     """Pairs within each copy of the shared constructs: broadcast, fan-in or one to one."""
+    if len(sources) == len(targets) and all(
+        len(index) == depth for made in (sources[:1], targets[:1]) for index, _ in made
+    ):
+        # Both ends inside exactly the shared constructs (a Scatter's app and its
+        # output): instance i pairs with instance i, both made in the same order.
+        return [(source, target) for (_, source), (_, target) in zip(sources, targets, strict=True)]
     grouped: dict[Index, tuple[list[DropSpec], list[DropSpec]]] = {}
     for side, made in enumerate((sources, targets)):
         for index, spec in made:

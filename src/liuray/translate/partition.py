@@ -1,162 +1,203 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""Partitioning: label every drop spec with the partition it runs in.
+"""Partitioning: label every drop spec with the partition and island it runs in.
 
-State: none kept; the functions copy the specs they are given (shallowly) and return
-the copies with ``node = "#<partition>"`` and ``island = "#0"``, the "partitioned
-physical graph template" that DALiuGE's ``dlg partition`` writes and ``dlg map`` reads.
+State: none kept. :func:`partition` copies the specs it is given (shallowly) and
+returns the copies with ``node = "#<partition>"`` and ``island = "#<island>"``, the
+"partitioned physical graph template" that DALiuGE's ``dlg partition`` writes and
+``dlg map`` reads; :func:`partition_in_place` writes the same two keys into the specs
+themselves (the translator's own, freshly unrolled specs: no second copy of a large
+graph).
 
-Algorithms (:data:`ALGORITHMS`):
+One interface: a *partitioner* is a function from a :class:`DropGraph` (drops as
+integers, edges as arrays, DALiuGE's weights; :mod:`~liuray.translate.drop_graph`) and
+the :class:`PartitionOptions` to the partition of every drop. They are registered in
+:data:`PARTITIONERS`:
 
 * ``none``: every drop in partition 0 (DALiuGE's ``none``).
-* ``chains``: keep chains together, spread the parallel branches. Drops are first
-  grouped into *chains* (union-find):
+* ``chains``: chains of drops kept together, parallel branches dealt out balanced
+  (:mod:`~liuray.translate.chains`); the default for more than one partition, and
+  needs no extra.
+* ``metis``: DALiuGE's default, METIS k-way with balanced weights and the fewest data
+  cut (:mod:`~liuray.translate.metis`; ``pip install 'liuray[metis]'``).
+* ``min_num_parts`` (alias ``mpp``): as few partitions as keep each one's degree of
+  parallelism within ``max_dop`` (:mod:`~liuray.translate.min_parts`); it chooses the
+  number of partitions itself.
 
-  - a data drop with exactly one producer joins its producer (data lives where it is
-    written; apps with many outputs keep them all);
-  - an app joins the chain of its first input, unless that input *fans out*: it has
-    several consumers, or its producer writes several outputs that are read (as after a
-    Scatter), so that each branch of a fan-out starts a chain of its own;
-  - a root data drop with exactly one consumer joins that consumer.
+Then, with ``islands > 1``, the partitions are merged into islands
+(:mod:`~liuray.translate.islands`).
 
-  Then the chains are dealt to the partitions largest first, each to the partition
-  with the fewest drops so far (LPT scheduling; ties go to the lowest partition and the
-  earliest chain), so the partitions are balanced and every chain is in one partition.
-
->>> specs = [
-...     {"oid": "s", "categoryType": "Application", "outputs": [{"a": "x"}, {"b": "x"}]},
-...     {"oid": "a", "categoryType": "Data", "consumers": [{"ca": "x"}]},
-...     {"oid": "b", "categoryType": "Data", "consumers": [{"cb": "x"}]},
-...     {"oid": "ca", "categoryType": "Application", "inputs": [{"a": "x"}]},
-...     {"oid": "cb", "categoryType": "Application", "inputs": [{"b": "x"}]},
-... ]
->>> {spec["oid"]: spec["node"] for spec in partition(specs, 2)}
-{'s': '#0', 'a': '#0', 'b': '#0', 'ca': '#1', 'cb': '#1'}
+>>> specs = [{"oid": str(i), "categoryType": "Data"} for i in range(3)]
+>>> [spec["node"] for spec in partition(specs, 2)]
+['#0', '#1', '#0']
+>>> [spec["node"] for spec in partition(specs, algorithm="min_num_parts", max_dop=2)]
+['#0', '#0', '#1']
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from liuray.errors import GraphError
-from liuray.types import DropSpec, DropUid
+from liuray.translate.chains import chains_labels
+from liuray.translate.drop_graph import DropGraph, drop_graph
+from liuray.translate.islands import island_labels
+from liuray.translate.metis import DEFAULT_MAX_LOAD_IMBALANCE, metis_labels
+from liuray.translate.min_parts import DEFAULT_MAX_DOP, min_parts_labels
+from liuray.types import DropSpec
 
-ALGORITHMS = ("none", "chains")
-_FORWARD = ("outputs", "consumers", "streamingConsumers")
-_APP_TYPES = frozenset({"application", "app", "socket"})
+
+@dataclass(frozen=True, slots=True)
+class PartitionOptions:
+    """What a partitioner is asked for.
+
+    Attributes:
+        partitions: how many partitions (None: the algorithm's choice; 1 unless it
+            chooses itself, as ``min_num_parts`` does).
+        islands: how many islands to merge the partitions into.
+        max_dop: ``min_num_parts``: the largest degree of parallelism of a partition
+            (DALiuGE's ``max_cpu``).
+        max_load_imbalance: ``metis``: DALiuGE's ``max_load_imb`` (``ufactor = 101 -``
+            it; 90, the default, allows 1.1% above the average weight).
+    """
+
+    partitions: int | None = None
+    islands: int = 1
+    max_dop: int = DEFAULT_MAX_DOP
+    max_load_imbalance: int = DEFAULT_MAX_LOAD_IMBALANCE
+
+    @property
+    def count(self) -> int:
+        """The number of partitions asked for (1 when none was given)."""
+        return 1 if self.partitions is None else self.partitions
+
+
+#: A partitioner: the partition (``0..n-1``) of every drop of the graph.
+Partitioner = Callable[[DropGraph, PartitionOptions], list[int]]
+
+PARTITIONERS: dict[str, Partitioner] = {
+    "none": lambda graph, options: [0] * graph.size,
+    "chains": lambda graph, options: chains_labels(graph, options.count),
+    "metis": lambda graph, options: metis_labels(
+        graph, options.count, max_load_imbalance=options.max_load_imbalance
+    ),
+    "min_num_parts": lambda graph, options: min_parts_labels(graph, options.max_dop),
+}
+ALGORITHMS = tuple(PARTITIONERS)
+#: Other names accepted for an algorithm.
+ALIASES = {"mpp": "min_num_parts"}
+#: The algorithms that choose the number of partitions themselves.
+CHOOSE_THEIR_COUNT = frozenset({"min_num_parts"})
+
+
+@dataclass(frozen=True, slots=True)
+class Partitioning:
+    """Where every drop goes: ``partitions[i]`` and ``islands[i]`` for drop ``i``."""
+
+    algorithm: str
+    partitions: list[int]
+    islands: list[int]
 
 
 def partition(
-    specs: Sequence[DropSpec], partitions: int = 1, algorithm: str | None = None
+    specs: Sequence[DropSpec],
+    partitions: int | None = None,
+    algorithm: str | None = None,
+    *,
+    islands: int = 1,
+    max_dop: int = DEFAULT_MAX_DOP,
+    max_load_imbalance: int = DEFAULT_MAX_LOAD_IMBALANCE,
 ) -> list[DropSpec]:
-    """Label ``specs`` with ``partitions`` partitions.
+    """Copies of ``specs`` labelled ``node = "#<partition>"``, ``island = "#<island>"``.
 
     Args:
         specs: drop specs, as :func:`liuray.translate.unroll.unroll` makes them.
-        partitions: how many partitions (at least 1).
-        algorithm: one of :data:`ALGORITHMS`; default ``none`` for one partition, else
-            ``chains``.
+        partitions: how many partitions (at least 1; default 1, or the algorithm's
+            choice for ``min_num_parts``).
+        algorithm: one of :data:`ALGORITHMS` (or an alias); default ``none`` for one
+            partition, else ``chains``.
+        islands: how many islands to merge the partitions into.
+        max_dop: ``min_num_parts``'s bound on a partition's degree of parallelism.
+        max_load_imbalance: ``metis``'s balance setting (DALiuGE's ``max_load_imb``).
 
     Raises:
-        GraphError: an unknown algorithm or a partition count below 1.
+        GraphError: an unknown algorithm, a bad count, or a link to a missing drop.
+        MissingDependency: ``metis`` without ``pymetis`` installed.
     """
-    if partitions < 1:
-        raise GraphError(f"the number of partitions must be at least 1, got {partitions}")
-    chosen = algorithm or ("none" if partitions == 1 else "chains")
-    if chosen == "none":
-        return partition_none(specs)
-    if chosen == "chains":
-        return partition_chains(specs, partitions)
-    raise GraphError(f"unknown partitioning algorithm {chosen!r} (known: {', '.join(ALGORITHMS)})")
+    options = PartitionOptions(partitions, islands, max_dop, max_load_imbalance)
+    placed = partition_labels(specs, options, algorithm)
+    return [
+        {**spec, "node": f"#{part}", "island": f"#{island}"}
+        for spec, part, island in zip(specs, placed.partitions, placed.islands, strict=True)
+    ]
 
 
-def partition_none(specs: Sequence[DropSpec]) -> list[DropSpec]:
-    """Every drop in partition ``#0``."""
-    return [{**spec, "node": "#0", "island": "#0"} for spec in specs]
+def partition_in_place(
+    specs: Sequence[DropSpec],
+    options: PartitionOptions,
+    algorithm: str | None = None,
+    graph: DropGraph | None = None,
+) -> Partitioning:
+    """As :func:`partition`, but writes ``node`` and ``island`` into ``specs`` themselves.
+
+    ``graph`` is the specs' drop graph when the caller has it already (the unroller
+    keeps it as it makes the specs).
+    """
+    placed = partition_labels(specs, options, algorithm, graph)
+    labels = [f"#{part}" for part in range(max(placed.partitions, default=0) + 1)]
+    island_names = [f"#{island}" for island in range(options.islands)]
+    for spec, part, island in zip(specs, placed.partitions, placed.islands, strict=True):
+        spec["node"] = labels[part]
+        spec["island"] = island_names[island]
+    return placed
 
 
-def partition_chains(specs: Sequence[DropSpec], partitions: int) -> list[DropSpec]:
-    """Chains kept together, dealt to ``partitions`` balanced partitions (see above)."""
-    chains = _Chains([str(spec["oid"]) for spec in specs])
-    successors = {str(spec["oid"]): _linked(spec, _FORWARD) for spec in specs}
-    predecessors: dict[DropUid, list[DropUid]] = {oid: [] for oid in successors}
-    for oid, after in successors.items():
-        for other in after:
-            if other not in predecessors:
-                raise GraphError(f"drop {oid!r} links to {other!r}, which is not in the graph")
-            predecessors[other].append(oid)
-    for spec in specs:
-        oid = str(spec["oid"])
-        before = predecessors[oid]
-        if _is_app(spec):
-            if before and not _fans_out(before[0], successors, predecessors):
-                chains.join(oid, before[0])
-        elif len(before) == 1:
-            chains.join(oid, before[0])
-        elif not before and len(successors[oid]) == 1:
-            chains.join(oid, successors[oid][0])
-    home = _deal(chains.groups(), partitions)
-    return [{**spec, "node": f"#{home[str(spec['oid'])]}", "island": "#0"} for spec in specs]
+def partition_labels(
+    specs: Sequence[DropSpec],
+    options: PartitionOptions,
+    algorithm: str | None = None,
+    graph: DropGraph | None = None,
+) -> Partitioning:
+    """The partition and island of every spec, without touching the specs."""
+    chosen = resolve(algorithm, options)
+    if chosen == "none" and options.count == 1 and options.islands == 1:
+        return Partitioning(chosen, [0] * len(specs), [0] * len(specs))
+    if graph is None:
+        graph = drop_graph(specs)
+    labels = PARTITIONERS[chosen](graph, options)
+    islands = island_labels(graph, labels, options.islands, metis=chosen == "metis")
+    return Partitioning(chosen, labels, islands)
 
 
-def _linked(spec: DropSpec, keys: Sequence[str]) -> list[DropUid]:
-    linked: list[DropUid] = []
-    for key in keys:
-        for entry in spec.get(key) or ():
-            linked.extend(map(str, entry) if isinstance(entry, dict) else [str(entry)])
-    return linked
+def resolve(algorithm: str | None, options: PartitionOptions) -> str:
+    """The algorithm's registered name, after checking the options against it.
 
-
-def _is_app(spec: DropSpec) -> bool:
-    return str(spec.get("categoryType", spec.get("type", ""))).lower() in _APP_TYPES
-
-
-def _fans_out(
-    data: DropUid,
-    successors: dict[DropUid, list[DropUid]],
-    predecessors: dict[DropUid, list[DropUid]],
-) -> bool:
-    if len(successors[data]) > 1:
-        return True
-    return any(
-        sum(1 for sibling in successors[producer] if successors[sibling]) > 1
-        for producer in predecessors[data]
-    )
-
-
-class _Chains:
-    """Union-find over oids; a group's representative is its earliest member."""
-
-    def __init__(self, oids: list[DropUid]) -> None:
-        self._order = {oid: position for position, oid in enumerate(oids)}
-        self._parent = {oid: oid for oid in oids}
-
-    def find(self, oid: DropUid) -> DropUid:
-        root = oid
-        while self._parent[root] != root:
-            root = self._parent[root]
-        while self._parent[oid] != root:
-            self._parent[oid], oid = root, self._parent[oid]
-        return root
-
-    def join(self, left: DropUid, right: DropUid) -> None:
-        first, second = sorted((self.find(left), self.find(right)), key=self._order.__getitem__)
-        self._parent[second] = first
-
-    def groups(self) -> list[list[DropUid]]:
-        """The chains, in the order of their earliest member."""
-        members: dict[DropUid, list[DropUid]] = {}
-        for oid in self._order:
-            members.setdefault(self.find(oid), []).append(oid)
-        return list(members.values())
-
-
-def _deal(chains: list[list[DropUid]], partitions: int) -> dict[DropUid, int]:
-    """LPT: largest chain first, each to the least loaded partition."""
-    load = [0] * partitions
-    home: dict[DropUid, int] = {}
-    for chain in sorted(chains, key=len, reverse=True):  # stable: earliest chain first
-        target = min(range(partitions), key=load.__getitem__)
-        load[target] += len(chain)
-        for oid in chain:
-            home[oid] = target
-    return home
+    Raises:
+        GraphError: an unknown algorithm, a count below 1, or a partition count given
+            to an algorithm that chooses its own.
+    """
+    chosen = ALIASES.get(algorithm or "", algorithm) or ("none" if options.count == 1 else "chains")
+    if chosen not in PARTITIONERS:
+        known = ", ".join([*ALGORITHMS, *ALIASES])
+        raise GraphError(f"unknown partitioning algorithm {chosen!r} (known: {known})")
+    if options.partitions is not None and options.partitions < 1:
+        raise GraphError(f"the number of partitions must be at least 1, got {options.partitions}")
+    if options.islands < 1:
+        raise GraphError(f"the number of islands must be at least 1, got {options.islands}")
+    if options.islands > options.count and chosen not in CHOOSE_THEIR_COUNT:
+        raise GraphError(
+            f"cannot form {options.islands} islands from {options.count} partitions: an "
+            "island holds at least one partition; ask for fewer islands or more partitions"
+        )
+    if chosen in CHOOSE_THEIR_COUNT and options.partitions is not None:
+        raise GraphError(
+            f"{chosen} chooses the number of partitions itself (as few as keep each "
+            f"partition's degree of parallelism within max_dop={options.max_dop}); "
+            "give the degree of parallelism instead of a number of partitions"
+        )
+    if chosen == "none" and options.count > 1:
+        raise GraphError(
+            f"the 'none' algorithm makes one partition, not {options.count}; choose "
+            f"another algorithm ({', '.join(name for name in ALGORITHMS if name != 'none')})"
+        )
+    return chosen

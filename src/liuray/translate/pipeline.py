@@ -25,9 +25,17 @@ from typing import Any
 
 from liuray.errors import GraphError
 from liuray.graph.logical import LogicalGraph, load_logical_graph, read_logical_graph
-from liuray.translate.map import map_partitions
-from liuray.translate.partition import partition
-from liuray.translate.unroll import DEFAULT_OID_PREFIX, unroll
+from liuray.translate.map import map_in_place
+from liuray.translate.metis import DEFAULT_MAX_LOAD_IMBALANCE
+from liuray.translate.min_parts import DEFAULT_MAX_DOP
+from liuray.translate.partition import (
+    ALIASES,
+    CHOOSE_THEIR_COUNT,
+    PartitionOptions,
+    partition_in_place,
+    resolve,
+)
+from liuray.translate.unroll import DEFAULT_OID_PREFIX, unroll_with_graph
 from liuray.types import DropSpec, NodeName
 
 
@@ -39,25 +47,49 @@ def translate(
     nodes: Sequence[NodeName] | None = None,
     island: NodeName | None = None,
     algorithm: str | None = None,
+    islands: int = 1,
+    max_dop: int = DEFAULT_MAX_DOP,
+    max_load_imbalance: int = DEFAULT_MAX_LOAD_IMBALANCE,
 ) -> list[DropSpec]:
     """Translate a logical graph into a DALiuGE physical graph (a list of drop specs).
 
     Args:
         graph: a :class:`LogicalGraph`, a parsed EAGLE graph, or the path of a ``.graph``.
         oid_prefix: the first part of every oid.
-        partitions: how many partitions (default: one per node, or 1).
+        partitions: how many partitions (default: one per node, or 1; ``min_num_parts``
+            chooses its own).
         nodes: node names to map the partitions onto; without them the specs keep the
-            ``"#<i>"`` labels (a partitioned template).
+            ``"#<i>"`` labels (a partitioned template). With ``islands > 1`` the first
+            ``islands`` names are the island managers and the rest the nodes, as
+            DALiuGE's ``dlg map`` reads them.
         island: the island manager's name written into ``island`` (default: first node).
         algorithm: partitioning algorithm (see :mod:`liuray.translate.partition`).
+        islands: how many islands to merge the partitions into.
+        max_dop: ``min_num_parts``: a partition's largest degree of parallelism.
+        max_load_imbalance: ``metis``: DALiuGE's ``max_load_imb``.
 
     Raises:
-        GraphError: the graph is malformed or uses what is not supported yet.
+        GraphError: the graph is malformed, uses what is not supported yet, or the
+            options do not fit together.
     """
-    logical = _as_logical_graph(graph)
-    count = partitions if partitions is not None else max(1, len(nodes or ()))
-    labelled = partition(unroll(logical, oid_prefix), count, algorithm)
-    return map_partitions(labelled, nodes, island) if nodes else labelled
+    island_names: list[NodeName] = []
+    node_names = list(nodes or ())
+    if nodes and islands > 1:
+        if len(node_names) <= islands:
+            raise GraphError(
+                f"{islands} islands need more than {islands} names: the first {islands} "
+                f"are the island managers, the rest the nodes; got {len(node_names)}"
+            )
+        island_names, node_names = node_names[:islands], node_names[islands:]
+    if partitions is None and ALIASES.get(algorithm or "", algorithm) not in CHOOSE_THEIR_COUNT:
+        partitions = max(1, len(node_names))
+    options = PartitionOptions(partitions, islands, max_dop, max_load_imbalance)
+    chosen = resolve(algorithm, options)  # the options checked before a long unrolling
+    specs, drops = unroll_with_graph(_as_logical_graph(graph), oid_prefix)
+    partition_in_place(specs, options, chosen, drops)
+    if node_names:
+        map_in_place(specs, node_names, island, islands=island_names)
+    return specs
 
 
 def _as_logical_graph(graph: LogicalGraph | dict[str, Any] | str | Path) -> LogicalGraph:

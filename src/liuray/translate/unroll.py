@@ -36,16 +36,28 @@ top-level by name, and the raw fields grouped by ``parameterType`` in
 
 from __future__ import annotations
 
+from array import array
+from collections.abc import Iterator
 from itertools import product
 from typing import Any
 
+from liuray import _gc
 from liuray.graph.logical import LogicalGraph, LogicalNode
 from liuray.translate.constructs import (
     DEFAULT_SCATTER_COPIES,
     GROUP_BY,
+    LOOP,
     SUPPORTED_CONSTRUCTS,
     Item,
     Layout,
+)
+from liuray.translate.drop_graph import (
+    BACKWARD_KEYS,
+    FORWARD_KEYS,
+    DropGraph,
+    drop_graph,
+    drop_weights,
+    linked_graph,
 )
 from liuray.translate.links import Index, Instances, Linker
 from liuray.types import DropSpec
@@ -75,6 +87,8 @@ _DEFAULT_APP_CLASSES = {
     GROUP_BY: GROUP_BY_APP,
 }
 _RESERVED = frozenset({"oid", "name", "categoryType", "category", "iid", "rank", "lg_key"})
+#: Link lists: every instance needs its own (the linker appends to them).
+_LINK_KEYS = (*BACKWARD_KEYS, *FORWARD_KEYS)
 
 
 def unroll(graph: LogicalGraph, oid_prefix: str = DEFAULT_OID_PREFIX) -> list[DropSpec]:
@@ -88,6 +102,18 @@ def unroll(graph: LogicalGraph, oid_prefix: str = DEFAULT_OID_PREFIX) -> list[Dr
         GraphError: an unsupported construct or category, a bad construct parameter, or
             a link whose two ends cannot be matched; the message names the node.
     """
+    return unroll_with_graph(graph, oid_prefix)[0]
+
+
+def unroll_with_graph(
+    graph: LogicalGraph, oid_prefix: str = DEFAULT_OID_PREFIX
+) -> tuple[list[DropSpec], DropGraph]:
+    """:func:`unroll`, and the :class:`DropGraph` of the result for the partitioners.
+
+    The drop graph is kept while the specs are made (weights per logical node, edges as
+    the linker writes them), which costs a fraction of reading it back from a million
+    specs scattered over a gigabyte of memory.
+    """
     layout = Layout(graph)
     for node in graph:
         if node.category_type == "Construct":
@@ -95,27 +121,87 @@ def unroll(graph: LogicalGraph, oid_prefix: str = DEFAULT_OID_PREFIX) -> list[Dr
     instances: dict[str, Instances] = {}
     group_data: dict[str, DropSpec] = {}
     specs: list[DropSpec] = []
-    for item in layout.items.values():
-        made = []
-        for index in product(*(range(layout.dop(each)) for each in item.chain)):
-            spec = _spec(item, index, oid_prefix, layout)
-            made.append((index, spec))
-            specs.append(spec)
-            if item.node.category == GROUP_BY:
-                group_data[spec["oid"]] = _group_data(spec)
-                specs.append(group_data[spec["oid"]])
-        instances[item.node.id] = made
-    linker = Linker(layout, instances, group_data)
-    for link in graph.links:
-        linker.link(link)
-    linker.link_constructs()
-    linker.finish_gathers()
-    return specs
+    is_app = bytearray()
+    weights: array[int] = array("q")
+    volumes: array[int] = array("q")
+    group_edges: list[tuple[DropSpec, DropSpec]] = []
+    listed = False  # a node with link lists of its own (a field named "outputs", ...)
+    with _gc.paused():
+        for item in layout.items.values():
+            made = []
+            instance = _Instance(item, oid_prefix, layout)
+            app, weight, volume = drop_weights(instance.template)
+            listed = listed or bool(instance.own_lists)
+            for index, spec in instance.instances():
+                made.append((index, spec))
+                specs.append(spec)
+                is_app.append(app)
+                weights.append(weight)
+                volumes.append(volume)
+                if item.node.category == GROUP_BY:
+                    group_data[spec["oid"]] = _group_data(spec)
+                    specs.append(group_data[spec["oid"]])
+                    group_edges.append((spec, group_data[spec["oid"]]))
+                    is_app.append(0)
+                    weights.append(1)
+                    volumes.append(1)
+            instances[item.node.id] = made
+        linker = Linker(layout, instances, group_data)
+        for link in graph.links:
+            linker.link(link)
+        linker.link_constructs()
+        linker.finish_gathers()
+        if listed:
+            drops = drop_graph(specs)
+        else:
+            edges = group_edges + linker.edges
+            drops = linked_graph(specs, is_app, weights, volumes, edges)
+    return specs, drops
 
 
-def _spec(item: Item, index: Index, oid_prefix: str, layout: Layout) -> DropSpec:
+class _Instance:
+    """Makes a node's drop specs: one template per node, copied per instance.
+
+    Everything but ``oid``, ``iid``, ``rank`` and ``loop_ctx`` is the same for every
+    instance, so the template is built once and each instance is a shallow copy with
+    those four set (keys keep the template's order). Field values and the parameter
+    groups are shared between the instances, not copied: specs are data to write out,
+    and nothing mutates them except the link lists, which each instance gets its own of.
+    """
+
+    def __init__(self, item: Item, oid_prefix: str, layout: Layout) -> None:
+        self.template = _template(item)
+        self.prefix = f"{oid_prefix}_{item.node.id}_0"
+        self.chain = item.chain
+        self.layout = layout
+        self.has_loop = any(layout.is_a(each, LOOP) for each in item.chain)
+        self.own_lists = [key for key in _LINK_KEYS if key in self.template]
+
+    def instances(self) -> Iterator[tuple[Index, DropSpec]]:
+        """Every instance's index and spec, in DALiuGE's order (the product of the
+        chain's sizes, outermost first)."""
+        sizes = [self.layout.dop(each) for each in self.chain]
+        suffixes = product(*([f"-{position}" for position in range(size)] for size in sizes))
+        for index, parts in zip(product(*map(range, sizes)), suffixes, strict=True):
+            yield index, self.spec(index, "".join(parts))
+
+    def spec(self, index: Index, suffix: str) -> DropSpec:
+        """The spec of instance ``index`` (one position per construct of the chain),
+        whose iid ends with ``suffix`` (``"-2-0"``)."""
+        spec = self.template.copy()
+        spec["oid"] = self.prefix + suffix
+        spec["iid"] = "0" + suffix
+        spec["rank"] = [0, *index]
+        if self.has_loop:
+            spec["loop_ctx"] = self.layout.loop_ctx(self.chain, index)
+        for key in self.own_lists:
+            spec[key] = list(spec[key])
+        return spec
+
+
+def _template(item: Item) -> DropSpec:
+    """A node's spec with ``oid``, ``iid``, ``rank`` and ``loop_ctx`` left to fill."""
     node = item.node
-    iid = "-".join(["0", *map(str, index)])
     spec: DropSpec = {}
     groups: dict[str, dict[str, Any]] = {}
     for field in node.fields:
@@ -125,15 +211,15 @@ def _spec(item: Item, index: Index, oid_prefix: str, layout: Layout) -> DropSpec
         if group is not None:
             groups.setdefault(group, {})[field.name] = {**field.raw, "value": field.value}
     spec.update(
-        oid=f"{oid_prefix}_{node.id}_{iid}",
+        oid=None,
         name=node.name,
         categoryType=_category_type(node),
         category=node.category,
         storage=node.category,
-        iid=iid,
-        rank=[0, *index],
+        iid=None,
+        rank=None,
         lg_key=node.id,
-        loop_ctx=layout.loop_ctx(item.chain, index),
+        loop_ctx=None,
     )
     if not spec.get("dropclass"):
         default = _default_class(node, spec["categoryType"])
