@@ -234,3 +234,12 @@ def test_cli_writes_a_manifest(tmp_path: Path, capsys: pytest.CaptureFixture[str
     documents = by_kind([doc for doc in yaml.safe_load_all(target.read_text()) if doc])
     assert documents["Secret"]["stringData"]["token"] == "from-cli"
     assert f"kubectl apply -f {shlex.quote(str(target))}" in capsys.readouterr().err
+
+
+def test_dashboard_reads_a_manifest(capsys: pytest.CaptureFixture[str]) -> None:
+    """`liuray ray dashboard --cluster-config` on a KubeRay manifest prints the
+    port-forward to the DIM's Service and how to get its token."""
+    assert main(["ray", "dashboard", "--cluster-config", str(COMMITTED)]) == 0
+    out = capsys.readouterr().out
+    assert "kubectl -n default port-forward service/liuray-dim 8001:8001" in out
+    assert "get secret liuray-dim-token -o jsonpath='{.data.token}' | base64 -d" in out

@@ -252,3 +252,12 @@ def graph_json() -> str:
             }
         )
     return json.dumps(specs)
+
+
+def test_dashboard_explains_a_slurm_job(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`liuray ray dashboard --cluster-config` on the sbatch script says where the job
+    writes the DIM's address and token."""
+    script = tmp_path / "liuray.sbatch"
+    script.write_text(slurm_script(SlurmSettings()))
+    assert main(["ray", "dashboard", "--cluster-config", str(script)]) == 0
+    assert "source ~/.liuray/slurm-JOBID.env" in capsys.readouterr().out

@@ -22,6 +22,7 @@ from typing import Any
 
 from liuray.cli.ray_config import add_providers
 from liuray.deploy.configs import DEFAULT_PORT, RAY_DASHBOARD_PORT, dim_port
+from liuray.deploy.kuberay import how_to_reach, is_manifest
 from liuray.errors import DeployError, LiurayError, missing_extra
 
 _EXAMPLES = """\
@@ -102,11 +103,25 @@ def _print_dashboard(args: argparse.Namespace) -> int:
     """Print the port-forwarding commands; return the exit status."""
     config: dict[str, Any] = {}
     if args.cluster_config is not None:
+        if _is_sbatch_script(args.cluster_config):
+            sys.stdout.write(_SLURM_TEXT)
+            return 0
         try:
-            config = _read_config(args.cluster_config)
+            documents = _read_documents(args.cluster_config)
         except LiurayError as err:
             print(f"error: {err.message}", file=sys.stderr)
             return 2
+        if is_manifest(documents):
+            sys.stdout.write(_kuberay_text(documents))
+            return 0
+        if len(documents) != 1:
+            print(
+                f"error: cluster config {str(args.cluster_config)!r} is neither a `ray up` "
+                "config nor a manifest of `liuray ray config kuberay`",
+                file=sys.stderr,
+            )
+            return 2
+        config = documents[0]
     port = args.port or dim_port(config) or DEFAULT_PORT
     sys.stdout.write(dashboard_text(config, port, args.cluster_config))
     return 0
@@ -152,13 +167,48 @@ def _ssh_line(config: dict[str, Any], file: str, port: int) -> str:
     return f"ssh {identity}{forwards} {user}@{head}"
 
 
-def _read_config(path: Path) -> dict[str, Any]:
+_SLURM_TEXT = """\
+A SLURM job of `liuray ray config slurm` serves liuray's web page and REST API from
+the DIM on the first node of its allocation, with an access token. Once the job runs,
+it writes both to ~/.liuray/slurm-JOBID.env (readable by you only):
+  source ~/.liuray/slurm-JOBID.env          # sets LIURAY_DIM and LIURAY_TOKEN
+  liuray submit graph.json --wait
+For a browser outside the cluster, forward the port through the login node:
+  ssh -L PORT:HEAD_ADDRESS:PORT LOGIN_NODE   (both are in LIURAY_DIM)
+  then open http://localhost:PORT/
+"""
+
+
+def _is_sbatch_script(path: Path) -> bool:
+    try:
+        with path.open(encoding="utf-8", errors="replace") as file:
+            return any(line.startswith("#SBATCH") for line in file)
+    except OSError:
+        return False  # reported when read as YAML
+
+
+def _kuberay_text(documents: list[dict[str, Any]]) -> str:
+    forward, token = how_to_reach(documents)
+    port = forward.rsplit(":", 1)[1]
+    lines = [
+        f"liuray's web page and REST API are served by the DIM on the head pod, port {port},",
+        "behind its Service. Forward it to this machine (keeps running; Ctrl-C stops it):",
+        f"  {forward}",
+        f"      then open http://localhost:{port}/",
+        "Every request needs the DIM's token (Authorization: Bearer TOKEN):",
+        f"  export LIURAY_TOKEN=$({token})",
+        f"REST clients (DALiuGE's included) then use http://localhost:{port}/api",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _read_documents(path: Path) -> list[dict[str, Any]]:
     try:
         import yaml  # optional: part of the `ray` extra
     except ImportError as err:
         raise missing_extra("pyyaml", "ray") from err
     try:
-        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+        loaded = [doc for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")) if doc]
     except OSError as err:
         raise DeployError(
             f"cannot read cluster config {str(path)!r}: {err.strerror}", path=str(path)
@@ -167,7 +217,7 @@ def _read_config(path: Path) -> dict[str, Any]:
         raise DeployError(
             f"cluster config {str(path)!r} is not YAML: {err}", path=str(path)
         ) from err
-    if not isinstance(loaded, dict):
+    if not loaded or not all(isinstance(doc, dict) for doc in loaded):
         raise DeployError(
             f"cluster config {str(path)!r} is not a mapping of settings", path=str(path)
         )

@@ -57,6 +57,8 @@ __all__ = [
     "TOKEN_KEY",
     "KubeRaySettings",
     "dim_service_name",
+    "how_to_reach",
+    "is_manifest",
     "kuberay_manifest",
     "manifest_yaml",
     "token_secret_name",
@@ -163,10 +165,7 @@ def manifest_yaml(documents: Sequence[Mapping[str, Any]], file: str) -> str:
         import yaml  # optional: part of the `ray` extra
     except ImportError as err:
         raise missing_extra("pyyaml", "ray") from err
-    cluster = next(doc for doc in documents if doc["kind"] == "RayCluster")["metadata"]
-    service = next(doc for doc in documents if doc["kind"] == "Service")["metadata"]
-    namespace, port = cluster["namespace"], _dim_port(documents)
-    secret = _secret_of(documents)
+    namespace, _, _, secret = _names(documents)
     header = ["liuray on Kubernetes (KubeRay >= 1.1), written by `liuray ray config kuberay`."]
     if not any(doc["kind"] == "Secret" for doc in documents):
         header += [
@@ -174,13 +173,12 @@ def manifest_yaml(documents: Sequence[Mapping[str, Any]], file: str) -> str:
             f"--from-literal={TOKEN_KEY}=$(python3 -c 'import secrets; "
             "print(secrets.token_urlsafe(32))')",
         ]
+    forward, token = how_to_reach(documents)
     header += [
         f"  start:     kubectl apply -f {file}",
-        f"  web page:  kubectl -n {namespace} port-forward service/{service['name']} "
-        f"{port}:{port}   then http://localhost:{port}/",
+        f"  web page:  {forward}   then http://localhost:{_dim_port(documents)}/",
         "  token:     the DIM needs it (Authorization: Bearer TOKEN, or LIURAY_TOKEN=...):",
-        f"             kubectl -n {namespace} get secret {secret} "
-        f"-o jsonpath='{{.data.{TOKEN_KEY}}}' | base64 -d",
+        f"             {token}",
         f"  tear down: kubectl delete -f {file}",
         "Every pod installs liuray; the head runs Ray plus ONE liuray line, the DIM",
         "(`liuray serve --ray auto`); workers run only Ray. This file holds the DIM's",
@@ -190,6 +188,23 @@ def manifest_yaml(documents: Sequence[Mapping[str, Any]], file: str) -> str:
         [dict(doc) for doc in documents], sort_keys=False, default_flow_style=False, width=4096
     )
     return "".join(f"# {line}\n" for line in header) + body
+
+
+def how_to_reach(documents: Sequence[Mapping[str, Any]]) -> tuple[str, str]:
+    """The commands that forward the DIM's port to this machine, and print its token."""
+    namespace, service, port, secret = _names(documents)
+    forward = f"kubectl -n {namespace} port-forward service/{service} {port}:{port}"
+    token = (
+        f"kubectl -n {namespace} get secret {secret} "
+        f"-o jsonpath='{{.data.{TOKEN_KEY}}}' | base64 -d"
+    )
+    return forward, token
+
+
+def is_manifest(documents: Sequence[Mapping[str, Any]]) -> bool:
+    """Whether these YAML documents are a liuray KubeRay manifest (cluster + Service)."""
+    kinds = {document.get("kind") for document in documents}
+    return {"RayCluster", "Service"} <= kinds
 
 
 # ---------------------------------------------------------------- the objects
@@ -316,16 +331,18 @@ def _resources(cpus: str, memory: str) -> dict[str, Any]:
 
 
 def _dim_port(documents: Sequence[Mapping[str, Any]]) -> int:
-    service = next(doc for doc in documents if doc["kind"] == "Service")
-    port: int = service["spec"]["ports"][0]["port"]
-    return port
+    return _names(documents)[2]
 
 
-def _secret_of(documents: Sequence[Mapping[str, Any]]) -> str:
+def _names(documents: Sequence[Mapping[str, Any]]) -> tuple[str, str, int, str]:
+    """(namespace, the DIM's Service, its port, the token's Secret) of a manifest."""
     cluster = next(doc for doc in documents if doc["kind"] == "RayCluster")
+    service = next(doc for doc in documents if doc["kind"] == "Service")
     head = cluster["spec"]["headGroupSpec"]["template"]["spec"]["containers"][0]
-    name: str = head["env"][0]["valueFrom"]["secretKeyRef"]["name"]
-    return name
+    secret = head["env"][0]["valueFrom"]["secretKeyRef"]["name"]
+    port = service["spec"]["ports"][0]["port"]
+    namespace = cluster["metadata"].get("namespace", "default")
+    return str(namespace), str(service["metadata"]["name"]), int(port), str(secret)
 
 
 def _check_label(what: str, value: str) -> None:
