@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""Pausing Python's cyclic garbage collector while a big graph is built.
+"""Pausing Python's cyclic garbage collector while a big graph is built, and giving
+memory back after a session is freed (:func:`release_soon`).
 
 Loading a 20,000-drop graph allocates ~100,000 small objects that form no reference
 cycles worth collecting. Left on, the collector repeatedly scans all of them (its
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import gc
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 _lock = threading.Lock()
@@ -41,3 +42,43 @@ def paused() -> Iterator[None]:
             _depth -= 1
             if _depth == 0 and _was_enabled:
                 gc.enable()
+
+
+#: How long after the last freed session the heap is trimmed (debounce, seconds).
+TRIM_DELAY = 0.5
+_trim_timer: threading.Timer | None = None
+
+
+def release_soon() -> None:
+    """Give freed memory back to the system shortly (a session was destroyed).
+
+    Collects cycles, then asks glibc to return free heap pages (``malloc_trim``), once
+    for a burst of calls. Without it a long-running server keeps the high-water mark of
+    its biggest sessions as resident memory. A no-op where glibc is absent. Python's own
+    small-object arenas are freed only when empty, so some of that memory stays (see
+    docs/reliability.md, "Load").
+    """
+    global _trim_timer
+    with _lock:
+        if _trim_timer is not None:
+            _trim_timer.cancel()
+        timer = threading.Timer(TRIM_DELAY, _release)
+        timer.daemon = True
+        _trim_timer = timer
+    timer.start()
+
+
+def _release() -> None:
+    gc.collect()
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+def _malloc_trim() -> Callable[[int], int] | None:
+    try:
+        import ctypes
+
+        return ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return None

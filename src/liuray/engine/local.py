@@ -133,6 +133,8 @@ class WorkerPool:
                     _log.exception("worker failed running %r of session %r", uid, run.session_id)
             else:
                 self._run_batch(batch)
+            # An idle worker must not keep its last session alive (it may be destroyed).
+            run = batch = None  # type: ignore[assignment]
 
     def _run_batch(self, batch: list[tuple[GraphRun, DropUid, int]]) -> None:
         # Outcomes of quick apps are held back and applied together per session; as soon

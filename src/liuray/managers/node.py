@@ -37,6 +37,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from pathlib import Path
 
+from liuray import _gc
 from liuray.engine.events import DropsLost, ProducerSettled
 from liuray.engine.local import WorkerPool
 from liuray.engine.process_pool import ProcessPool
@@ -276,6 +277,7 @@ class NodeManager:
             session.run.cancel()
         with self._lock:
             self._sessions.pop(session_id, None)
+        _gc.release_soon()
 
     # ------------------------------------------------------------------ cross-node
 
