@@ -335,7 +335,7 @@ def _add_kuberay(providers: argparse._SubParsersAction[argparse.ArgumentParser])
         choices=["ClusterIP", "NodePort", "LoadBalancer"],
         help="how the DIM's Service is exposed (default: %(default)s)",
     )
-    _add_versions(kuberay)
+    _add_versions(kuberay, "the RayCluster's name; also names its Secret and Service")
     kuberay.set_defaults(handler=write_config, provider="kuberay")
 
 
@@ -445,12 +445,7 @@ def _add_worker_cpus(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_launcher_common(parser: argparse.ArgumentParser, *, docker: bool = True) -> None:
-    parser.add_argument(
-        "--cluster-name",
-        default="liuray",
-        metavar="NAME",
-        help="the launcher's cluster name (default: %(default)s)",
-    )
+    _add_versions(parser, "the launcher's cluster name")
     if docker:
         parser.add_argument(
             "--docker",
@@ -459,17 +454,13 @@ def _add_launcher_common(parser: argparse.ArgumentParser, *, docker: bool = True
             help="run in the stock rayproject/ray image; --no-docker uses the "
             "hosts' own Python 3.11+ (default: docker)",
         )
-    _add_versions(parser)
 
 
-def _add_versions(parser: argparse.ArgumentParser) -> None:
-    if not any("--cluster-name" in action.option_strings for action in parser._actions):
-        parser.add_argument(
-            "--cluster-name",
-            default="liuray",
-            metavar="NAME",
-            help="the RayCluster's name (default: %(default)s)",
-        )
+def _add_versions(parser: argparse.ArgumentParser, name: str) -> None:
+    """The cluster's name, the Python, Ray and liuray versions, the port and the output."""
+    parser.add_argument(
+        "--cluster-name", default="liuray", metavar="NAME", help=f"{name} (default: %(default)s)"
+    )
     parser.add_argument(
         "--python",
         default="3.11",
