@@ -138,3 +138,17 @@ def test_cors_default_is_any_origin_on_loopback_only() -> None:
     assert cors_origins(None, "0.0.0.0") == []
     assert cors_origins(["*"], "0.0.0.0") == ["*"]
     assert cors_origins(["http://a.example/"], "127.0.0.1") == ["http://a.example"]
+
+
+def test_the_timeline_says_when_and_where_each_app_ran(client: httpx.Client) -> None:
+    """Every app that ran is listed with its node, state, start and end, in order."""
+    _submit(client, "timed", _file_graph())
+    timeline = client.get("/api/liuray/sessions/timed/timeline").json()
+    assert timeline["truncated"] is False
+    apps = {app["oid"]: app for app in timeline["apps"]}
+    assert set(apps) == {"write", "say"}
+    for app in apps.values():
+        assert app["state"] == "finished"
+        assert app["node"]
+        assert app["started_at"] <= app["finished_at"]
+    assert client.get("/api/liuray/sessions/nope/timeline").status_code == 404

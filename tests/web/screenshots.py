@@ -81,6 +81,7 @@ def main(out: Path) -> None:
                     shoot(page, session + "imaging-running&view=graph", out / "graph.png")
                     shoot(page, session + "calibrate-failed", out / "session-failed.png")
                     shoot(page, session + "wide-5002&view=graph", out / "graph-grouped.png")
+                    shoot(page, session + "imaging-done&view=timeline", out / "timeline.png")
                     shoot(page, url + "/nodes", out / "nodes.png", "tr[data-node]")
                     browser.close()
                 live.http.close()

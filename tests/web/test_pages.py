@@ -113,6 +113,19 @@ def test_the_daliuge_url_opens_the_session_page(server: LivePage, page: Page) ->
     assert download.value.path().read_bytes() == b"gathered\n"
 
 
+def test_the_timeline_shows_where_each_app_ran(server: LivePage, page: Page) -> None:
+    """The timeline view lists the apps that ran, lane by node; a bar opens its detail."""
+    server.submit("timed", scatter_graph(3, "sleep 0.2; echo part"))
+    page.goto(server.url + "/session?sessionId=timed&view=timeline")
+    expect(page.locator("#session-state")).to_have_text("finished")
+    expect(page.locator("#timeline-summary")).to_contain_text("4 apps ran on")
+    canvas = page.locator("#timeline-canvas")
+    box = canvas.bounding_box()
+    assert box is not None and box["height"] > 40
+    canvas.click(position={"x": 155, "y": 29})  # the first bar of the first lane
+    expect(page.locator("#timeline-panel")).to_contain_text("finished")
+
+
 def test_an_unknown_session_says_so(server: LivePage, page: Page) -> None:
     """A wrong id in the URL is said plainly, not shown as an empty session."""
     page.goto(server.url + "/session?sessionId=no-such-session")

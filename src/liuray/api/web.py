@@ -8,11 +8,13 @@ list``) shows one, ``GET /nodes`` the island's nodes. The pages themselves carry
 data and need no token; their scripts read the REST API (with the token the user typed,
 see ``static/common.js``) and follow the event streams of :mod:`liuray.api.events`.
 
-Two liuray API routes exist for the page (token-guarded like the rest of ``/api``):
+Three liuray API routes exist for the page (token-guarded like the rest of ``/api``):
 
 * ``GET /api/liuray/sessions``: every session's progress, newest first, in one call
   (the sessions page would otherwise read ``/api/sessions`` then each session's
   ``progress``).
+* ``GET /api/liuray/sessions/{sid}/timeline``: when and where each app ran (the
+  timeline view).
 * ``GET /api/liuray/sessions/{sid}/drops/{oid}/content``: a file drop's content as a
   download, when the file is in the session's directory on a node whose files this
   server can read (in-process node managers, or a shared file system).
@@ -32,6 +34,7 @@ from starlette.staticfiles import StaticFiles
 from liuray.api import render
 from liuray.api.context import call, context, json_response, path_param
 from liuray.api.errors import error_body
+from liuray.engine.states import AppState
 from liuray.errors import GraphError, LiurayError
 from liuray.managers.island import IslandManager
 from liuray.types import DropUid, SessionId
@@ -89,6 +92,49 @@ def _overview(island: IslandManager) -> list[render.JSON]:
         listed.append(body)
     listed.sort(key=lambda entry: entry["created"] or 0.0, reverse=True)
     return listed
+
+
+async def session_timeline(request: Request) -> Response:
+    """When each application of the session ran, and where (liuray extension).
+
+    ``{"apps": [{"oid", "name", "node", "state", "started_at", "finished_at"}],
+    "truncated": bool}`` for the apps that have started, at most :data:`TIMELINE_LIMIT`
+    of them (``truncated`` says when more were left out). Each app's times are read from
+    its node manager, so this costs one call per app: the page reads it only while its
+    timeline is shown, at most every few seconds.
+    """
+    island = context(request).island
+    return json_response(await call(_timeline, island, path_param(request, "sid")))
+
+
+#: The most applications :func:`session_timeline` reports.
+TIMELINE_LIMIT = 2000
+
+
+def _timeline(island: IslandManager, session_id: SessionId) -> render.JSON:
+    statuses = island.graph_status(session_id)
+    names = {oid: spec.get("name") for oid, spec in island.graph(session_id).items()}
+    started = [
+        uid
+        for uid, status in statuses.items()
+        if status.exec_state is not None and status.exec_state is not AppState.NOT_RUN
+    ]
+    apps = []
+    for uid in started[:TIMELINE_LIMIT]:
+        detail = island.drop_detail(session_id, uid)
+        if detail.started_at is None:
+            continue
+        apps.append(
+            {
+                "oid": uid,
+                "name": names.get(uid),
+                "node": detail.node,
+                "state": str(detail.exec_state or detail.state),
+                "started_at": detail.started_at,
+                "finished_at": detail.finished_at,
+            }
+        )
+    return {"apps": apps, "truncated": len(started) > TIMELINE_LIMIT}
 
 
 async def drop_content(request: Request) -> Response:
@@ -152,6 +198,12 @@ ROUTES: list[BaseRoute] = [
     Route("/nodes", nodes_page, methods=["GET"], include_in_schema=False),
     Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
     Route("/api/liuray/sessions", session_overview, methods=["GET"], include_in_schema=False),
+    Route(
+        "/api/liuray/sessions/{sid}/timeline",
+        session_timeline,
+        methods=["GET"],
+        include_in_schema=False,
+    ),
     Route(
         "/api/liuray/sessions/{sid}/drops/{oid:path}/content",
         drop_content,

@@ -12,6 +12,7 @@ import {
   isLive, setupPage, throttled, token,
 } from "./common.js";
 import { GraphView } from "./graph.js";
+import { Timeline } from "./timeline.js";
 
 const params = new URLSearchParams(location.search);
 const sessionId = params.get("sessionId") || "";
@@ -197,8 +198,7 @@ function renderGroups() {
     ? [el("span", { class: "muted" }, "Open a group:"), ...buttons] : []));
 }
 
-async function selectDrop(drop) {
-  const panel = $("drop-panel");
+async function selectDrop(drop, panel = $("drop-panel")) {
   panel.hidden = false;
   panel.replaceChildren(el("strong", {}, drop.oid), " loading…");
   try {
@@ -268,9 +268,28 @@ function renderList() {
     ? `showing ${LIST_LIMIT} of ${matched}; filter to narrow` : `${matched} drops`;
 }
 
+// ---------------------------------------------------------------- timeline
+
+let timeline = null;
+
+const refreshTimeline = throttled(async () => {
+  if ($("view-timeline").hidden) return;
+  const answer = await api(`/api/liuray/sessions/${encodeURIComponent(sessionId)}/timeline`);
+  timeline ||= new Timeline($("timeline-canvas"), {
+    onSelect: (app) => selectDrop({ oid: app.oid, name: app.name, dropclass: "" }, $("timeline-panel")),
+  });
+  timeline.set(answer.apps, Date.now() / 1000);
+  const nodes = new Set(answer.apps.map((app) => app.node)).size;
+  const starts = answer.apps.map((app) => app.started_at);
+  $("timeline-summary").textContent = answer.apps.length
+    ? `${answer.apps.length} apps ran on ${nodes} node${nodes === 1 ? "" : "s"}, from ${formatTime(Math.min(...starts))}`
+      + (answer.truncated ? " (the first 2000 apps only)" : "") + ". Click a bar for its detail."
+    : "No application has started yet.";
+}, 3000);
+
 // ---------------------------------------------------------------- views (tabs)
 
-const VIEWS = ["progress-bar", "graph", "list"];
+const VIEWS = ["progress-bar", "graph", "list", "timeline"];
 
 function show(view, focus = false) {
   if (!VIEWS.includes(view)) view = "progress-bar";
@@ -284,7 +303,8 @@ function show(view, focus = false) {
   const url = new URL(location.href);
   url.searchParams.set("view", view);
   history.replaceState(null, "", url);
-  if (view !== "progress-bar") {
+  if (view === "timeline") refreshTimeline();
+  else if (view !== "progress-bar") {
     loadSpecs().then(() => {
       if (view === "graph" && graphView) graphView.fit();
       if (view === "list") renderList();
@@ -315,6 +335,7 @@ function onProgress(event) {
 
 function onEnd(event) {
   if (stream) stream.close();
+  refreshTimeline();
   if (progress) {
     progress.state = event.state;
     progress.error = event.error;
@@ -351,5 +372,9 @@ if (!sessionId) {
     refreshProgress();
     refreshStatesSoon();
   });
-  setInterval(() => progress && isLive(progress.state) && renderSummary(), 1000);
+  setInterval(() => {
+    if (!progress || !isLive(progress.state)) return;
+    renderSummary();
+    refreshTimeline(); // only while its view is shown, every 3 s at most
+  }, 1000);
 }
