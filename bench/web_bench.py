@@ -14,7 +14,8 @@ graph does), and while it runs:
    50,000 specs, lays out the groups);
 3. measures the server's CPU over an equal window with the page open, and counts the
    progress bar's updates (``updates_per_s``), then again with the graph view open
-   (``server_cpu_graph_view``; it applies every changed drop to the drawing);
+   (``server_cpu_graph_view``; it applies every changed drop to the drawing), and
+   with only the sessions page open (``server_cpu_sessions_page``);
 
 so ``page_cpu_percent`` (with the page minus without, in % of one core) is what the
 page costs the server. Targets (issue 9): load < 2 s, >= 1 update a second, page
@@ -36,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Browser, Page, sync_playwright
 
 CHROMIUM = os.environ.get("LIURAY_CHROMIUM", "/usr/bin/chromium")
 ARGS = [
@@ -131,6 +132,40 @@ def watch_updates(page: Page) -> None:
     )
 
 
+def measure(browser: Browser, http: httpx.Client, pid: int, window: float) -> dict[str, Any]:
+    """The page's measurements while session ``big`` runs (see the module docstring)."""
+    result: dict[str, Any] = {}
+
+    def server_cpu(key: str) -> None:
+        result[key] = round(cpu_percent(pid, window), 1)
+        state = http.get("/api/liuray/sessions/big/progress").json()["state"]
+        result[f"running_after_{key}"] = state == "running"
+
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    begun = time.monotonic()
+    page.goto(f"{http.base_url}/session?sessionId=big")
+    page.wait_for_function("document.getElementById('progress').dataset.percent !== undefined")
+    result["load_s"] = round(time.monotonic() - begun, 2)
+    watch_updates(page)
+    begun = time.monotonic()
+    server_cpu("server_cpu_with_page")
+    updates = page.evaluate("window.__updates")
+    result["updates_per_s"] = round(updates / (time.monotonic() - begun), 1)
+    begun = time.monotonic()
+    page.get_by_role("tab", name="Graph").click()
+    page.wait_for_function(
+        "document.getElementById('graph-summary').dataset.total !== undefined", timeout=60_000
+    )
+    result["graph_s"] = round(time.monotonic() - begun, 2)
+    server_cpu("server_cpu_graph_view")
+    page.close()
+    sessions = browser.new_page(viewport={"width": 1400, "height": 900})
+    sessions.goto(f"{http.base_url}/")
+    sessions.wait_for_selector('tr[data-session="big"]')
+    server_cpu("server_cpu_sessions_page")
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--drops", type=int, default=50_000)
@@ -153,43 +188,21 @@ def main() -> None:
                 result["server_cpu_no_page"] = round(cpu_percent(server.pid, args.window), 1)
                 with sync_playwright() as playwright:
                     browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-                    page = browser.new_page(viewport={"width": 1400, "height": 900})
-                    begun = time.monotonic()
-                    page.goto(f"{url}/session?sessionId=big")
-                    page.wait_for_function(
-                        "document.getElementById('progress').dataset.percent !== undefined"
-                    )
-                    result["load_s"] = round(time.monotonic() - begun, 2)
-                    watch_updates(page)
-                    window_start = time.monotonic()
-                    result["server_cpu_with_page"] = round(cpu_percent(server.pid, args.window), 1)
-                    updates = page.evaluate("window.__updates")
-                    result["updates_per_s"] = round(updates / (time.monotonic() - window_start), 1)
-                    state_now = http.get("/api/liuray/sessions/big/progress").json()["state"]
-                    result["still_running_after_window"] = state_now == "running"
-                    begun = time.monotonic()
-                    page.get_by_role("tab", name="Graph").click()
-                    page.wait_for_function(
-                        "document.getElementById('graph-summary').dataset.total !== undefined",
-                        timeout=60_000,
-                    )
-                    result["graph_s"] = round(time.monotonic() - begun, 2)
-                    result["server_cpu_graph_view"] = round(cpu_percent(server.pid, args.window), 1)
-                    state_now = http.get("/api/liuray/sessions/big/progress").json()["state"]
-                    result["still_running_after_graph_window"] = state_now == "running"
+                    result |= measure(browser, http, server.pid, args.window)
                     browser.close()
-                result["page_cpu_percent"] = round(
-                    result["server_cpu_with_page"] - result["server_cpu_no_page"], 1
-                )
         finally:
             server.send_signal(signal.SIGTERM)
             server.wait(timeout=60)
+    result["page_cpu_percent"] = round(
+        result["server_cpu_with_page"] - result["server_cpu_no_page"], 1
+    )
     print(json.dumps(result))
     print(
         f"{args.drops} drops: page loads in {result['load_s']} s, graph view in "
         f"{result['graph_s']} s, {result['updates_per_s']} updates/s; server CPU "
         f"{result['server_cpu_no_page']}% without the page, "
-        f"{result['server_cpu_with_page']}% with it",
+        f"{result['server_cpu_with_page']}% with it, "
+        f"{result['server_cpu_sessions_page']}% with the sessions page",
         file=sys.stderr,
     )
 
