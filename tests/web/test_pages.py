@@ -14,6 +14,8 @@ import pytest
 pytest.importorskip("starlette")
 pytest.importorskip("playwright")
 
+import time
+
 import httpx
 from playwright.sync_api import Page, expect
 from web_helpers import LivePage, app, data, scatter_graph, wide_graph
@@ -192,6 +194,25 @@ def test_a_large_graph_is_grouped_by_logical_node(server: LivePage, page: Page) 
     group.focus()
     page.keyboard.press("Enter")
     expect(group).to_have_attribute("aria-pressed", "true")
+
+
+def test_a_busy_session_does_not_make_the_page_flood_the_server(
+    server: LivePage, page: Page
+) -> None:
+    """While 1,000 apps finish (thousands of state changes), the page lives on the
+    event stream: it reads ``progress`` and ``graph/status`` at most about once a second,
+    and the graph is read once."""
+    reads: list[str] = []
+    page.on("request", lambda request: reads.append(request.url))
+    server.submit("busy", wide_graph(1000, sleep=0.02))
+    started = time.monotonic()
+    page.goto(server.url + "/session?sessionId=busy&view=graph")
+    expect(page.locator("#graph-summary")).to_have_text("2002 drops: finished 2002")
+    seconds = time.monotonic() - started
+    for route in ("/progress", "/graph/status"):
+        count = sum(url.endswith(route) for url in reads)
+        assert count <= seconds + 3, (route, count, seconds)
+    assert sum(url.endswith("/busy/graph") for url in reads) == 1
 
 
 def test_an_unreachable_server_is_said_and_the_page_resumes(

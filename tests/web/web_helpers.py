@@ -99,18 +99,19 @@ def scatter_graph(width: int, command: str = "sleep 0.3; echo part") -> list[dic
     return [*graph, gather, data("result", FILE)]
 
 
-def wide_graph(width: int) -> list[dict[str, Any]]:
+def wide_graph(width: int, sleep: float = 0) -> list[dict[str, Any]]:
     """``width`` instant apps (one logical node, ``lg_key`` -1) each writing a memory drop
-    (``lg_key`` -2), all gathered by one app: ``2 * width + 2`` drops, in four groups."""
-    sleep = "dlg.apps.simple.SleepApp"
+    (``lg_key`` -2), all gathered by one app: ``2 * width + 2`` drops, in four groups.
+    Each app sleeps ``sleep`` seconds."""
+    sleep_app = "dlg.apps.simple.SleepApp"
     graph: list[dict[str, Any]] = []
     for i in range(width):
         graph.append(
             {
                 "oid": f"work{i}",
                 "categoryType": "Application",
-                "dropclass": sleep,
-                "sleep_time": 0,
+                "dropclass": sleep_app,
+                "sleep_time": sleep,
                 "outputs": [f"part{i}"],
                 "lg_key": -1,
                 "name": "work",
@@ -120,7 +121,7 @@ def wide_graph(width: int) -> list[dict[str, Any]]:
     gather = {
         "oid": "gather",
         "categoryType": "Application",
-        "dropclass": sleep,
+        "dropclass": sleep_app,
         "sleep_time": 0,
         "inputs": [f"part{i}" for i in range(width)],
         "outputs": ["final"],
