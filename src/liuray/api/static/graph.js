@@ -4,10 +4,11 @@
 //
 // Layout (no library): longest-path layering (a vertex sits one layer right of its
 // furthest predecessor, found in Kahn's topological order; edges that close a cycle are
-// ignored), then the vertices of each layer are ordered by group key and two
-// barycentre sweeps (each vertex moves towards the mean position of its predecessors),
-// which untangles the fan-outs and fan-ins of scatter/gather graphs. O(V + E) plus a
-// sort per layer.
+// ignored), then two barycentre sweeps order each layer (each vertex moves towards the
+// mean row of its predecessors), which untangles the fan-outs and fan-ins of
+// scatter/gather graphs; the last sweep also places each vertex at that mean row when
+// the vertex above leaves room (a gather sits level with the middle of its inputs).
+// O(V + E) plus a sort per layer.
 //
 // Large graphs: above GROUP_THRESHOLD drops the view starts grouped by logical-graph
 // node (`lg_key`, else the drop's name): one vertex per group with a bar of its drops'
@@ -77,7 +78,7 @@ export function graphOf(specs) {
   return { drops, edges };
 }
 
-/** Layer and position of every vertex: {layerOf: Map, layers: [[vertex id]]}. */
+/** Layer and position (a row, maybe fractional) of every vertex. */
 export function layeredLayout(vertexIds, edges) {
   const preds = new Map(vertexIds.map((v) => [v, []]));
   const succs = new Map(vertexIds.map((v) => [v, []]));
@@ -119,7 +120,12 @@ export function layeredLayout(vertexIds, edges) {
           : position.get(v));
       }
       layers[l].sort((a, b) => centre.get(a) - centre.get(b));
-      layers[l].forEach((v, i) => position.set(v, i));
+      // Each vertex as near its predecessors' centre as the one above it allows.
+      let previous = -1;
+      for (const v of layers[l]) {
+        previous = Math.max(previous + 1, sweep === 1 ? centre.get(v) : previous + 1);
+        position.set(v, previous);
+      }
     }
   }
   return { layerOf, layers, position };
