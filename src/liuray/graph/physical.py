@@ -48,8 +48,6 @@ DATA_CATEGORIES = frozenset({"data", "plain", "container"})
 # A trailing dict with none of these keys is reprodata; one with them is a (bad) drop spec.
 _SPEC_KEYS = frozenset({"oid", "categoryType", "type", "dropclass"})
 
-_APP_LISTS = ("inputs", "streaming_inputs", "outputs")
-_DATA_LISTS = ("consumers", "streaming_consumers", "producers")
 # spec key -> (attribute on the drop holding the key, attribute on the other end, other kind)
 _APP_LINKS = {
     "inputs": ("inputs", "consumers"),
@@ -212,6 +210,7 @@ def load_physical_graph(obj: Any) -> PhysicalGraph:
 def _load(obj: Any) -> PhysicalGraph:
     raw_specs, reprodata = unwrap_specs(obj)
     drops: dict[DropUid, DropDescription] = {}
+    shared: dict[str, str] = {}
     for index, spec in enumerate(raw_specs):
         drop = _describe(index, spec)
         if drop.oid in drops:
@@ -220,12 +219,29 @@ def _load(obj: Any) -> PhysicalGraph:
                 uid=drop.oid,
             )
         drops[drop.oid] = drop
+        _share_strings(drop, shared)
     for drop in drops.values():
         _link(drop, drops)
     for drop in drops.values():
         _deduplicate(drop)
     _check_acyclic(drops)
     return PhysicalGraph(drops, reprodata)
+
+
+#: Keys whose values repeat across drops (class names, kinds, nodes): one string each.
+_REPEATED = ("categoryType", "dropclass", "node")
+
+
+def _share_strings(drop: DropDescription, shared: dict[str, str]) -> None:
+    """Make equal strings one object: a million specs parsed from JSON hold a million
+    copies of each class name, and DALiuGE's ``uid`` repeats the ``oid``."""
+    spec = drop.spec
+    for key in _REPEATED:
+        value = spec.get(key)
+        if value.__class__ is str:
+            spec[key] = shared.setdefault(value, value)
+    if spec.get("uid") == drop.oid:
+        spec["uid"] = drop.oid
 
 
 def read_physical_graph(path: str | Path) -> PhysicalGraph:
@@ -235,18 +251,26 @@ def read_physical_graph(path: str | Path) -> PhysicalGraph:
         GraphError: if the file is not valid JSON or not a valid physical graph.
     """
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        data = Path(path).read_bytes()
     except OSError as err:
         raise GraphError(
             f"cannot read graph file {str(path)!r}: {err.strerror}", path=str(path)
         ) from err
-    except UnicodeDecodeError as err:
-        raise GraphError(
-            f"graph file {str(path)!r} is not UTF-8 text (byte {err.start}); "
-            "a physical graph is a JSON file",
-            path=str(path),
-        ) from err
-    return load_physical_graph(parse_json(text, str(path)))
+    with _gc.paused():  # parsing makes millions of acyclic objects on a large graph
+        try:
+            parsed = json.loads(data)
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            try:
+                text = data.decode("utf-8")
+            except UnicodeDecodeError as err:
+                raise GraphError(
+                    f"graph file {str(path)!r} is not UTF-8 text (byte {err.start}); "
+                    "a physical graph is a JSON file",
+                    path=str(path),
+                ) from err
+            parsed = parse_json(text, str(path))  # raises, with line and column
+        del data
+        return load_physical_graph(parsed)
 
 
 def parse_json(text: str | bytes, where: str = "graph") -> Any:
@@ -295,8 +319,9 @@ def _describe(index: int, spec: Any) -> DropDescription:
 
 def _link(drop: DropDescription, drops: dict[DropUid, DropDescription]) -> None:
     links = _APP_LINKS if drop.is_app else _DATA_LINKS
+    spec = drop.spec
     for key, (mine, theirs) in links.items():
-        entries = drop.spec.get(key)
+        entries = spec.get(key)
         if not entries:
             continue
         if not isinstance(entries, list):
@@ -304,8 +329,12 @@ def _link(drop: DropDescription, drops: dict[DropUid, DropDescription]) -> None:
                 f"drop {drop.oid!r}: {key!r} must be a list of oids or {{oid: port}} objects",
                 uid=drop.oid,
             )
-        for entry in entries:
-            other_oid, port = _link_entry(drop.oid, key, entry)
+        own: list[DropUid] = getattr(drop, mine)
+        for position, entry in enumerate(entries):
+            if entry.__class__ is str:
+                other_oid, port = entry, None
+            else:
+                other_oid, port = _link_entry(drop.oid, key, entry)
             other = drops.get(other_oid)
             if other is None:
                 raise _dangling(drop, key, other_oid, drops)
@@ -318,21 +347,26 @@ def _link(drop: DropDescription, drops: dict[DropUid, DropDescription]) -> None:
                     uid=drop.oid,
                     link=other_oid,
                 )
-            _add(drop, mine, other_oid)
-            _add(other, theirs, drop.oid)
-            if port is not None:
-                app, data = (drop, other) if drop.is_app else (other, drop)
-                outgoing = mine in ("outputs", "producers")
-                ports = app.output_ports if outgoing else app.input_ports
-                if ports is _NO_PORTS:
-                    ports = {}
-                    setattr(app, "output_ports" if outgoing else "input_ports", ports)
-                # The app's own name for the link (one of its fields) wins over the data
-                # drop's, whichever spec comes first: apps bind arguments by these names.
-                if drop.is_app:
-                    ports[data.oid] = port
-                else:
-                    ports.setdefault(data.oid, port)
+            # Duplicates (a link given from both ends) are removed once, in _deduplicate.
+            # The lists hold the drops' own oid objects, and so does the spec from now
+            # on: no second copy of every linked oid stays alive.
+            own.append(other.oid)
+            getattr(other, theirs).append(drop.oid)
+            if port is None:
+                entries[position] = other.oid
+                continue
+            app, data = (drop, other) if drop.is_app else (other, drop)
+            outgoing = mine in ("outputs", "producers")
+            ports = app.output_ports if outgoing else app.input_ports
+            if ports is _NO_PORTS:
+                ports = {}
+                setattr(app, "output_ports" if outgoing else "input_ports", ports)
+            # The app's own name for the link (one of its fields) wins over the data
+            # drop's, whichever spec comes first: apps bind arguments by these names.
+            if drop.is_app:
+                ports[data.oid] = port
+            else:
+                ports.setdefault(data.oid, port)
 
 
 def _dangling(
@@ -349,19 +383,22 @@ def _dangling(
     )
 
 
-def _add(drop: DropDescription, attribute: str, oid: DropUid) -> None:
-    # Duplicates (a link given from both ends) are removed once, in _deduplicate.
-    getattr(drop, attribute).append(oid)
-
-
 def _deduplicate(drop: DropDescription) -> None:
     # Only the drop's own kind of links can hold anything (see DropDescription).
-    for attribute in _APP_LISTS if drop.is_app else _DATA_LISTS:
-        values: list[DropUid] = getattr(drop, attribute)
-        if len(values) > 1:
-            unique = list(dict.fromkeys(values))
-            if len(unique) != len(values):
-                setattr(drop, attribute, unique)
+    if drop.is_app:
+        if len(drop.inputs) > 1:
+            drop.inputs = list(dict.fromkeys(drop.inputs))
+        if len(drop.outputs) > 1:
+            drop.outputs = list(dict.fromkeys(drop.outputs))
+        if len(drop.streaming_inputs) > 1:
+            drop.streaming_inputs = list(dict.fromkeys(drop.streaming_inputs))
+    else:
+        if len(drop.consumers) > 1:
+            drop.consumers = list(dict.fromkeys(drop.consumers))
+        if len(drop.producers) > 1:
+            drop.producers = list(dict.fromkeys(drop.producers))
+        if len(drop.streaming_consumers) > 1:
+            drop.streaming_consumers = list(dict.fromkeys(drop.streaming_consumers))
 
 
 def _link_entry(oid: DropUid, key: str, entry: Any) -> tuple[DropUid, str | None]:
@@ -389,10 +426,11 @@ def _check_acyclic(drops: dict[DropUid, DropDescription]) -> None:
         oid = ready.pop()
         seen += 1
         d = drops[oid]
-        for nxt in _downstream(d):
-            indegree[nxt] -= 1
-            if indegree[nxt] == 0:
-                ready.append(nxt)
+        for after in (d.outputs,) if d.is_app else (d.consumers, d.streaming_consumers):
+            for nxt in after:
+                indegree[nxt] -= 1
+                if indegree[nxt] == 0:
+                    ready.append(nxt)
     if seen == len(drops):
         return
     cycle = _find_cycle(drops, {oid for oid, n in indegree.items() if n > 0})
@@ -402,10 +440,6 @@ def _check_acyclic(drops: dict[DropUid, DropDescription]) -> None:
         uid=cycle[0],
         cycle=cycle,
     )
-
-
-def _downstream(drop: DropDescription) -> list[DropUid]:
-    return drop.outputs if drop.is_app else drop.consumers + drop.streaming_consumers
 
 
 def _upstream(drop: DropDescription) -> list[DropUid]:
