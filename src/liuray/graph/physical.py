@@ -386,19 +386,17 @@ def _dangling(
 def _deduplicate(drop: DropDescription) -> None:
     # Only the drop's own kind of links can hold anything (see DropDescription).
     if drop.is_app:
-        if len(drop.inputs) > 1:
-            drop.inputs = list(dict.fromkeys(drop.inputs))
-        if len(drop.outputs) > 1:
-            drop.outputs = list(dict.fromkeys(drop.outputs))
-        if len(drop.streaming_inputs) > 1:
-            drop.streaming_inputs = list(dict.fromkeys(drop.streaming_inputs))
+        drop.inputs = _unique(drop.inputs)
+        drop.outputs = _unique(drop.outputs)
+        drop.streaming_inputs = _unique(drop.streaming_inputs)
     else:
-        if len(drop.consumers) > 1:
-            drop.consumers = list(dict.fromkeys(drop.consumers))
-        if len(drop.producers) > 1:
-            drop.producers = list(dict.fromkeys(drop.producers))
-        if len(drop.streaming_consumers) > 1:
-            drop.streaming_consumers = list(dict.fromkeys(drop.streaming_consumers))
+        drop.consumers = _unique(drop.consumers)
+        drop.producers = _unique(drop.producers)
+        drop.streaming_consumers = _unique(drop.streaming_consumers)
+
+
+def _unique(values: list[DropUid]) -> list[DropUid]:
+    return list(dict.fromkeys(values)) if len(values) > 1 else values
 
 
 def _link_entry(oid: DropUid, key: str, entry: Any) -> tuple[DropUid, str | None]:
