@@ -8,6 +8,7 @@ cancel; look at the nodes. Fixtures are in ``conftest.py`` (one browser per modu
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -17,7 +18,7 @@ pytest.importorskip("playwright")
 import time
 
 import httpx
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 from web_helpers import LivePage, app, data, scatter_graph, wide_graph
 
 from liuray.api import create_app
@@ -99,6 +100,46 @@ def test_the_nodes_page_lists_the_nodes(server: LivePage, page: Page) -> None:
     for name in server.island.nodes():
         expect(page.locator(f'tr[data-node="{name}"]')).to_contain_text("alive")
     expect(page.locator("#nodes-summary")).to_have_text("2 nodes, 2 alive (inproc)")
+
+
+def _ray_node(index: int, head: bool = False) -> dict[str, Any]:
+    """A node as ``GET /api/liuray/nodes`` describes it on Ray."""
+    return {
+        "name": f"{index:02x}" * 28,
+        "node_id": f"{index:02x}" * 28,
+        "ip": f"10.0.0.{index}",
+        "resources": {"CPU": 8.0, "GPU": 1.0, "memory": 32 * 2**30, f"node:10.0.0.{index}": 1},
+        "head": head,
+        "state": "ready",
+        "alive_since": 1795800000.0,
+        "ready_at": 1795800001.0,
+        "transport": "ray",
+        "session_ids": ["on-ray"] if head else [],
+    }
+
+
+def test_the_nodes_page_follows_ray_nodes_as_they_come_and_go(server: LivePage, page: Page) -> None:
+    """On Ray each node shows its id, IP and resources with a link to Ray's dashboard;
+    a node the autoscaler adds appears, and one it removes goes, without a reload.
+    (The API's answer is replaced here by what a Ray island answers.)"""
+    one, two = [_ray_node(1, head=True)], [_ray_node(1, head=True), _ray_node(2)]
+    answers = [one, two, one]  # one read every 2 s: a node comes, then goes
+
+    def answer(route: Route) -> None:
+        route.fulfill(json=answers.pop(0) if len(answers) > 1 else answers[0])
+
+    page.route("**/api/liuray/nodes", answer)
+    page.goto(server.url + "/nodes")
+    head = page.locator(f'tr[data-node="{"01" * 28}"]')
+    expect(head).to_contain_text("10.0.0.1")
+    expect(head).to_contain_text("CPU 8, GPU 1, memory 32.0 GiB")
+    expect(head).to_contain_text("alive (ready)")
+    expect(head.get_by_role("link", name="01" * 28)).to_have_attribute(
+        "href", f"http://10.0.0.1:8265/#/cluster/nodes/{'01' * 28}"
+    )
+    expect(page.get_by_role("link", name="Ray dashboard")).to_be_visible()
+    expect(page.locator("#nodes-summary")).to_have_text("2 nodes, 2 alive (ray)", timeout=10_000)
+    expect(page.locator("#nodes-summary")).to_have_text("1 node, 1 alive (ray)", timeout=10_000)
 
 
 def test_the_daliuge_url_opens_the_session_page(server: LivePage, page: Page) -> None:

@@ -20,6 +20,16 @@ function resources(node) {
 
 let dashboardBase = null; // Ray's dashboard on the head node, when on Ray
 
+/** The node's id, linked to its page on Ray's dashboard when there is one. */
+function dashboardLink(nodeId) {
+  const code = el("code", {}, nodeId);
+  return dashboardBase ? el("a", { href: `${dashboardBase}/#/cluster/nodes/${nodeId}` }, code) : code;
+}
+
+function nodeName(node) {
+  return node.node_id === node.name ? dashboardLink(node.name) : el("code", {}, node.name);
+}
+
 function row(node) {
   const alive = ALIVE.has(node.state);
   const state = el("span", { class: `state ${alive ? "finished" : node.state === "failed" ? "failed" : ""}` },
@@ -27,10 +37,9 @@ function row(node) {
   const sessions = (node.session_ids || []).map((id) => el("a", { href: sessionUrl(id) }, id));
   const joined = sessions.flatMap((link, i) => (i ? [", ", link] : [link]));
   return el("tr", { "data-node": node.name },
-    el("td", {}, el("code", {}, node.name), node.node_id && node.node_id !== node.name
-      ? el("div", { class: "muted" }, dashboardBase
-        ? el("a", { href: `${dashboardBase}/#/cluster/nodes/${node.node_id}` }, node.node_id)
-        : node.node_id) : null, node.head ? el("div", { class: "muted" }, "head") : null),
+    el("td", {}, nodeName(node), node.node_id && node.node_id !== node.name
+      ? el("div", { class: "muted" }, "Ray node ", dashboardLink(node.node_id)) : null,
+    node.head ? el("div", { class: "muted" }, "head node") : null),
     el("td", {}, state, node.reason ? el("div", { class: "muted" }, node.reason) : null),
     el("td", {}, [node.host, node.ip].filter(Boolean).join(" / ")),
     el("td", {}, resources(node)),
