@@ -30,9 +30,10 @@ import orjson
 
 from liuray import _gc
 from liuray.errors import GraphError
-from liuray.translate import ALGORITHMS, ALIASES, translate
+from liuray.translate import ALGORITHMS, ALIASES
 from liuray.translate.metis import DEFAULT_MAX_LOAD_IMBALANCE
 from liuray.translate.min_parts import DEFAULT_MAX_DOP
+from liuray.translate.pipeline import translation
 from liuray.translate.unroll import DEFAULT_OID_PREFIX
 from liuray.types import DropSpec
 
@@ -133,7 +134,7 @@ def main(args: argparse.Namespace) -> int:
     # would only rescan it (seconds on a million drops). The specs are freed inside.
     with _gc.paused():
         try:
-            specs = translate(
+            translated = translation(
                 args.graph,
                 oid_prefix=args.oid_prefix,
                 partitions=args.partitions,
@@ -145,6 +146,7 @@ def main(args: argparse.Namespace) -> int:
             )
         except GraphError as err:
             return _error(err.message)
+        specs = translated.specs
         if args.output is None:
             write_graph(specs, sys.stdout.buffer)
             sys.stdout.flush()
@@ -154,8 +156,8 @@ def main(args: argparse.Namespace) -> int:
                     write_graph(specs, out)
             except OSError as err:
                 return _error(f"cannot write {args.output}: {err}")
-        summary = _summary(specs, bool(nodes))
-        del specs
+        summary = translated.summary()
+        del specs, translated
     sys.stderr.write(f"translated {args.graph}: {summary}\n")
     return 0
 
@@ -174,15 +176,5 @@ def write_graph(specs: Sequence[DropSpec], out: BinaryIO) -> None:
         text = orjson.dumps(specs[start : start + _SLICE], option=option)
         if start:
             out.write(b",")
-        out.write(text[1:-2] if option else text[1:-1])
+        out.write(memoryview(text)[1 : -2 if option else -1])  # no copy of the text
     out.write(b"\n]\n" if option else b"]\n")
-
-
-def _summary(specs: Sequence[DropSpec], mapped: bool) -> str:
-    apps = sum(1 for spec in specs if spec["categoryType"] == "Application")
-    parts = len({spec["node"] for spec in specs})
-    islands = len({spec["island"] for spec in specs})
-    where = f"{parts} node(s)" if mapped else f"{parts} partition(s)"
-    if islands > 1:
-        where += f" in {islands} islands"
-    return f"{len(specs)} drops ({apps} apps, {len(specs) - apps} data) on {where}"

@@ -20,17 +20,20 @@ implemented; the graph's active configuration is applied when the graph is loade
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from liuray.errors import GraphError
 from liuray.graph.logical import LogicalGraph, load_logical_graph, read_logical_graph
+from liuray.translate.drop_graph import DropGraph
 from liuray.translate.map import map_in_place
 from liuray.translate.metis import DEFAULT_MAX_LOAD_IMBALANCE
 from liuray.translate.min_parts import DEFAULT_MAX_DOP
 from liuray.translate.partition import (
     ALIASES,
     CHOOSE_THEIR_COUNT,
+    Partitioning,
     PartitionOptions,
     partition_in_place,
     resolve,
@@ -39,7 +42,40 @@ from liuray.translate.unroll import DEFAULT_OID_PREFIX, unroll_with_graph
 from liuray.types import DropSpec, NodeName
 
 
-def translate(
+def translate(graph: LogicalGraph | dict[str, Any] | str | Path, **options: Any) -> list[DropSpec]:
+    """Translate a logical graph into a DALiuGE physical graph (a list of drop specs).
+
+    The options are :func:`translation`'s.
+    """
+    return translation(graph, **options).specs
+
+
+@dataclass(frozen=True, slots=True)
+class Translation:
+    """A translated graph: the specs, their drop graph and where each drop went."""
+
+    specs: list[DropSpec]
+    drops: DropGraph
+    placement: Partitioning
+    #: The node names the partitions were mapped onto (empty: left as ``"#<i>"``).
+    nodes: list[NodeName]
+
+    def summary(self) -> str:
+        """``"20000 drops (10000 apps, 10000 data) on 2 partition(s)"``, without reading
+        the specs again (a pass over a million specs costs a second)."""
+        apps = self.drops.is_app.count(1)
+        used = set(self.placement.partitions)
+        if self.nodes:
+            where = f"{len({part % len(self.nodes) for part in used})} node(s)"
+        else:
+            where = f"{len(used)} partition(s)"
+        islands = len(set(self.placement.islands))
+        if islands > 1:
+            where += f" in {islands} islands"
+        return f"{len(self.specs)} drops ({apps} apps, {len(self.specs) - apps} data) on {where}"
+
+
+def translation(
     graph: LogicalGraph | dict[str, Any] | str | Path,
     *,
     oid_prefix: str = DEFAULT_OID_PREFIX,
@@ -50,8 +86,8 @@ def translate(
     islands: int = 1,
     max_dop: int = DEFAULT_MAX_DOP,
     max_load_imbalance: int = DEFAULT_MAX_LOAD_IMBALANCE,
-) -> list[DropSpec]:
-    """Translate a logical graph into a DALiuGE physical graph (a list of drop specs).
+) -> Translation:
+    """Translate a logical graph into a DALiuGE physical graph: :attr:`Translation.specs`.
 
     Args:
         graph: a :class:`LogicalGraph`, a parsed EAGLE graph, or the path of a ``.graph``.
@@ -86,10 +122,10 @@ def translate(
     options = PartitionOptions(partitions, islands, max_dop, max_load_imbalance)
     chosen = resolve(algorithm, options)  # the options checked before a long unrolling
     specs, drops = unroll_with_graph(_as_logical_graph(graph), oid_prefix)
-    partition_in_place(specs, options, chosen, drops)
+    placement = partition_in_place(specs, options, chosen, drops)
     if node_names:
         map_in_place(specs, node_names, island, islands=island_names)
-    return specs
+    return Translation(specs, drops, placement, node_names)
 
 
 def _as_logical_graph(graph: LogicalGraph | dict[str, Any] | str | Path) -> LogicalGraph:
