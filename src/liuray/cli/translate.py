@@ -40,7 +40,9 @@ from liuray.types import DropSpec
 #: Graphs up to this many drops are written indented (two spaces), to be read; larger
 #: ones compact (a 20,000-drop graph is tens of megabytes either way).
 INDENT_UP_TO = 1_000
-_SLICE = 20_000
+#: Specs per orjson call: slices of ~10 MB of text, which the allocator reuses (slices of
+#: 50 MB were fresh mappings each time: a million drops paid ~1 s in page faults).
+_SLICE = 4_000
 
 _EXAMPLES = """\
 examples:
