@@ -21,6 +21,7 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import workloads
@@ -33,7 +34,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8001)
     args = parser.parse_args(argv)
 
-    from dlg import exceptions
     from dlg.clients import DataIslandManagerClient
 
     client = DataIslandManagerClient(args.host, args.port)
@@ -60,11 +60,27 @@ def main(argv: list[str] | None = None) -> int:
         problems.append(f"drops not all COMPLETED: {states}")
     if session not in [s["sessionId"] for s in client.sessions()]:
         problems.append("session missing from the session list")
+    problems += check_errors(client, session)
+    client.add_node(args.host)
+    client.add_node(args.host)
+    if client.nodes() != nodes:  # the server's own host is already a node: no new entry
+        problems.append(f"registering a known node again changed the list: {client.nodes()}")
+    client.destroy_session(session)
+    for problem in problems:
+        print("PROBLEM:", problem)
+    print("OK" if not problems else f"{len(problems)} problem(s)")
+    return 0 if not problems else 1
+
+
+def check_errors(client: Any, session: str) -> list[str]:
+    """The error path: each call must raise DALiuGE's own exception class, and graphs
+    that could never run must be refused at append, leaving the session empty."""
+    from dlg import exceptions
+
+    problems: list[str] = []
     refused = f"{session}-refused"
     client.create_session(refused)
-    unknown_class = [
-        {"oid": "x", "categoryType": "Data", "dropclass": "dlg.data.drops.NoSuchDROP"}
-    ]
+    unknown_class = [{"oid": "x", "categoryType": "Data", "dropclass": "dlg.data.drops.NoSuchDROP"}]
     no_command = [
         {
             "oid": "b",
@@ -89,15 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     if client.graph_status(refused):  # refused appends leave the session empty
         problems.append(f"a refused graph was kept: {client.graph_status(refused)}")
     client.destroy_session(refused)
-    client.add_node(args.host)
-    client.add_node(args.host)
-    if client.nodes() != nodes:  # the server's own host is already a node: no new entry
-        problems.append(f"registering a known node again changed the list: {client.nodes()}")
-    client.destroy_session(session)
-    for problem in problems:
-        print("PROBLEM:", problem)
-    print("OK" if not problems else f"{len(problems)} problem(s)")
-    return 0 if not problems else 1
+    return problems
 
 
 if __name__ == "__main__":
