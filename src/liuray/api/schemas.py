@@ -153,6 +153,23 @@ RESPONSES: dict[str, JSON] = {
     "restart_node": _object(
         ["Status", "node"], Status={"const": "Success"}, node={"type": "string"}
     ),
+    "session_overview": {"type": "array", "items": _PROGRESS},
+    "session_timeline": _object(
+        ["apps", "truncated"],
+        apps={
+            "type": "array",
+            "items": _object(
+                ["oid", "node", "state", "started_at"],
+                oid={"type": "string"},
+                name=_TEXT_OR_NULL,
+                node={"type": ["string", "null"]},
+                state={"type": "string"},
+                started_at={"type": "number"},
+                finished_at=_TIME,
+            ),
+        },
+        truncated={"type": "boolean"},
+    ),
     "openapi_document": _object(
         ["openapi", "info", "paths"],
         openapi={"type": "string"},

@@ -189,21 +189,16 @@ def _file_of(island: IslandManager, session_id: SessionId, oid: DropUid) -> Path
     return path
 
 
-#: The page's HTML pages, its static files and the two API reads only it uses (token-
-#: guarded like every ``/api`` path; kept out of the OpenAPI document until
-#: :mod:`liuray.api.schemas` describes them). Pass as ``web_routes``.
+#: The page's HTML pages, its static files and the API reads only it uses (token-guarded
+#: like every ``/api`` path; the two JSON ones are in the OpenAPI document, the file
+#: download is not: it answers with the file, not JSON). Pass as ``web_routes``.
 ROUTES: list[BaseRoute] = [
     Route("/", sessions_page, methods=["GET"], include_in_schema=False),
     Route("/session", session_page, methods=["GET"], include_in_schema=False),
     Route("/nodes", nodes_page, methods=["GET"], include_in_schema=False),
     Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
-    Route("/api/liuray/sessions", session_overview, methods=["GET"], include_in_schema=False),
-    Route(
-        "/api/liuray/sessions/{sid}/timeline",
-        session_timeline,
-        methods=["GET"],
-        include_in_schema=False,
-    ),
+    Route("/api/liuray/sessions", session_overview, methods=["GET"]),
+    Route("/api/liuray/sessions/{sid}/timeline", session_timeline, methods=["GET"]),
     Route(
         "/api/liuray/sessions/{sid}/drops/{oid:path}/content",
         drop_content,
