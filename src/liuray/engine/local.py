@@ -40,6 +40,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from liuray import _gc
 from liuray.engine import capture
 from liuray.engine.events import Event
 from liuray.engine.machine import is_consequence
@@ -325,19 +326,21 @@ def _run(
     pool = WorkerPool(workers)
     process_pool = ProcessPool(processes) if processes > 0 else None
     try:
-        run = GraphRun(
-            physical,
-            session_id=session_id,
-            session_dir=directory,
-            pool=pool,
-            process_pool=process_pool,
-            app_timeout=app_timeout,
-        )
-        started = time.perf_counter()
         # The graph and the session are built and live until the end: keep the cyclic
-        # collector off them (on a million drops each full pass over them took seconds,
-        # half of triggering the roots); new objects are still collected.
-        gc.freeze()
+        # collector off them (frozen before the collector is back on, else its first
+        # pass scans them all: on a million drops each pass took a second or more, half
+        # of triggering the roots); objects made while it runs are still collected.
+        with _gc.paused():
+            run = GraphRun(
+                physical,
+                session_id=session_id,
+                session_dir=directory,
+                pool=pool,
+                process_pool=process_pool,
+                app_timeout=app_timeout,
+            )
+            gc.freeze()
+        started = time.perf_counter()
         try:
             run.start(roots)
             _wait(run, progress, progress_interval, timeout, stop)
