@@ -441,3 +441,33 @@ def test_link_to_a_misspelt_oid_suggests_the_right_one() -> None:
         "drop 'hello': 'outputs' names 'greting', which is not in the graph; "
         "did you mean 'greeting'?"
     )
+
+
+def test_links_given_from_both_ends_are_kept_once_in_order() -> None:
+    """A gather reading 20 drops, each link written on both ends as DALiuGE writes it
+    (and one written twice): every list holds each link once, in the order first given,
+    short and long lists alike."""
+    parts = [f"part{i}" for i in range(20)]
+    specs = [data(name, consumers=["gather"]) for name in parts]
+    specs.append(app("gather", inputs=[*parts[::-1], "part3"], outputs=["sum"]))
+    specs.append(data("sum", producers=["gather", "gather"]))
+
+    graph = load_physical_graph(specs)
+
+    assert graph["gather"].inputs == parts
+    assert graph["gather"].outputs == ["sum"]
+    assert graph["sum"].producers == ["gather"]
+    assert all(graph[name].consumers == ["gather"] for name in parts)
+
+
+def test_linked_oids_are_the_drops_own_strings() -> None:
+    """After loading, the link lists (and the spec's own link entries) refer to the
+    linked drop's own oid object, and a uid equal to the oid is that object too: a
+    million-drop graph keeps one copy of each oid."""
+    specs = json.loads(json.dumps([app("a", outputs=["d"], uid="a"), data("d", producers=["a"])]))
+
+    graph = load_physical_graph(specs)
+
+    assert graph["a"].outputs[0] is graph["d"].oid
+    assert specs[0]["outputs"][0] is graph["d"].oid
+    assert specs[0]["uid"] is graph["a"].oid

@@ -63,6 +63,9 @@ _DATA_LINKS = {
 
 _NO_LINKS: list[DropUid] = cast(list[DropUid], ())
 _NO_PORTS: dict[DropUid, str] = cast(dict[DropUid, str], MappingProxyType({}))
+#: The empty streaming list of a drop's own kind, shared until its first streaming link
+#: (a list, so that ``inputs + streaming_inputs`` works; nothing outside appends to it).
+_NO_STREAMS: list[DropUid] = []
 
 
 class DropDescription:
@@ -92,9 +95,10 @@ class DropDescription:
         self.spec = spec
         # Only the links of the drop's own kind get real containers; the other kind's
         # share one read-only empty list/dict (drops are cheap: ~300 bytes saved each).
+        # Streaming links are rare: their lists are made on the first one (_link_list).
         if is_app:
             self.inputs: list[DropUid] = []
-            self.streaming_inputs: list[DropUid] = []
+            self.streaming_inputs: list[DropUid] = _NO_STREAMS
             self.outputs: list[DropUid] = []
             self.consumers: list[DropUid] = _NO_LINKS
             self.streaming_consumers: list[DropUid] = _NO_LINKS
@@ -106,7 +110,7 @@ class DropDescription:
             self.streaming_inputs = _NO_LINKS
             self.outputs = _NO_LINKS
             self.consumers = []
-            self.streaming_consumers = []
+            self.streaming_consumers = _NO_STREAMS
             self.producers = []
             self.input_ports = _NO_PORTS
             self.output_ports = _NO_PORTS
@@ -220,9 +224,10 @@ def _load(obj: Any) -> PhysicalGraph:
             )
         drops[drop.oid] = drop
         _share_strings(drop, shared)
+    crowded: list[DropDescription] = []
     for drop in drops.values():
-        _link(drop, drops)
-    for drop in drops.values():
+        _link(drop, drops, crowded)
+    for drop in crowded:
         _deduplicate(drop)
     _check_acyclic(drops)
     return PhysicalGraph(drops, reprodata)
@@ -317,7 +322,16 @@ def _describe(index: int, spec: Any) -> DropDescription:
     )
 
 
-def _link(drop: DropDescription, drops: dict[DropUid, DropDescription]) -> None:
+#: A link list this long is not searched for the link given from the other end (DALiuGE
+#: writes both): it may get it twice, and is de-duplicated once at the end.
+_SEARCHED = 8
+
+
+def _link(
+    drop: DropDescription, drops: dict[DropUid, DropDescription], crowded: list[DropDescription]
+) -> None:
+    """Record ``drop``'s links on both ends (``crowded`` collects the drops whose lists
+    may hold a link twice)."""
     links = _APP_LINKS if drop.is_app else _DATA_LINKS
     spec = drop.spec
     for key, (mine, theirs) in links.items():
@@ -329,7 +343,7 @@ def _link(drop: DropDescription, drops: dict[DropUid, DropDescription]) -> None:
                 f"drop {drop.oid!r}: {key!r} must be a list of oids or {{oid: port}} objects",
                 uid=drop.oid,
             )
-        own: list[DropUid] = getattr(drop, mine)
+        own = _link_list(drop, mine)
         for position, entry in enumerate(entries):
             if entry.__class__ is str:
                 other_oid, port = entry, None
@@ -347,26 +361,42 @@ def _link(drop: DropDescription, drops: dict[DropUid, DropDescription]) -> None:
                     uid=drop.oid,
                     link=other_oid,
                 )
-            # Duplicates (a link given from both ends) are removed once, in _deduplicate.
             # The lists hold the drops' own oid objects, and so does the spec from now
-            # on: no second copy of every linked oid stays alive.
-            own.append(other.oid)
-            getattr(other, theirs).append(drop.oid)
+            # on: no second copy of every linked oid stays alive. A link the other end
+            # gave already is in a short list (appends go in pairs); a long one is
+            # de-duplicated at the end.
+            if len(own) >= _SEARCHED:
+                crowded.append(drop)
+                crowded.append(other)
+            if len(own) >= _SEARCHED or other.oid not in own:
+                own.append(other.oid)
+                _link_list(other, theirs).append(drop.oid)
             if port is None:
                 entries[position] = other.oid
-                continue
-            app, data = (drop, other) if drop.is_app else (other, drop)
-            outgoing = mine in ("outputs", "producers")
-            ports = app.output_ports if outgoing else app.input_ports
-            if ports is _NO_PORTS:
-                ports = {}
-                setattr(app, "output_ports" if outgoing else "input_ports", ports)
-            # The app's own name for the link (one of its fields) wins over the data
-            # drop's, whichever spec comes first: apps bind arguments by these names.
-            if drop.is_app:
-                ports[data.oid] = port
             else:
-                ports.setdefault(data.oid, port)
+                _name_port(drop, other, mine in ("outputs", "producers"), port)
+
+
+def _name_port(drop: DropDescription, other: DropDescription, outgoing: bool, port: str) -> None:
+    app, data = (drop, other) if drop.is_app else (other, drop)
+    ports = app.output_ports if outgoing else app.input_ports
+    if ports is _NO_PORTS:
+        ports = {}
+        setattr(app, "output_ports" if outgoing else "input_ports", ports)
+    # The app's own name for the link (one of its fields) wins over the data drop's,
+    # whichever spec comes first: apps bind arguments by these names.
+    if drop.is_app:
+        ports[data.oid] = port
+    else:
+        ports.setdefault(data.oid, port)
+
+
+def _link_list(drop: DropDescription, attribute: str) -> list[DropUid]:
+    found: list[DropUid] = getattr(drop, attribute)
+    if found is _NO_STREAMS:  # a streaming link, the first one
+        found = []
+        setattr(drop, attribute, found)
+    return found
 
 
 def _dangling(
