@@ -444,21 +444,25 @@ def _link_entry(oid: DropUid, key: str, entry: Any) -> tuple[DropUid, str | None
 
 def _check_acyclic(drops: dict[DropUid, DropDescription]) -> None:
     # Kahn's algorithm over the dataflow edges (app -> outputs, data -> consumers).
-    indegree = {
-        oid: len(d.inputs) + len(d.streaming_inputs) if d.is_app else len(d.producers)
-        for oid, d in drops.items()
-    }
-    ready = [oid for oid, n in indegree.items() if n == 0]
+    # Only drops something feeds need a count; the rest are ready from the start.
+    indegree: dict[DropUid, int] = {}
+    ready: list[DropDescription] = []
+    for oid, d in drops.items():
+        count = len(d.inputs) + len(d.streaming_inputs) if d.is_app else len(d.producers)
+        if count:
+            indegree[oid] = count
+        else:
+            ready.append(d)
     seen = 0
     while ready:
-        oid = ready.pop()
+        d = ready.pop()
         seen += 1
-        d = drops[oid]
         for after in (d.outputs,) if d.is_app else (d.consumers, d.streaming_consumers):
             for nxt in after:
-                indegree[nxt] -= 1
-                if indegree[nxt] == 0:
-                    ready.append(nxt)
+                left = indegree[nxt] - 1
+                indegree[nxt] = left
+                if left == 0:
+                    ready.append(drops[nxt])
     if seen == len(drops):
         return
     cycle = _find_cycle(drops, {oid for oid, n in indegree.items() if n > 0})
