@@ -28,7 +28,7 @@ from hypothesis import strategies as st  # noqa: E402
 from schemathesis import checks  # noqa: E402
 from starlette.applications import Starlette  # noqa: E402
 
-from liuray.api import create_app  # noqa: E402
+from liuray.api import create_app, translator  # noqa: E402
 from liuray.api.app import api_routes  # noqa: E402
 from liuray.api.openapi import build_document  # noqa: E402
 from liuray.managers.island import IslandManager  # noqa: E402
@@ -50,9 +50,10 @@ CHECKS = [
 ]
 #: Operations whose schema-valid requests may still be refused (400): what makes their
 #: input valid is beyond a schema (a graph that links up, a drop the session has, a
-#: session not deployed yet, a host name and a port in range). The others must accept
+#: session not deployed yet, a host name and a port in range, a logical graph, a kept
+#: template). The others must accept
 #: every request their schema allows (or answer 404/409).
-LOOSE = ("/graph/append", "/submit", "/deploy", "/graph/drop/", "node")
+LOOSE = ("/graph/append", "/submit", "/deploy", "/graph/drop/", "node", *translator.PATHS)
 
 
 @pytest.fixture

@@ -33,11 +33,12 @@ try:  # first import of the package (api/__init__), so every api module is cover
 except ImportError as err:  # pragma: no cover - depends on the installed extras
     raise missing_extra("starlette", "server") from err
 
-from liuray.api import events, graphs, nodes, sessions, web
+from liuray.api import events, graphs, nodes, sessions, translator, web
 from liuray.api.auth import TokenAuth
 from liuray.api.context import ApiContext
 from liuray.api.errors import CatchAll, http_error, liuray_error
 from liuray.api.openapi import openapi_document
+from liuray.api.pgt_store import TemplateStore
 from liuray.managers.island import IslandManager
 
 #: DALiuGE's default ``--max-request-size``: 10 MB.
@@ -78,6 +79,16 @@ def api_routes() -> list[BaseRoute]:
         Route("/api/liuray/nodes", nodes.node_details, methods=["GET"]),
         Route("/api/liuray/nodes/{node}/restart", nodes.restart_node, methods=["POST"]),
         Route("/api/openapi.json", openapi_document, methods=["GET"]),
+        # DALiuGE's translator web service (dlg tm), so EAGLE can translate here too.
+        Route("/lg_fill", translator.lg_fill, methods=["POST"]),
+        Route("/unroll", translator.lg_unroll, methods=["POST"]),
+        Route("/partition", translator.pgt_partition, methods=["POST"]),
+        Route("/unroll_and_partition", translator.lg_unroll_and_partition, methods=["POST"]),
+        Route("/map", translator.pgt_map, methods=["POST"]),
+        Route("/pgt_jsonbody", translator.pgt_jsonbody, methods=["GET"]),
+        # These two answer a page and a redirect: not in the OpenAPI document.
+        Route("/gen_pgt", translator.gen_pgt, methods=["POST"], include_in_schema=False),
+        Route("/gen_pg", translator.gen_pg, methods=["GET"], include_in_schema=False),
     ]
 
 
@@ -101,7 +112,7 @@ def create_app(
             origin (DALiuGE's behaviour, so EAGLE and the translator can submit from a
             browser), an empty list answers no CORS request.
     """
-    guard = [Middleware(TokenAuth, token=token)] if token else []
+    guard = [Middleware(TokenAuth, token=token, paths=translator.PATHS)] if token else []
     cors = [
         Middleware(
             CORSMiddleware,
@@ -121,4 +132,5 @@ def create_app(
         exception_handlers={LiurayError: liuray_error, HTTPException: http_error},
     )
     app.state.api = ApiContext(island, max_request_bytes, base_url)
+    app.state.templates = TemplateStore()  # the translator routes' templates
     return app

@@ -3,7 +3,8 @@
 
 ``liuray serve`` bound to anything but loopback needs a token (``--token`` or the
 ``LIURAY_TOKEN`` environment variable) unless started with ``--insecure``. With one set,
-every ``/api`` request must carry it, as ``Authorization: Bearer <token>`` or, for a
+every ``/api`` request (and every request to DALiuGE's translator routes, which
+translate and deploy graphs) must carry it, as ``Authorization: Bearer <token>`` or, for a
 browser's ``EventSource`` (which cannot set headers), the ``access_token`` query
 parameter. A request without it gets ``401`` with a body saying how to send it. CORS
 preflight requests (``OPTIONS``) are answered before this check, so a page on another
@@ -23,6 +24,7 @@ import ipaddress
 import json
 import logging
 import re
+from collections.abc import Collection
 from urllib.parse import parse_qs
 
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -47,14 +49,16 @@ def is_loopback(host: str) -> bool:
 
 
 class TokenAuth:
-    """Refuses ``/api`` requests that do not carry ``token`` (see the module docstring)."""
+    """Refuses ``/api`` requests, and those to ``paths`` (the translator routes), that
+    do not carry ``token`` (see the module docstring)."""
 
-    def __init__(self, app: ASGIApp, token: str) -> None:
+    def __init__(self, app: ASGIApp, token: str, paths: Collection[str] = ()) -> None:
         self.app = app
         self._token = token.encode()
+        self._paths = frozenset(paths)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith("/api") or self._allowed(scope):
+        if scope["type"] != "http" or not self._guarded(scope["path"]) or self._allowed(scope):
             await self.app(scope, receive, send)
             return
         body = json.dumps({"error": "Unauthorized", "message": _HINT, "detail": {}}).encode()
@@ -70,6 +74,9 @@ class TokenAuth:
             }
         )
         await send({"type": "http.response.body", "body": body})
+
+    def _guarded(self, path: str) -> bool:
+        return path.startswith("/api") or path in self._paths
 
     def _allowed(self, scope: Scope) -> bool:
         if scope.get("method") == "OPTIONS":

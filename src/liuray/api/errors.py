@@ -52,10 +52,15 @@ class UnsupportedMediaType(InvalidRequest):
     """The body's Content-Type or Content-Encoding is not one the route reads."""
 
 
+class TemplateNotFound(InvalidRequest):
+    """The translator keeps no physical graph template by that id (any more)."""
+
+
 #: Exception class -> HTTP status; the most specific class in an error's MRO wins.
 STATUS: dict[type[BaseException], int] = {
     SessionNotFound: 404,
     NodeNotFound: 404,
+    TemplateNotFound: 404,
     SessionExists: 409,
     InvalidTransition: 409,
     InvalidSessionState: 400,

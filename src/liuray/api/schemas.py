@@ -105,6 +105,13 @@ _NODE_DETAILS = _object(
     session_ids=_STRINGS,
 )
 
+#: What DALiuGE's translator routes answer: drop specs, then one reprodata object.
+_TEMPLATE: JSON = {
+    "type": "array",
+    "description": "drop specs ({oid, node, island, ...}), then a reprodata object",
+    "items": {"type": "object"},
+}
+
 #: The JSON body of each handler's 200 answer.
 RESPONSES: dict[str, JSON] = {
     "manager_info": _object(
@@ -170,6 +177,22 @@ RESPONSES: dict[str, JSON] = {
         },
         truncated={"type": "boolean"},
     ),
+    "lg_fill": _object(
+        ["nodeDataArray", "reprodata"],
+        nodeDataArray={"type": "array"},
+        linkDataArray={"type": "array"},
+        reprodata=_object(["rmode"], rmode={"type": "string"}),
+    ),
+    "lg_unroll": _TEMPLATE,
+    "pgt_partition": _TEMPLATE,
+    "lg_unroll_and_partition": _TEMPLATE,
+    "pgt_map": _TEMPLATE,
+    "pgt_jsonbody": {
+        "type": "string",
+        "contentMediaType": "application/json",
+        "description": "a JSON text (as DALiuGE sends it): {class, nodeDataArray, "
+        "linkDataArray, reprodata}, GoJS's model of the template",
+    },
     "openapi_document": _object(
         ["openapi", "info", "paths"],
         openapi={"type": "string"},
@@ -211,8 +234,61 @@ _GRAPH_CONTENT: JSON = {
     "text/plain": {"schema": {"type": "string", "description": "a physical graph as JSON"}},
 }
 
+_INTEGER: JSON = {"type": "integer"}
+_FLAG: JSON = {"type": "boolean"}
+_ALGORITHM: JSON = {
+    "enum": ["metis", "min_num_parts", "mpp", "chains", "none"],
+    "description": "DALiuGE's mysarkar and pso are refused (400)",
+}
+_LG_CONTENT: JSON = {"type": "string", "description": "the logical graph (EAGLE JSON)"}
+_PGT_CONTENT: JSON = {"type": "string", "description": "a physical graph template (JSON)"}
+_UNROLL_FIELDS: JSON = {
+    "lg_content": _LG_CONTENT,
+    "oid_prefix": {"type": "string"},
+    "zero_run": _FLAG,
+    "default_app": {"type": "string", "description": "every app's dropclass"},
+}
+_PARTITION_FIELDS: JSON = {
+    "algorithm": _ALGORITHM,
+    "num_partitions": _INTEGER,
+    "num_islands": _INTEGER,
+    "max_cpu": _INTEGER,
+    "max_load_imb": _INTEGER,
+}
+
+
+def _form(required: list[str], **fields: JSON) -> JSON:
+    """A DALiuGE translator form, urlencoded or multipart."""
+    schema = {"schema": _object(required, **fields)}
+    return {
+        "required": True,
+        "content": {
+            "application/x-www-form-urlencoded": schema,
+            "multipart/form-data": schema,
+        },
+    }
+
+
 #: Request bodies by handler name.
 REQUEST_BODIES: dict[str, JSON] = {
+    "lg_fill": _form(
+        ["lg_content"],
+        lg_content=_LG_CONTENT,
+        parameters={"type": "string", "description": "JSON object: name -> value"},
+        rmode={"type": "string"},
+    ),
+    "lg_unroll": _form(["lg_content"], **_UNROLL_FIELDS),
+    "pgt_partition": _form(["pgt_content"], pgt_content=_PGT_CONTENT, **_PARTITION_FIELDS),
+    "lg_unroll_and_partition": _form(["lg_content"], **_UNROLL_FIELDS, **_PARTITION_FIELDS),
+    "pgt_map": _form(
+        ["pgt_content"],
+        pgt_content=_PGT_CONTENT,
+        nodes={"type": "string", "description": "dim, nm1, nm2, ... (default: this server's)"},
+        num_islands=_INTEGER,
+        co_host_dim=_FLAG,
+        host={"type": "string"},
+        port=_INTEGER,
+    ),
     "create_session": {
         "required": True,
         "content": {
@@ -276,6 +352,15 @@ QUERY: dict[str, list[JSON]] = {
         _COMPLETED_QUERY,
     ],
     "deploy_session": [_COMPLETED_QUERY],
+    "pgt_jsonbody": [
+        {
+            "name": "pgt_name",
+            "in": "query",
+            "required": True,
+            "schema": {"type": "string", "minLength": 1},
+            "description": "the pgt_id that POST /gen_pgt answered with",
+        }
+    ],
 }
 
 #: Path parameters' schemas by name (any other: a non-empty string).
