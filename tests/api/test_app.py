@@ -54,8 +54,13 @@ CONTRACT = [
     ("post", "/map"),
     ("get", "/pgt_jsonbody"),
 ]
-#: Served but not in the OpenAPI document: they answer a page and a redirect.
-UNDOCUMENTED = [("post", "/gen_pgt"), ("get", "/gen_pg")]
+#: Served but not in the OpenAPI document: a page, a redirect, two refusals.
+UNDOCUMENTED = [
+    ("post", "/gen_pgt"),
+    ("get", "/gen_pg"),
+    ("get", "/gen_pg_helm"),
+    ("post", "/gen_pg_spec"),
+]
 #: The monitoring page's JSON reads (api/web.py's routes, documented too).
 WEB = [("get", "/api/liuray/sessions"), ("get", "/api/liuray/sessions/{sid}/timeline")]
 

@@ -284,6 +284,31 @@ def test_bad_input_is_a_400_naming_the_problem(
     assert words in response.json()["message"]
 
 
+def test_helm_and_browser_direct_deployment_are_refused(client: httpx.Client) -> None:
+    """DALiuGE's Helm and pg_spec routes: a 400 naming what liuray offers instead."""
+    for response in (
+        client.get("/gen_pg_helm", params={"pgt_id": "x"}),
+        client.post("/gen_pg_spec", json={"pgt_id": "x", "manager_host": "localhost"}),
+    ):
+        assert response.status_code == 400
+        assert "/gen_pg?pgt_id=" in response.json()["message"]
+    assert "Helm" in client.get("/gen_pg_helm").json()["message"]
+
+
+@pytest.mark.parametrize("multipart", [False, True])
+def test_a_graph_field_over_a_megabyte_is_read(client: httpx.Client, multipart: bool) -> None:
+    """A form field holding a large graph is bounded by the body's limit (10 MB), not
+    by Starlette's 1 MB per field."""
+    graph = json.loads(graph_text(HELLO))
+    graph["modelData"]["detailedDescription"] = "x" * 1_500_000
+    content = json.dumps(graph)
+    if multipart:
+        response = client.post("/unroll", files={"lg_content": (None, content)})
+    else:
+        response = client.post("/unroll", data={"lg_content": content})
+    assert response.status_code == 200, response.text[:300]
+
+
 def test_a_json_body_is_415(client: httpx.Client) -> None:
     """The routes read forms, as DALiuGE's do."""
     response = client.post("/unroll", json={"lg_content": graph_text(HELLO)})

@@ -86,9 +86,11 @@ def api_routes() -> list[BaseRoute]:
         Route("/unroll_and_partition", translator.lg_unroll_and_partition, methods=["POST"]),
         Route("/map", translator.pgt_map, methods=["POST"]),
         Route("/pgt_jsonbody", translator.pgt_jsonbody, methods=["GET"]),
-        # These two answer a page and a redirect: not in the OpenAPI document.
+        # A page, a redirect, two refusals: not in the OpenAPI document.
         Route("/gen_pgt", translator.gen_pgt, methods=["POST"], include_in_schema=False),
         Route("/gen_pg", translator.gen_pg, methods=["GET"], include_in_schema=False),
+        Route("/gen_pg_helm", translator.not_served, methods=["GET"], include_in_schema=False),
+        Route("/gen_pg_spec", translator.not_served, methods=["POST"], include_in_schema=False),
     ]
 
 

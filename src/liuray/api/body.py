@@ -204,8 +204,14 @@ async def read_json(request: Request, max_bytes: int, allowed: tuple[str, ...]) 
     return parse_json(data)
 
 
-async def read_form(request: Request, data: bytes) -> dict[str, list[str]]:
-    """Form fields (urlencoded or multipart) from an already read, bounded body."""
+async def read_form(
+    request: Request, data: bytes, max_field_bytes: int = 2**20
+) -> dict[str, list[str]]:
+    """Form fields (urlencoded or multipart) from an already read, bounded body.
+
+    ``max_field_bytes`` bounds one field (Starlette's default: 1 MB); a field that is
+    a whole graph may need the body's limit.
+    """
     sent = False
 
     async def replay() -> Message:
@@ -216,7 +222,9 @@ async def read_form(request: Request, data: bytes) -> dict[str, list[str]]:
         return {"type": "http.request", "body": data, "more_body": False}
 
     fields: dict[str, list[str]] = {}
-    async with Request(request.scope, replay).form(max_files=0) as form:
+    async with Request(request.scope, replay).form(
+        max_files=0, max_part_size=max_field_bytes
+    ) as form:
         for key, value in form.multi_items():
             if isinstance(value, str):
                 fields.setdefault(key, []).append(value)

@@ -28,7 +28,9 @@ are refused naming the supported ones; ``gen_pg`` deploys only to the island man
 runs in (``dlg_mgr_host``/``dlg_mgr_port`` must name this server, or be left out); bad
 input is a 400 naming the field, where DALiuGE answers 422 or 500; no reproducibility
 signatures are computed (``reprodata`` carries the ``rmode`` asked for).
-``GET /api/submission_method`` is the manager's (:mod:`~liuray.api.sessions`).
+``GET /gen_pg_helm`` (Helm) and ``POST /gen_pg_spec`` (a browser deploying by itself)
+are refused with a 400 naming ``/gen_pg``. ``GET /api/submission_method`` is the
+manager's (:mod:`~liuray.api.sessions`).
 """
 
 from __future__ import annotations
@@ -75,6 +77,8 @@ PATHS = frozenset(
         "/gen_pgt",
         "/gen_pg",
         "/pgt_jsonbody",
+        "/gen_pg_helm",
+        "/gen_pg_spec",
     }
 )
 #: What DALiuGE runs instead of every app when ``test`` is on.
@@ -225,6 +229,25 @@ async def gen_pg(request: Request) -> Response:
     return RedirectResponse(
         f"{api.url_base(request)}/session?sessionId={quote(session_id)}", status_code=303
     )
+
+
+async def not_served(request: Request) -> Response:
+    """DALiuGE's Helm deployment and browser-direct ``pg_spec``: refused, saying what
+    this server offers instead."""
+    raise InvalidRequest(
+        f"liuray's translator does not serve {request.url.path} (DALiuGE's "
+        f"{_NOT_SERVED.get(request.url.path, 'route')}); deploy with GET /gen_pg?pgt_id="
+        "<id>&dlg_mgr_deploy=on, which deploys on this server, or POST the physical graph "
+        "to /api/liuray/submit",
+        path=request.url.path,
+        supported=["/gen_pg", "/api/liuray/submit"],
+    )
+
+
+_NOT_SERVED = {
+    "/gen_pg_helm": "Helm deployment to Kubernetes",
+    "/gen_pg_spec": "mapping for a browser that deploys by itself",
+}
 
 
 def parse_graph(form: Form) -> Any:

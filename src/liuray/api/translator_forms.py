@@ -107,7 +107,7 @@ async def read_translator_form(request: Request, max_bytes: int) -> Form:
                 content_type=media_type(request),
                 allowed=list(FORM_TYPES),
             )
-        for key, values in (await read_form(request, data)).items():
+        for key, values in (await read_form(request, data, max_bytes)).items():
             fields.setdefault(key, []).extend(values)
     return Form(fields)
 
