@@ -51,6 +51,7 @@ from liuray.api.errors import TemplateNotFound
 from liuray.api.pgt_store import Template, TemplateStore, graph_view
 from liuray.api.translator_forms import (
     Form,
+    Partitioning,
     graph_from,
     partitioning_from,
     query_form,
@@ -105,7 +106,7 @@ async def lg_fill(request: Request) -> Response:
         raise InvalidRequest(
             "'parameters' must be a JSON object of name: value", field="parameters"
         )
-    filled = _fill(graph, parameters)
+    filled = await call(_fill, graph, parameters)
     if not isinstance(filled, dict):
         raise InvalidRequest("'lg_content' must be a logical graph (a JSON object)")
     filled["reprodata"] = _reprodata(form.text("rmode", "0") or "0")
@@ -191,7 +192,7 @@ async def gen_pgt(request: Request) -> Response:
     api = context(request)
     form = await read_translator_form(request, api.max_bytes)
     lg_name = form.required("lg_name", "the logical graph's name")
-    graph = parse_graph(form)
+    graph = _gen_pgt_graph(form)
     asked = partitioning_from(form, "algo", "num_par", 0)
     template = await call(_template, graph, form, asked, lg_name)
     pgt_id = templates(request).add(template)
@@ -250,10 +251,10 @@ _NOT_SERVED = {
 }
 
 
-def parse_graph(form: Form) -> Any:
-    """``gen_pgt``'s ``json_data`` (required there)."""
+def _gen_pgt_graph(form: Form) -> Any:
+    """``gen_pgt``'s ``json_data`` (required there; it has no name-only form)."""
     form.required("json_data", "the logical graph as JSON")
-    return graph_from(form, "json_data", "-")
+    return graph_from(form, "json_data", name_field="")
 
 
 def _json_field(form: Form, name: str, default: str) -> Any:
@@ -337,7 +338,7 @@ def _map(specs: list[DropSpec], nodes: list[str], islands: list[str]) -> list[Dr
     return map_partitions(specs, nodes, islands[0], islands=islands if len(islands) > 1 else None)
 
 
-def _template(graph: Any, form: Form, asked: Any, lg_name: str) -> Template:
+def _template(graph: Any, form: Form, asked: Partitioning, lg_name: str) -> Template:
     try:
         translated = translation(
             load_logical_graph(graph),
