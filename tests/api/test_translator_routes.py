@@ -324,3 +324,36 @@ def test_token_guards_the_translator_routes(make_server: Callable[..., LiveServe
         assert http.get("/gen_pg", params={"pgt_id": "x"}).status_code == 401
         allowed = http.post("/unroll", data=form, params={"access_token": "s3cret"})
         assert allowed.status_code == 200
+
+
+def _huge_scatter() -> str:
+    """A Scatter of 10**7 copies around one app: 10,000,000 drops if unrolled."""
+    scatter = {
+        "id": "s",
+        "name": "huge",
+        "category": "Scatter",
+        "categoryType": "Construct",
+        "fields": [{"name": "num_of_copies", "value": 10**7, "usage": "NoPort"}],
+    }
+    hello = "dlg.apps.simple.HelloWorldApp"
+    app = {
+        "id": "a", "name": "work", "category": "PythonApp", "categoryType": "Application",
+        "parentId": "s", "fields": [{"name": "dropclass", "value": hello, "usage": "NoPort"}],
+    }  # fmt: skip
+    return json.dumps({"nodeDataArray": [scatter, app], "linkDataArray": []})
+
+
+@pytest.mark.parametrize("route", ["/unroll", "/unroll_and_partition", "/gen_pgt"])
+def test_a_graph_too_big_to_unroll_here_is_refused_at_once(
+    client: httpx.Client, route: str
+) -> None:
+    """A 10**7-way Scatter would take the server's memory: it is a 400 naming the node
+    and the limit, answered before anything is unrolled."""
+    if route == "/gen_pgt":
+        form = {"json_data": _huge_scatter(), "lg_name": "huge.graph"}
+    else:
+        form = {"lg_content": _huge_scatter()}
+    response = client.post(route, data=form)
+    assert response.status_code == 400, response.text[:300]
+    assert "unrolls to more than 2,000,000 drops" in response.json()["message"]
+    assert "node 'work' alone makes 10,000,000" in response.json()["message"]

@@ -385,3 +385,19 @@ def test_group_by_output_must_go_to_a_gather() -> None:
 
     with pytest.raises(GraphError, match=r"GroupBy's output must go to a Gather"):
         unroll(logical(nodes, links))
+
+
+def test_max_drops_refuses_a_graph_before_unrolling_it() -> None:
+    """``max_drops``: a 10**7-way Scatter is refused at once, naming the node and the
+    count, instead of filling the memory; within the limit nothing changes."""
+    graph = logical(
+        [node("s", "Construct", "Scatter", num_of_copies=10**7), node("d", parent="s")], []
+    )
+    started = time.monotonic()
+    with pytest.raises(
+        GraphError, match=r"more than 1,000 drops \(node 'd' alone makes 10,000,000\)"
+    ):
+        unroll(graph, max_drops=1000)
+    assert time.monotonic() - started < 1
+    small = logical([node("s", "Construct", "Scatter", num_of_copies=3), node("d", parent="s")], [])
+    assert len(unroll(small, max_drops=3)) == 3

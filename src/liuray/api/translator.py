@@ -93,6 +93,11 @@ def templates(request: Request) -> TemplateStore:
     return store
 
 
+#: The most drops a graph posted here may unroll to: a request cannot make the server
+#: build a 10**7-way Scatter in memory (``liuray translate`` has no such limit).
+MAX_UNROLLED_DROPS = 2_000_000
+
+
 async def lg_fill(request: Request) -> Response:
     """Fill a logical graph's ``~{name}`` placeholders (DALiuGE's ``/lg_fill``).
 
@@ -308,7 +313,11 @@ def _trailing(graph: Any) -> dict[str, Any]:
 
 
 def _unroll(graph: Any, form: Form) -> list[DropSpec]:
-    specs = unroll(load_logical_graph(graph), form.text("oid_prefix") or DEFAULT_OID_PREFIX)
+    specs = unroll(
+        load_logical_graph(graph),
+        form.text("oid_prefix") or DEFAULT_OID_PREFIX,
+        max_drops=MAX_UNROLLED_DROPS,
+    )
     _run_options(specs, form.flag("zero_run"), form.text("default_app"))
     return specs
 
@@ -347,6 +356,7 @@ def _template(graph: Any, form: Form, asked: Partitioning, lg_name: str) -> Temp
             islands=asked.islands,
             max_dop=asked.max_dop,
             max_load_imbalance=asked.max_load_imbalance,
+            max_drops=MAX_UNROLLED_DROPS,
         )
     except MissingDependency as err:
         raise InvalidRequest(

@@ -86,6 +86,7 @@ def translation(
     islands: int = 1,
     max_dop: int = DEFAULT_MAX_DOP,
     max_load_imbalance: int = DEFAULT_MAX_LOAD_IMBALANCE,
+    max_drops: int | None = None,
 ) -> Translation:
     """Translate a logical graph into a DALiuGE physical graph: :attr:`Translation.specs`.
 
@@ -103,6 +104,7 @@ def translation(
         islands: how many islands to merge the partitions into.
         max_dop: ``min_num_parts``: a partition's largest degree of parallelism.
         max_load_imbalance: ``metis``: DALiuGE's ``max_load_imb``.
+        max_drops: refuse a graph that unrolls to more drops, before unrolling it.
 
     Raises:
         GraphError: the graph is malformed, uses what is not supported yet, or the
@@ -121,7 +123,7 @@ def translation(
         partitions = max(1, len(node_names))
     options = PartitionOptions(partitions, islands, max_dop, max_load_imbalance)
     chosen = resolve(algorithm, options)  # the options checked before a long unrolling
-    specs, drops = unroll_with_graph(_as_logical_graph(graph), oid_prefix)
+    specs, drops = unroll_with_graph(_as_logical_graph(graph), oid_prefix, max_drops)
     placement = partition_in_place(specs, options, chosen, drops)
     if node_names:
         map_in_place(specs, node_names, island, islands=island_names)

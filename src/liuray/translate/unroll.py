@@ -39,9 +39,11 @@ from __future__ import annotations
 from array import array
 from collections.abc import Iterator
 from itertools import product
+from math import prod
 from typing import Any
 
 from liuray import _gc
+from liuray.errors import GraphError
 from liuray.graph.logical import LogicalGraph, LogicalNode
 from liuray.translate.constructs import (
     DEFAULT_SCATTER_COPIES,
@@ -91,22 +93,43 @@ _RESERVED = frozenset({"oid", "name", "categoryType", "category", "iid", "rank",
 _LINK_KEYS = (*BACKWARD_KEYS, *FORWARD_KEYS)
 
 
-def unroll(graph: LogicalGraph, oid_prefix: str = DEFAULT_OID_PREFIX) -> list[DropSpec]:
+def _check_size(layout: Layout, max_drops: int) -> None:
+    """Refuse a graph that would unroll to more than ``max_drops`` drops (counted from
+    the construct sizes, before anything is made)."""
+    total = 0
+    for item in layout.items.values():
+        count = prod(layout.dop(each) for each in item.chain)
+        total += count * (2 if item.node.category == GROUP_BY else 1)
+        if total > max_drops:
+            raise GraphError(
+                f"the graph unrolls to more than {max_drops:,} drops (node "
+                f"{item.node.name!r} alone makes {count:,}); this server translates at "
+                f"most {max_drops:,}: use liuray translate locally, or smaller constructs",
+                node=item.node.id,
+            )
+
+
+def unroll(
+    graph: LogicalGraph, oid_prefix: str = DEFAULT_OID_PREFIX, max_drops: int | None = None
+) -> list[DropSpec]:
     """Expand ``graph`` into DALiuGE drop specs (a physical graph template).
 
     Args:
         graph: a parsed logical graph.
         oid_prefix: the first part of every oid (DALiuGE's ``dlg unroll`` uses ``"1"``).
+        max_drops: refuse, before making anything, a graph that would unroll to more
+            drops (a server's guard against a 10**7-way Scatter; None: no limit).
 
     Raises:
-        GraphError: an unsupported construct or category, a bad construct parameter, or
-            a link whose two ends cannot be matched; the message names the node.
+        GraphError: an unsupported construct or category, a bad construct parameter, a
+            link whose two ends cannot be matched, or more than ``max_drops`` drops;
+            the message names the node.
     """
-    return unroll_with_graph(graph, oid_prefix)[0]
+    return unroll_with_graph(graph, oid_prefix, max_drops)[0]
 
 
 def unroll_with_graph(
-    graph: LogicalGraph, oid_prefix: str = DEFAULT_OID_PREFIX
+    graph: LogicalGraph, oid_prefix: str = DEFAULT_OID_PREFIX, max_drops: int | None = None
 ) -> tuple[list[DropSpec], DropGraph]:
     """:func:`unroll`, and the :class:`DropGraph` of the result for the partitioners.
 
@@ -118,6 +141,8 @@ def unroll_with_graph(
     for node in graph:
         if node.category_type == "Construct":
             layout.dop(node.id)  # check every construct's parameters, even an empty one
+    if max_drops is not None:
+        _check_size(layout, max_drops)
     instances: dict[str, Instances] = {}
     group_data: dict[str, DropSpec] = {}
     specs: list[DropSpec] = []
