@@ -15,7 +15,12 @@ from liuray.engine.local import run_graph
 from liuray.engine.process_pool import ProcessPool, WorkerProcessDied
 from liuray.engine.states import AppState, SessionState
 
-SEGFAULT = "def crash():\n    import ctypes\n    return ctypes.string_at(0)\n"
+# faulthandler (on under pytest, inherited by the forked worker) is switched off first,
+# so the expected crash does not print a "Fatal Python error" traceback into the log.
+SEGFAULT = (
+    "def crash():\n    import ctypes, faulthandler\n    faulthandler.disable()\n"
+    "    return ctypes.string_at(0)\n"
+)
 EXIT = "def crash():\n    import os\n    os._exit(3)\n"
 PID = "def pid(_=None):\n    import os\n    return os.getpid()\n"
 
