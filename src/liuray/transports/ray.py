@@ -29,8 +29,8 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, Future
+from collections.abc import Sequence
+from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -52,6 +52,7 @@ from liuray.managers.reports import (
     NodeSessionSummary,
 )
 from liuray.managers.transport import Transport
+from liuray.transports.ray_tasks import RayTaskExecutor
 from liuray.types import DropSpec, DropUid, NodeName, SessionId
 
 try:
@@ -82,52 +83,6 @@ def _preimport(module: str) -> None:
 def actor_name(node_id: str) -> str:
     """The detached actor name of a node's NM."""
     return f"{ACTOR_PREFIX}{node_id}"
-
-
-class RayTaskExecutor(Executor):
-    """Runs Python function apps as Ray tasks, each asking for the app's resources.
-
-    Ray then schedules them anywhere in the cluster (the autoscaler sees their demand,
-    GPUs and custom resources included); the NM's worker thread waits for the result.
-    """
-
-    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
-        return self.submit_with_resources({"CPU": 1.0}, fn, *args, **kwargs)
-
-    def submit_with_resources(
-        self, needs: dict[str, float], fn: Callable[..., Any], /, *args: Any, **kwargs: Any
-    ) -> Future[Any]:
-        """Start ``fn(*args, **kwargs)`` as a Ray task reserving ``needs``."""
-        custom = {k: v for k, v in needs.items() if k not in ("CPU", "GPU")}
-        task = ray.remote(fn).options(
-            num_cpus=needs.get("CPU", 1.0),
-            num_gpus=needs.get("GPU", 0.0),
-            resources=custom or None,
-            max_retries=0,
-        )
-        return _TaskFuture(task.remote(*args, **kwargs))
-
-
-class _TaskFuture(Future[Any]):
-    """A future for a Ray task; cancelling it cancels the task (and its demand)."""
-
-    def __init__(self, ref: Any) -> None:
-        super().__init__()
-        self._ref = ref
-        ref.future().add_done_callback(self._settle)
-
-    def _settle(self, done: Future[Any]) -> None:
-        if self.cancelled():
-            return
-        error = done.exception()
-        if error is not None:
-            self.set_exception(error.cause if isinstance(error, RayTaskError) else error)
-        else:
-            self.set_result(done.result())
-
-    def cancel(self) -> bool:
-        ray.cancel(self._ref, force=True)
-        return super().cancel()
 
 
 def _paths(paths: list[str] | None) -> tuple[Path, ...] | None:
