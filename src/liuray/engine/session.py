@@ -212,18 +212,9 @@ class GraphRun:
                     if isinstance(drop, FileDrop):
                         drop.path  # noqa: B018 - computing it checks it
             nodes = [self._wire(d, external.get(d.oid, 0), d.oid in watched) for d in graph]
-            enders = [
-                uid
-                for uid, drop in self.drops.items()
-                if isinstance(drop, DataDrop) and drop.ends_session
-            ]
-            told = [
-                uid
-                for uid, drop in self.drops.items()
-                if isinstance(drop, DataDrop) and type(drop).completed is not DataDrop.completed
-            ]
+            enders, told, files = self._special_drops()
             self.machine = SessionMachine(nodes, uncounted, enders, told)
-            self._check_input_files()
+            self._check_input_files(files)
             if on_changes is not None:
                 self.machine.journal = []
 
@@ -460,7 +451,32 @@ class GraphRun:
                     return None
         return event
 
-    def _check_input_files(self) -> None:
+    def _special_drops(self) -> tuple[list[DropUid], list[DropUid], list[FileDrop]]:
+        """One pass, decided once per class: end drops, drops told when they complete
+        (their class overrides ``completed``), and file drops."""
+        kinds: dict[type, tuple[bool, bool, bool]] = {}
+        enders: list[DropUid] = []
+        told: list[DropUid] = []
+        files: list[FileDrop] = []
+        for uid, drop in self.drops.items():
+            kind = type(drop)
+            flags = kinds.get(kind)
+            if flags is None:
+                data = issubclass(kind, DataDrop)
+                flags = kinds[kind] = (
+                    data and kind.ends_session,  # type: ignore[union-attr]
+                    data and kind.completed is not DataDrop.completed,  # type: ignore[union-attr]
+                    issubclass(kind, FileDrop),
+                )
+            if flags[0]:
+                enders.append(uid)
+            if flags[1]:
+                told.append(uid)
+            if flags[2]:
+                files.append(drop)  # type: ignore[arg-type]
+        return enders, told, files
+
+    def _check_input_files(self, files: list[FileDrop]) -> None:
         """DALiuGE's ``check_filepath_exists``: a file drop nothing produces (an input of
         the graph) that sets it must exist before anything runs. On a produced file the
         flag is ignored (DALiuGE 6.6.0 checks those too, and so refuses graphs of its own
@@ -470,9 +486,10 @@ class GraphRun:
             GraphError: naming the drop and the path.
         """
         nodes = self.machine.nodes
-        for uid, drop in self.drops.items():
-            if not isinstance(drop, FileDrop) or drop.spec.keys().isdisjoint(_CHECK_KEYS):
+        for drop in files:
+            if drop.spec.keys().isdisjoint(_CHECK_KEYS):
                 continue
+            uid = drop.uid
             node = nodes[uid]
             if node.producers or node.external_producers:
                 continue
