@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING
 
 from liuray import _gc
 from liuray.engine import capture
-from liuray.engine.apps.base import AppDrop
+from liuray.engine.apps.base import AppDrop, NestedRunner
 from liuray.engine.drops.base import DataDrop
 from liuray.engine.drops.file import FileDrop
 from liuray.engine.events import (
@@ -159,6 +159,8 @@ class GraphRun:
         allowed_paths: None (default) lets file drops use any path; else they must lie
             under the session directory or one of these (:mod:`liuray.engine.paths`),
             checked here, before anything runs.
+        nested: runs the inner graphs of SubGraph apps as nested sessions (the node
+            manager gives one; without it those apps fail saying so).
 
     Raises:
         GraphError: a drop's class is unknown or its parameters are invalid.
@@ -180,8 +182,10 @@ class GraphRun:
         uncounted: Collection[DropUid] = (),
         app_timeout: float | None = None,
         allowed_paths: Sequence[Path] | None = None,
+        nested: NestedRunner | None = None,
     ) -> None:
         self.session_id = session_id
+        self.nested = nested
         self.allowed_paths = None if allowed_paths is None else tuple(allowed_paths)
         self.app_timeout = app_timeout or None
         #: Per-app ``timeout`` and ``retry_delay`` (seconds), only for apps that set one.

@@ -15,13 +15,19 @@ To implement an app provide:
 Inputs and outputs are available in link order (``self.inputs``/``self.outputs``) and by
 port name (:meth:`input_named`, :attr:`input_ports`). ``self.log(...)`` records lines
 shown in the per-drop detail.
+
+Nested sessions: an app that runs a whole inner graph (the SubGraph app) asks its
+context for :attr:`AppContext.nested`, a :class:`NestedRunner` that the node manager
+provides (the engine cannot translate a logical graph: that is a higher layer's job). A
+bare engine session has none, and such an app then fails saying so.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Executor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
@@ -33,10 +39,79 @@ MAX_LOG_LINES = 1000
 _EVENT_CREATION = threading.Lock()
 
 
+@dataclass(frozen=True, slots=True)
+class NestedGraph:
+    """An inner logical graph to run as a nested session, with its data in and out.
+
+    Attributes:
+        app_uid: the app asking (names the nested session and its directory).
+        graph: the inner logical graph, EAGLE JSON (``nodeDataArray``...).
+        inputs: inner logical node id -> the outer drop whose content its drops get
+            (they are the inner graph's roots, completed before it starts).
+        outputs: (inner logical node id, outer drop) pairs: once the inner graph
+            finished, the content of the node's single drop is copied to the outer drop.
+    """
+
+    app_uid: DropUid
+    graph: Mapping[str, Any]
+    inputs: Mapping[str, DataDrop]
+    outputs: Sequence[tuple[str, DataDrop]]
+
+
+@dataclass(frozen=True, slots=True)
+class NestedOutcome:
+    """How a nested session ended.
+
+    Attributes:
+        session_id: the nested session's id.
+        state: its final state's name (``finished``, ``failed``, ``cancelled``).
+        failures: (drop name, uid, error) of its drops in error, root causes first.
+    """
+
+    session_id: str
+    state: str
+    failures: tuple[tuple[str, DropUid, str], ...] = ()
+
+
+class NestedRun(Protocol):
+    """A nested session that has started; see :class:`NestedRunner`."""
+
+    session_id: str
+
+    def wait(self) -> NestedOutcome:
+        """Block until the nested session ended (outputs copied if it finished), then
+        forget it; returns how it ended."""
+        ...
+
+    def cancel(self) -> None:
+        """Cancel the nested session (it then ends CANCELLED); safe to call twice."""
+        ...
+
+
+class NestedRunner(Protocol):
+    """Runs inner graphs as nested sessions of the node manager running this session.
+
+    Lifecycle: :meth:`start` translates the graph, deploys it as a new session, gives the
+    mapped inner drops their content and triggers its roots; the returned
+    :class:`NestedRun` is waited on, or cancelled.
+
+    To implement, provide:
+        1. ``start(request)``: raise ``GraphError`` when the inner graph cannot run (it
+           cannot be translated, a mapped node is produced inside or has no single drop).
+    """
+
+    def start(self, request: NestedGraph) -> NestedRun:
+        """Start ``request``'s graph as a nested session (see the class docstring)."""
+        ...
+
+
 class AppContext(Protocol):
     """What apps need from the session they belong to."""
 
     session_id: str
+
+    #: The runner for nested sessions (None: a bare engine session, which has none).
+    nested: NestedRunner | None
 
     @property
     def session_dir(self) -> Path:
