@@ -38,6 +38,7 @@ from concurrent.futures import Executor
 from pathlib import Path
 
 from liuray import _gc
+from liuray.engine.drops.file import FileDrop
 from liuray.engine.events import DropsLost, ProducerSettled
 from liuray.engine.local import WorkerPool
 from liuray.engine.process_pool import ProcessPool
@@ -256,6 +257,56 @@ class NodeManager:
             known = tuple(u for u in uids if u in run.drops)
             if known:
                 run.apply(DropsLost(known, reason))
+
+    def held_data(self, session_id: SessionId) -> list[DropUid]:
+        """The session's COMPLETED data drops (mirrors too) whose content this node still
+        holds: not released, and for a file drop, its file is there. A re-run after a
+        lost node carries them instead of computing them again."""
+        run = self._session(session_id).run
+        if run is None:
+            return []
+        held: list[DropUid] = []
+        for uid, (state, app_state) in run.drop_states().items():
+            if app_state is not None or state is not DropState.COMPLETED:
+                continue
+            drop = run.drops[uid]
+            if isinstance(drop, FileDrop) and not drop.path.exists():
+                continue
+            held.append(uid)
+        return held
+
+    def carry(self, session_id: SessionId, from_session: SessionId, uids: list[DropUid]) -> None:
+        """Copy the content of completed data drops of ``from_session`` (an abandoned
+        attempt) into the same drops of ``session_id`` (deployed, not triggered yet).
+
+        A file drop naming the same file (both attempts share the session directory)
+        needs no copy. Trigger the drops afterwards to complete them.
+
+        Raises:
+            GraphError: a drop is missing from either session.
+        """
+        old = self._session(from_session).run
+        new = self._session(session_id).run
+        if old is None or new is None:
+            raise InvalidSessionState(
+                f"cannot carry drops from {from_session!r} to {session_id!r} on node "
+                f"{self.name!r}: both must be deployed",
+                session_id=session_id,
+            )
+        missing = [u for u in uids if u not in old.drops or u not in new.drops]
+        if missing:
+            raise GraphError(
+                f"cannot carry {missing[:5]} from {from_session!r} to {session_id!r} on node "
+                f"{self.name!r}: no such drops in both",
+                uids=missing[:20],
+            )
+        for uid in uids:
+            source, target = old.drops[uid], new.drops[uid]
+            if isinstance(source, FileDrop) and isinstance(target, FileDrop):
+                if source.path == target.path:
+                    continue
+            import_payload(target, export_payload(source))  # type: ignore[arg-type]
+        self.last_active = time.time()
 
     def cancel_session(self, session_id: SessionId) -> None:
         """Cancel the session's unfinished drops."""

@@ -80,6 +80,15 @@ class NodeManagerProtocol(Protocol):
         """Turn drops that can never finish (their node died) into errors."""
         ...
 
+    def held_data(self, session_id: SessionId) -> list[DropUid]:
+        """The session's completed data drops (mirrors too) whose content is still here."""
+        ...
+
+    def carry(self, session_id: SessionId, from_session: SessionId, uids: list[DropUid]) -> None:
+        """Copy completed data of ``from_session`` into the same drops of ``session_id``
+        (a re-run after a lost node keeps them; they are triggered afterwards)."""
+        ...
+
     def failures(self, session_id: SessionId) -> list[tuple[DropUid, str]]:
         """(uid, error) of the node's drops in ERROR."""
         ...

@@ -332,6 +332,12 @@ class RayNodeClient:
     def fail_drops(self, session_id: SessionId, uids: list[DropUid], reason: str) -> None:
         self._call("fail_drops", session_id, uids, reason)
 
+    def held_data(self, session_id: SessionId) -> list[DropUid]:
+        return cast(list[DropUid], self._call("held_data", session_id))
+
+    def carry(self, session_id: SessionId, from_session: SessionId, uids: list[DropUid]) -> None:
+        self._call("carry", session_id, from_session, uids)
+
     def failures(self, session_id: SessionId) -> list[tuple[DropUid, str]]:
         return cast(list[tuple[DropUid, str]], self._call("failures", session_id))
 
