@@ -24,7 +24,7 @@ import importlib
 import importlib.util
 from functools import lru_cache
 
-from liuray.engine.apps import bash, crc, pyfunc, simple
+from liuray.engine.apps import bash, crc, pyfunc, simple, subgraph
 from liuray.engine.apps.base import AppDrop
 from liuray.engine.apps.placeholder import PlaceholderApp
 from liuray.engine.drops.base import DataDrop
@@ -90,6 +90,7 @@ APPS: dict[str, type[AppDrop]] = {
     "dlg.apps.bash_shell_app.StreamingInputBashAppBase": bash.BashShellApp,
     "dlg.apps.crc.CRCApp": crc.CRCApp,
     "dlg.apps.crc.CRCStreamApp": crc.CRCStreamApp,
+    "dlg.apps.subgraph.SubGraphLocal": subgraph.SubGraphApp,
     **dict.fromkeys(_PLACEHOLDERS, PlaceholderApp),
 }
 

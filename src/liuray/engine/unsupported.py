@@ -91,11 +91,6 @@ UNSUPPORTED: dict[str, str] = {
     "dlg.apps.dynlib.DynlibApp": _DYNLIB,
     "dlg.apps.dynlib.DynlibStreamApp": _DYNLIB,
     "dlg.apps.dynlib.DynlibProcApp": _DYNLIB,
-    "dlg.apps.subgraph.SubGraphLocal": (
-        "it deploys a nested sub-graph on node managers it starts inside the app (DALiuGE "
-        "6.6.0's experimental SubGraph construct), and liuray does not run nested "
-        "deployments; put the sub-graph's components in the main graph instead"
-    ),
     # ------------------------------------------------ bases DALiuGE cannot run either
     "dlg.apps.app_base.AppDROP": (
         "it is the abstract base of DALiuGE's apps (DALiuGE 6.6.0 cannot execute it "

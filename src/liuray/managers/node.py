@@ -54,6 +54,7 @@ from liuray.errors import (
 )
 from liuray.graph.physical import PhysicalGraph
 from liuray.managers.events import ChangesPending, EventSink, NodeSessionEnded
+from liuray.managers.nested import NestedSessions
 from liuray.managers.payload import Payload, export_payload, import_payload
 from liuray.managers.reports import (
     DetailSource,
@@ -158,6 +159,22 @@ class NodeManager:
         self.last_active = time.time()
         return str(session.directory)
 
+    def hold_session(self, session: NodeSession) -> None:
+        """Hold a session deployed elsewhere: a SubGraph app's nested session, made by
+        :mod:`liuray.managers.nested` (listed, cancelled and destroyed as any other).
+
+        Raises:
+            SessionExists: a session with its id is held already.
+        """
+        with self._lock:
+            if session.session_id in self._sessions:
+                raise SessionExists(
+                    f"session {session.session_id!r} already exists on node {self.name!r}",
+                    session_id=session.session_id,
+                )
+            self._sessions[session.session_id] = session
+        self.last_active = time.time()
+
     def append_graph(self, session_id: SessionId, specs: list[DropSpec] | PhysicalGraph) -> None:
         """Add drop specs to a session that is not yet deployed.
 
@@ -206,6 +223,7 @@ class NodeManager:
                     on_end=self._session_ended if self.events else None,
                     uncounted=session.mirrors,
                     allowed_paths=self.allowed_paths,
+                    nested=NestedSessions(self, session),
                 )
             except LiurayError:
                 session.move(SessionState.FAILED)
