@@ -146,9 +146,9 @@ def test_logical_graph_is_translated_onto_the_servers_nodes(
 def test_unsupported_logical_graph_exits_2_before_sending(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """A logical graph with a SubGraph cannot be translated yet: exit 2 before any
-    request, naming the construct."""
-    sub = {"id": "l", "name": "sub", "category": "SubGraph", "categoryType": "Construct"}
+    """A logical graph with a construct liuray does not know cannot be translated: exit
+    2 before any request, naming the construct."""
+    sub = {"id": "l", "name": "sub", "category": "Mpi", "categoryType": "Construct"}
     graph = write_graph(tmp_path / "sub.graph", {"nodeDataArray": [sub], "linkDataArray": []})
 
     status = main(["submit", str(graph), "--dim", closed_port_url()])
@@ -156,7 +156,7 @@ def test_unsupported_logical_graph_exits_2_before_sending(
     err = capsys.readouterr().err
     assert status == 2
     assert "cannot translate" in err
-    assert "construct SubGraph is not supported yet" in err
+    assert "construct Mpi is not supported yet" in err
     assert "cannot reach" not in err
 
 

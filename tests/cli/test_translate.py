@@ -70,14 +70,18 @@ def test_translate_partitions_leaves_labels(
 def test_unsupported_construct_exits_2_naming_it(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """ExampleSubgraphNoInput has a SubGraph: exit 2, the message names the construct,
-    nothing on stdout."""
-    status = main(["translate", str(graph_file(tmp_path, "ExampleSubgraphNoInput"))])
+    """A graph with a construct liuray does not know (Mpi): exit 2, the message names
+    the construct, nothing on stdout."""
+    mpi = {"id": "m", "name": "MPI", "category": "Mpi", "categoryType": "Construct"}
+    path = tmp_path / "mpi.graph"
+    path.write_text(json.dumps({"nodeDataArray": [mpi], "linkDataArray": []}), "utf-8")
+
+    status = main(["translate", str(path)])
 
     captured = capsys.readouterr()
     assert status == 2
-    assert "construct SubGraph is not supported yet" in captured.err
-    assert "'SubGraph'" in captured.err
+    assert "construct Mpi is not supported yet" in captured.err
+    assert "'MPI'" in captured.err
     assert captured.out == ""
 
 

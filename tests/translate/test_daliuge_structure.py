@@ -37,10 +37,21 @@ LINK_KEYS = ("inputs", "outputs", "producers", "consumers")
 LINK_KEYS += ("streamingInputs", "streamingConsumers")
 
 #: Graphs liuray does not unroll as DALiuGE does yet, and what each one needs.
-NOT_YET: dict[str, str] = {
-    "logical_graphs/ExampleSubgraphNoInput.graph": "SubGraph construct",
-    "logical_graphs/Plasma_test.graph": "Service construct",
+NOT_YET: dict[str, str] = {}
+
+#: Deliberate differences: graphs DALiuGE refuses and liuray translates, and why.
+TRANSLATED_WHERE_DALIUGE_FAILS: dict[str, str] = {
+    "logical_graphs/ExampleSubgraphSimple.graph": (
+        "a SubGraph with input and output applications: DALiuGE 6.6.0 cuts the inner graph "
+        "out and then fails on the port-less links it added (KeyError: 'fromPort'); liuray "
+        "makes one SubGraphLocal app (tests/translate/test_subgraphs.py checks its structure)"
+    ),
 }
+
+#: Deliberate differences: drops DALiuGE invents (a fresh uuid as lg_key) that liuray
+#: does not make, per graph, and why.
+INVENTED_BY_DALIUGE: dict[str, str] = {}
+INVENTED_PREFIX = "00000000-0000-4000-8000-"
 
 
 def structure(spec: dict[str, Any]) -> dict[str, Any]:
@@ -98,6 +109,10 @@ def test_unrolled_structure_equals_daliuges(name: str) -> None:
     expected = ORACLE["graphs"][name]
     folder, _, file_name = name.partition("/")
     path = FIXTURES / "graphs" / file_name if folder == "liuray" else TRANSLATOR / name
+    if name in TRANSLATED_WHERE_DALIUGE_FAILS:
+        assert "error" in expected, "DALiuGE translates it now: compare the structure"
+        assert unroll(read_logical_graph(path), ORACLE["oid_prefix"])
+        return
     if "error" in expected:
         with pytest.raises(GraphError):
             unroll(read_logical_graph(path), ORACLE["oid_prefix"])
@@ -106,11 +121,14 @@ def test_unrolled_structure_equals_daliuges(name: str) -> None:
     specs = unroll(read_logical_graph(path), ORACLE["oid_prefix"])
 
     mine = {spec["oid"]: structure(spec) for spec in specs}
-    assert len(specs) == expected["drops"] == len(mine)
     if "sha256" in expected:
+        assert len(specs) == expected["drops"] == len(mine)
         assert digest(specs) == expected["sha256"]
         return
-    theirs = {record["oid"]: once(structure(record)) for record in expected["specs"]}
+    records = [r for r in expected["specs"] if not str(r.get("lg_key")).startswith(INVENTED_PREFIX)]
+    assert (len(records) < len(expected["specs"])) == (name in INVENTED_BY_DALIUGE)
+    assert len(specs) == len(records) == len(mine)
+    theirs = {record["oid"]: once(structure(record)) for record in records}
     assert sorted(mine) == sorted(theirs)
     for oid, record in theirs.items():
         assert unnamed_where_daliuge_is(mine[oid], record) == record, oid

@@ -32,11 +32,6 @@ DALIUGE_COUNTS = {
     "cont_img_mvp": (144, 188),
     "test_grpby_gather": (15, 14),
 }
-# Graphs of that table we refuse, and why (the message must say so).
-UNSUPPORTED = {
-    "Plasma_test": "categoryType 'Service' is not supported yet",
-    "ExampleSubgraphNoInput": "construct SubGraph is not supported yet",
-}
 # Graphs with a drop_spec reference from DALiuGE that we translate.
 REFERENCES = [
     "HelloWorld_simple",
@@ -85,11 +80,15 @@ def test_identity_fields_equal_daliuges(name: str) -> None:
         assert {k: spec[k] for k in keys} == {k: theirs[k] for k in keys}, spec["oid"]
 
 
-@pytest.mark.parametrize(("name", "message"), UNSUPPORTED.items())
-def test_unsupported_graphs_say_what_is_not_supported(name: str, message: str) -> None:
-    """Services and SubGraphs are refused with a message naming the construct."""
-    with pytest.raises(GraphError, match=message):
-        unroll(load_logical_graph(eagle_graph(name)))
+def test_unsupported_constructs_say_what_is_not_supported() -> None:
+    """A construct liuray does not know, and an embedded output application on a
+    Scatter, are refused with a message naming the node."""
+    unknown = node("m", "Construct", "Mpi")
+    with pytest.raises(GraphError, match="construct Mpi is not supported yet: Mpi node 'm'"):
+        unroll(logical([unknown], []))
+    scatter = {**node("s", "Construct", "Scatter"), "outputApplicationType": "PythonApp"}
+    with pytest.raises(GraphError, match=r"'s' .*embedded output application"):
+        unroll(logical([scatter], []))
 
 
 def test_hello_world_spec_shape() -> None:

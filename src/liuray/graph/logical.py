@@ -107,6 +107,12 @@ class LogicalNode:
     #: For constructs without an embedded app (``UnknownApplication``): its fields, whose
     #: ports links may still name.
     input_app_fields: tuple[Field, ...] = ()
+    #: Keys the translator writes into every drop spec of this node as they are (set on
+    #: the nodes it makes itself, such as a SubGraph's app; empty for parsed nodes).
+    spec_extras: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    #: The node's EAGLE JSON, with the active configuration and global variables applied
+    #: to its field values (a SubGraph hands its inner nodes on in this form).
+    raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def field(self, name: str) -> Field | None:
         """The first field called ``name``, or None."""
@@ -148,6 +154,8 @@ class LogicalLink:
     loop_aware: bool = False
     #: EAGLE's ``closesLoop``: the link goes from a Loop's group_end to its group_start.
     closes_loop: bool = False
+    #: The link's EAGLE JSON (a SubGraph hands its inner links on in this form).
+    raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -408,7 +416,26 @@ def _parse_node(raw: Any, position: int, overrides: _Overrides) -> LogicalNode:
         output_app_category=output_category,
         output_app_fields=output_fields,
         input_app_fields=input_fields,
+        raw=_with_values(raw, mine) if mine else raw,
     )
+
+
+_FIELD_LISTS = ("fields", "inputAppFields", "outputAppFields")
+
+
+def _with_values(raw: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of a node's JSON whose fields carry the overriding values."""
+    copy = dict(raw)
+    for key in _FIELD_LISTS:
+        items = raw.get(key)
+        if isinstance(items, list):
+            copy[key] = [
+                {**item, "value": overrides[str(item.get("id", ""))]}
+                if isinstance(item, dict) and str(item.get("id", "")) in overrides
+                else item
+                for item in items
+            ]
+    return copy
 
 
 def _embedded_app(
@@ -523,6 +550,7 @@ def _parse_link(
         target_port,
         loop_aware=raw.get("loop_aware") in ("1", 1, True),
         closes_loop=raw.get("closesLoop") in (True, "1", "true", 1),
+        raw=raw,
     )
 
 

@@ -49,7 +49,10 @@ from liuray.errors import GraphError
 from liuray.graph.logical import LogicalGraph, LogicalNode
 
 SCATTER, GATHER, LOOP, GROUP_BY = "Scatter", "Gather", "Loop", "GroupBy"
-SUPPORTED_CONSTRUCTS = (SCATTER, GATHER, LOOP, GROUP_BY)
+SUBGRAPH, SERVICE, MKN = "SubGraph", "Service", "MKN"
+#: MKN and a SubGraph with applications are rewritten before the layout is made
+#: (:mod:`~liuray.translate.mkn`, :mod:`~liuray.translate.subgraphs`).
+SUPPORTED_CONSTRUCTS = (SCATTER, GATHER, LOOP, GROUP_BY, SUBGRAPH, SERVICE, MKN)
 #: DALiuGE's default when a Scatter says nothing (``lg_node.py``).
 DEFAULT_SCATTER_COPIES = 4
 _SCATTER_KEYS = ("num_of_copies", "num_of_splits", "Number of copies")
@@ -57,6 +60,8 @@ _LOOP_KEYS = ("num_of_iter", "Number of Iterations", "Number of loops")
 _NO_GROUP_KEY = (None, "", "None", "-1", -1)
 #: The categoryTypes whose nodes become application drops (DALiuGE's Branch is "Control").
 APPLICATION_TYPES = ("Application", "Control")
+#: The categoryTypes whose nodes become drops ("Service": a Plasma store, linked as data).
+DROP_TYPES = (*APPLICATION_TYPES, "Data", "Service")
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +110,12 @@ class Layout:
         for node in graph:
             if node.category_type == "Construct":
                 _check_construct(node)
+                if node.category == SERVICE and (graph.children(node.id) or node.parent_id):
+                    raise GraphError(
+                        f"{node.label}: a Service construct inside another construct or "
+                        "with nodes inside is not supported (DALiuGE 6.6.0 fails on both); "
+                        "keep it at the top level and empty"
+                    )
         self.items: dict[str, Item] = {}
         for node in graph:
             item = self._item(node)
@@ -119,18 +130,18 @@ class Layout:
         if node.category == GROUP_BY:
             return Item(node, (*chain, node.id))
         if node.category_type == "Construct":
-            if node.app is None or node.category not in (SCATTER, GATHER):
-                return None  # as DALiuGE, which embeds apps in Scatter and Gather only
+            if node.app is None or node.category not in (SCATTER, GATHER, SERVICE):
+                return None  # DALiuGE embeds apps in Scatter, Gather and Service only
             inside = (node.id,) if node.category == GATHER else ()
             return Item(node.app, chain + inside)
         if node.category_type == "Control" and node.category != "Branch":
             raise GraphError(
                 f"{node.label}: categoryType 'Control' is only supported for Branch nodes"
             )
-        if node.category_type not in ("Application", "Data", "Control"):
+        if node.category_type not in DROP_TYPES:
             raise GraphError(
                 f"{node.label}: categoryType {node.category_type!r} is not supported yet "
-                "(supported: Application, Data, Construct, Control for a Branch)"
+                "(supported: Application, Data, Service, Construct, Control for a Branch)"
             )
         return Item(node, chain)
 
@@ -205,6 +216,8 @@ class Layout:
             dop = positive_int(construct, _LOOP_KEYS, None)
         elif construct.category == GROUP_BY:
             dop = self.dop(self.grouped_scatter(construct))
+        elif construct.category in (SUBGRAPH, SERVICE):
+            dop = 1  # as DALiuGE: a group of one
         else:
             dop = self._gather(construct)
         self._computing.discard(construct_id)
@@ -277,11 +290,19 @@ def _check_construct(node: LogicalNode) -> None:
             f"construct {node.category} is not supported yet: {node.label} "
             f"(supported constructs: {', '.join(SUPPORTED_CONSTRUCTS)})"
         )
-    if node.output_app_category is not None and node.category in (SCATTER, GATHER):
+    if node.output_app_category is not None and node.category in (SCATTER, GATHER, SERVICE):
         raise GraphError(
             f"{node.label}: an embedded output application "
             f"({node.output_app_category}) is not supported yet"
         )
+    if node.category == SERVICE and node.app is None:
+        raise GraphError(
+            f"{node.label}: a Service construct needs an embedded application "
+            "(inputApplicationType): the service it starts"
+        )
+    has_apps = node.app is not None or node.output_app_category is not None
+    if node.category == MKN or (node.category == SUBGRAPH and has_apps):
+        raise GraphError(f"{node.label}: this construct must be rewritten before unrolling")
 
 
 def positive_int(node: LogicalNode, keys: Iterable[str], default: int | None) -> int:

@@ -62,6 +62,7 @@ from liuray.translate.drop_graph import (
     linked_graph,
 )
 from liuray.translate.links import Index, Instances, Linker
+from liuray.translate.subgraphs import convert_subgraphs
 from liuray.types import DropSpec
 
 __all__ = ["DEFAULT_OID_PREFIX", "DEFAULT_SCATTER_COPIES", "SUPPORTED_CONSTRUCTS", "unroll"]
@@ -137,7 +138,8 @@ def unroll_with_graph(
     the linker writes them), which costs a fraction of reading it back from a million
     specs scattered over a gigabyte of memory.
     """
-    layout = Layout(graph)
+    layout = Layout(convert_subgraphs(graph))
+    graph = layout.graph
     for node in graph:
         if node.category_type == "Construct":
             layout.dop(node.id)  # check every construct's parameters, even an empty one
@@ -246,6 +248,7 @@ def _template(item: Item) -> DropSpec:
         lg_key=node.id,
         loop_ctx=None,
     )
+    spec.update(node.spec_extras)
     if not spec.get("dropclass"):
         default = _default_class(node, spec["categoryType"])
         if default is not None:
@@ -259,6 +262,8 @@ def _template(item: Item) -> DropSpec:
 def _default_class(node: LogicalNode, category_type: str) -> str | None:
     if category_type == "Data":
         return _DEFAULT_DATA_CLASSES.get(node.category)
+    if category_type == "Service":
+        return None  # DALiuGE writes no class for a Plasma store (categoryType Service)
     return _DEFAULT_APP_CLASSES.get(node.category, GROUP_BY_APP)
 
 
