@@ -50,7 +50,13 @@ TRANSLATED_WHERE_DALIUGE_FAILS: dict[str, str] = {
 
 #: Deliberate differences: drops DALiuGE invents (a fresh uuid as lg_key) that liuray
 #: does not make, per graph, and why.
-INVENTED_BY_DALIUGE: dict[str, str] = {}
+INVENTED_BY_DALIUGE: dict[str, str] = {
+    "liuray/service_construct.graph": (
+        "DALiuGE also emits the Service construct itself as an application drop whose "
+        "dropclass is the embedded app's *name* (unrunnable); liuray emits only the "
+        "embedded app, which is the service"
+    ),
+}
 INVENTED_PREFIX = "00000000-0000-4000-8000-"
 
 
