@@ -10,6 +10,7 @@ import pytest
 
 from liuray.engine.apps.subgraph import SubGraphApp
 from liuray.engine.states import DropState, SessionState
+from liuray.errors import GraphError
 from liuray.managers.island import IslandManager
 from liuray.managers.nested import nested_session_id
 from liuray.managers.node import NodeManager, check_session_id
@@ -283,3 +284,32 @@ def test_the_nested_directory_is_inside_the_outer_one(tmp_path: Path) -> None:
 
     files = list((tmp_path / "outer" / "subgraphs" / "sub").iterdir())
     assert [path.read_bytes() for path in files] == [b"HELLO WORLD"]
+
+
+def test_a_bad_subgraph_is_refused_when_the_graph_is_submitted(island: IslandManager) -> None:
+    """subgraph_ports names an inner node that does not exist: the island manager
+    refuses the graph before anything is deployed, naming the class and the node."""
+    node = island.nodes()[0]
+    specs = [dict(spec, node=node) for spec in outer_graph(inner_graph())]
+    specs[2]["subgraph_ports"] = {"inputs": {"text": "ghost"}, "outputs": {"result": "out"}}
+
+    with pytest.raises(GraphError) as caught:
+        island.submit(specs, "refused")
+
+    assert SUBGRAPH in str(caught.value)
+    assert "input port 'text' names inner node 'ghost'" in str(caught.value)
+
+
+def test_an_output_node_consumed_inside_is_kept_until_copied_out(
+    node_manager: NodeManager,
+) -> None:
+    """The output port names "mid", which the inner copy app reads (a memory drop is
+    released once read): it is kept, and its content comes out."""
+    specs = outer_graph(inner_graph())
+    specs[2]["subgraph_ports"] = {"inputs": {"text": "in"}, "outputs": {"result": "mid"}}
+    start(node_manager, "outer", specs)
+
+    assert wait_end(node_manager, "outer") is _S.FINISHED
+    run = node_manager._sessions["outer"].run
+    assert run is not None
+    assert run.drops["shout"].get() == b"HELLO WORLD"  # type: ignore[union-attr]
