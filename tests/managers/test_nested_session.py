@@ -18,6 +18,7 @@ from liuray.managers.node import NodeManager, check_session_id
 Spec = dict[str, Any]
 SUBGRAPH = "dlg.apps.subgraph.SubGraphLocal"
 MEMORY = "dlg.data.drops.memory.InMemoryDROP"
+FILE = "dlg.data.drops.file.FileDROP"
 PYFUNC = "dlg.apps.pyfunc.PyFuncApp"
 _S = SessionState
 
@@ -313,3 +314,28 @@ def test_an_output_node_consumed_inside_is_kept_until_copied_out(
     run = node_manager._sessions["outer"].run
     assert run is not None
     assert run.drops["shout"].get() == b"HELLO WORLD"  # type: ignore[union-attr]
+
+
+@pytest.mark.ray
+@pytest.mark.slow
+def test_a_subgraph_runs_inside_a_ray_node_manager_actor(tmp_path: Path) -> None:
+    """On Ray the node manager is an actor: the SubGraph app and its nested session run
+    inside it (the inner Python function as a Ray task), and the result reaches an outer
+    file drop."""
+    support = pytest.importorskip("ray_support")
+    from liuray.transports.ray import RayTransport
+
+    result = tmp_path / "shout.txt"
+    with support.local_cluster(workers=0) as cluster:
+        island = IslandManager(RayTransport(address=cluster.address, root=tmp_path / "nodes"))
+        try:
+            support.wait_until(lambda: len(island.nodes()) == 1, 60, "a node manager")
+            node = island.nodes()[0]
+            specs = [dict(spec, node=node) for spec in outer_graph(inner_graph())]
+            specs[3].update(dropclass=FILE, filepath=str(result))
+            session_id = island.submit(specs, "on-ray")
+            assert island.wait(session_id, 60) is _S.FINISHED
+        finally:
+            island.close()
+
+    assert result.read_bytes() == b"HELLO WORLD"
