@@ -46,6 +46,11 @@ TRANSLATED_WHERE_DALIUGE_FAILS: dict[str, str] = {
         "out and then fails on the port-less links it added (KeyError: 'fromPort'); liuray "
         "makes one SubGraphLocal app (tests/translate/test_subgraphs.py checks its structure)"
     ),
+    "liuray/mkn.graph": (
+        "an MKN construct: DALiuGE 6.6.0 never calls its convert_mkn and fails "
+        "(Unrecognised (Group) Logical Graph Node: 'MKN'); liuray follows DALiuGE's "
+        "documentation (tests/translate/test_mkn.py checks the structure)"
+    ),
 }
 
 #: Deliberate differences: drops DALiuGE invents (a fresh uuid as lg_key) that liuray

@@ -179,6 +179,18 @@ class LogicalGraph:
         """The nodes whose ``parentId`` is ``node_id`` (None: the top level)."""
         return [node for node in self.nodes.values() if node.parent_id == node_id]
 
+    def descendants(self, node_id: str) -> list[LogicalNode]:
+        """The nodes inside construct ``node_id`` at any depth, in file order."""
+        inside = {node_id}
+        grown = True
+        while grown:  # a parent may come after its child in the file
+            grown = False
+            for node in self.nodes.values():
+                if node.id not in inside and node.parent_id in inside:
+                    inside.add(node.id)
+                    grown = True
+        return [node for node in self.nodes.values() if node.id in inside and node.id != node_id]
+
     @property
     def name(self) -> str:
         """The graph's file name without suffix, or ``"graph"``."""

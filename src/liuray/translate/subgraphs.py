@@ -113,19 +113,6 @@ def _inside_one(graph: LogicalGraph, node: LogicalNode) -> bool:
     return False
 
 
-def _descendants(graph: LogicalGraph, construct_id: str) -> list[LogicalNode]:
-    """What is inside ``construct_id`` at any depth, in file order."""
-    inside: set[str] = {construct_id}
-    changed = True
-    while changed:  # a parent may come after its child in the file
-        changed = False
-        for node in graph:
-            if node.id not in inside and node.parent_id in inside:
-                inside.add(node.id)
-                changed = True
-    return [node for node in graph if node.id in inside and node.id != construct_id]
-
-
 @dataclass
 class _Wiring:
     """The links around one SubGraph, sorted by what they do."""
@@ -173,7 +160,7 @@ def _wiring(construct: LogicalNode, inside: set[str], links: Iterable[LogicalLin
 
 
 def _convert(graph: LogicalGraph, construct: LogicalNode) -> LogicalGraph:
-    inner_nodes = _descendants(graph, construct.id)
+    inner_nodes = graph.descendants(construct.id)
     inside = {node.id for node in inner_nodes}
     wiring = _wiring(construct, inside, graph.links)
     ports = {

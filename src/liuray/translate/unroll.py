@@ -62,6 +62,7 @@ from liuray.translate.drop_graph import (
     linked_graph,
 )
 from liuray.translate.links import Index, Instances, Linker
+from liuray.translate.mkn import convert_mkn
 from liuray.translate.subgraphs import convert_subgraphs
 from liuray.types import DropSpec
 
@@ -138,7 +139,7 @@ def unroll_with_graph(
     the linker writes them), which costs a fraction of reading it back from a million
     specs scattered over a gigabyte of memory.
     """
-    layout = Layout(convert_subgraphs(graph))
+    layout = Layout(convert_mkn(convert_subgraphs(graph)))
     graph = layout.graph
     for node in graph:
         if node.category_type == "Construct":
