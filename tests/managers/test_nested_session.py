@@ -339,3 +339,17 @@ def test_a_subgraph_runs_inside_a_ray_node_manager_actor(tmp_path: Path) -> None
             island.close()
 
     assert result.read_bytes() == b"HELLO WORLD"
+
+
+def test_an_inner_drop_that_cannot_be_deployed_fails_the_app(node_manager: NodeManager) -> None:
+    """The inner upper app names a DALiuGE class liuray does not have: the app fails at
+    the nested deploy, naming the inner drop, and no session is left behind."""
+    inner = inner_graph()
+    inner["nodeDataArray"][1]["fields"][0]["value"] = "dlg.apps.simple.NoSuchApp"
+    start(node_manager, "outer", outer_graph(inner))
+
+    assert wait_end(node_manager, "outer") is _S.FAILED
+    reason = dict(node_manager.failures("outer"))["sub"]
+    assert reason.startswith("SubGraph app 'sub': its inner graph cannot run: drop '1_up_0'")
+    assert "NoSuchApp" in reason
+    assert node_manager.session_ids() == ["outer"]

@@ -97,7 +97,8 @@ class NestedSessions:
         """Translate, deploy, fill and trigger ``request``'s inner graph.
 
         Raises:
-            GraphError: the inner graph cannot be translated or does not fit the ports.
+            GraphError: the inner graph cannot be translated or deployed, or does not
+                fit the ports.
         """
         with self._lock:
             self._attempts[request.app_uid] += 1
@@ -109,36 +110,45 @@ class NestedSessions:
         session = NodeSession(session_id, directory)
         session.append(graph)
         session.move(SessionState.DEPLOYING)
-        outer = self.parent.run
         pool = WorkerPool(self.manager.pool.workers, name=f"liuray-{self.manager.name}-nested")
         try:
-            run = GraphRun(
-                graph,
-                session_id=session_id,
-                session_dir=directory,
-                pool=pool,
-                process_pool=outer.process_pool if outer is not None else None,
-                watched={placed[node_id][0] for node_id, _ in request.outputs},
-                app_timeout=outer.app_timeout if outer is not None else None,
-                allowed_paths=self.manager.allowed_paths,
-                nested=NestedSessions(self.manager, session),
-            )
-        except BaseException:
+            run = self._deploy(session, graph, pool, {placed[n][0] for n, _ in request.outputs})
+        except BaseException as err:
             pool.shutdown(wait=False)
+            if isinstance(err, GraphError):  # an inner drop's class or parameters
+                raise _cannot_run(request.app_uid, err) from None
             raise
-        session.run = run
-        session.move(SessionState.RUNNING)
-        session.oids = set()
-        session.validated = None
         nested = NestedSession(self.manager, session, run, pool, request, placed)
-        self.manager.hold_session(session)
         try:
+            self.manager.hold_session(session)
             nested.fill()
             run.start()
         except BaseException:
             nested.close()
             raise
         return nested
+
+    def _deploy(
+        self, session: NodeSession, graph: PhysicalGraph, pool: WorkerPool, kept: set[DropUid]
+    ) -> GraphRun:
+        """The inner graph's drops, with the outer run's settings; ``kept`` never released."""
+        outer = self.parent.run
+        run = GraphRun(
+            graph,
+            session_id=session.session_id,
+            session_dir=session.directory,
+            pool=pool,
+            process_pool=outer.process_pool if outer is not None else None,
+            watched=kept,
+            app_timeout=outer.app_timeout if outer is not None else None,
+            allowed_paths=self.manager.allowed_paths,
+            nested=NestedSessions(self.manager, session),
+        )
+        session.run = run
+        session.move(SessionState.RUNNING)
+        session.oids = set()
+        session.validated = None
+        return run
 
 
 class NestedSession:
@@ -204,10 +214,13 @@ def _translated(node: str, request: NestedGraph) -> PhysicalGraph:
             raise GraphError("it has no drops")
         return load_physical_graph(specs)
     except GraphError as err:
-        raise GraphError(
-            f"SubGraph app {request.app_uid!r}: its inner graph cannot run: {err.message}",
-            uid=request.app_uid,
-        ) from None
+        raise _cannot_run(request.app_uid, err) from None
+
+
+def _cannot_run(app_uid: DropUid, err: GraphError) -> GraphError:
+    return GraphError(
+        f"SubGraph app {app_uid!r}: its inner graph cannot run: {err.message}", uid=app_uid
+    )
 
 
 def _placed(graph: PhysicalGraph, request: NestedGraph) -> dict[str, list[DropUid]]:
