@@ -19,8 +19,8 @@ Design
 ------
 * The graphs are every ``.graph`` file of ``translator/logical_graphs`` and
   ``translator/graph_config`` in the ``daliuge_tests`` package, and liuray's own small
-  graphs of nested constructs in ``tests/translate/fixtures/graphs`` (named
-  ``liuray/<file>``). Each is unrolled
+  graphs in ``tests/translate/fixtures/graphs`` (named ``liuray/<file>``: nested
+  constructs, a Service construct, an MKN, which DALiuGE fails on). Each is unrolled
   in-process by ``dlg.dropmake.pg_generator.unroll`` with the OID prefix ``"1"`` (what
   ``dlg unroll`` uses), which also applies the graph's active configuration.
 * DALiuGE gives the constructs it rewrites (Scatter, Gather, Service) fresh

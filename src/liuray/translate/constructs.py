@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""Constructs: how many instances each Scatter, Gather, Loop and GroupBy makes.
+"""Constructs: how many instances each Scatter, Gather, Loop, GroupBy... makes.
 
 State: a :class:`Layout` is built once per unrolling from the :class:`LogicalGraph` and
 only memoises construct sizes afterwards; nothing else mutates it.
@@ -19,6 +19,10 @@ chain's sizes (``dop``), in that order, so an instance is an index tuple and its
   GroupBy input counts its own size). Its embedded app lives inside it.
 * **GroupBy**: as many instances as the Scatter right around its (first, data) input
   has copies; the GroupBy itself becomes a SleepApp drop writing a ``grpdata`` drop.
+* **SubGraph** (without applications) and **Service**: a group of one, as in DALiuGE. A
+  Service's embedded app runs at the construct's level; one with nodes inside or inside
+  another construct is refused (DALiuGE fails on both).
+* **MKN** and a SubGraph with applications never get here: they are rewritten first.
 
 The *group starts* of a Gather or GroupBy receive its output: its children flagged
 ``group_start`` (a Gather's embedded app always is), or else those no link feeds.

@@ -16,8 +16,10 @@ Constructs and their sizes are :mod:`~liuray.translate.constructs` (Scatter, Gat
 Loop, GroupBy; ``daliuge.md`` section 2.1); which instances a link joins, and in which
 order the link lists are written, is :mod:`~liuray.translate.links`. A GroupBy becomes,
 per instance, DALiuGE's barrier: a ``SleepApp`` drop (category ``GroupBy``) writing a
-``<oid>-grp-data`` memory drop that its group starts read. MKN, SubGraph, Service, ...
-raise a :class:`GraphError` naming the node ("not supported yet").
+``<oid>-grp-data`` memory drop that its group starts read. Before the layout is made, a
+SubGraph with applications becomes one SubGraph app (:mod:`~liuray.translate.subgraphs`)
+and an MKN a Gather, Scatter, Gather and Scatter (:mod:`~liuray.translate.mkn`). An
+unknown construct or categoryType raises a :class:`GraphError` naming the node.
 
 Specs carry ``oid``, ``name``, ``categoryType``, ``category``, ``dropclass``,
 ``storage``, ``iid``, ``rank``, ``lg_key``, ``loop_ctx``, every non-port field copied
