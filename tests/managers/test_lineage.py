@@ -114,6 +114,15 @@ def test_a_lost_drop_held_by_a_survivor_is_carried_from_there() -> None:
     assert plan.run == {"b", "d2", "c", "d3"}
 
 
+def test_an_app_never_reported_whose_outputs_are_held_is_done() -> None:
+    """a's end was never reported (its node n1 was lost first), but n2 holds its output
+    d1, so a finished: it is kept, d1 carried, and b and c (never run) run."""
+    plan = plan_rerun(pipeline(), HOME, {"n1"}, {}, {"d1": "n2"})
+    assert plan.done == {"a": FINISHED}
+    assert plan.carry == {"d1": "n2"}
+    assert plan.run == {"b", "d2", "c", "d3"}
+
+
 def test_skipped_and_failed_drops_stay_as_they_were() -> None:
     """a failed on n1 and its errors cascaded; n2 (b, c) is lost: nothing runs again."""
     error = DropStatus.of(DropState.ERROR)
@@ -198,6 +207,9 @@ def scenarios(draw: st.DrawFn) -> dict[str, Any]:
         copies = sorted({home[a] for a in (*drop.producers, *drop.consumers)} - {"n0"})
         if copies and draw(st.booleans()):
             held[drop.oid] = copies[0]
+    for drop in graph:  # the lost node's last reports may never have arrived
+        if home[drop.oid] == "n0" and drop.oid in states and draw(st.booleans()):
+            del states[drop.oid]
     return {"graph": graph, "home": home, "states": states, "held": held}
 
 
@@ -258,10 +270,14 @@ def _was_done(graph: PhysicalGraph, uid: str, scenario: dict[str, Any]) -> bool:
     """Done as the planner's rule 1 says: settled and not lost with its node."""
     drop = graph[uid]
     status = scenario["states"].get(uid)
+    if uid in scenario["held"]:
+        return True
+    if drop.is_app:
+        if status is not None and status.exec_state in (AppState.FINISHED, AppState.ERROR):
+            return True
+        return bool(drop.outputs) and all(o in scenario["held"] for o in drop.outputs)
     if status is None:
         return False
-    if drop.is_app:
-        return status.exec_state in (AppState.FINISHED, AppState.ERROR, AppState.SKIPPED)
     if status.state in (DropState.ERROR, DropState.SKIPPED):
         return True
     if status.state not in (DropState.COMPLETED, DropState.EXPIRED):

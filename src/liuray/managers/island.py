@@ -47,7 +47,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from liuray.engine.registry import check_builtin
@@ -63,14 +64,13 @@ from liuray.errors import (
 from liuray.graph.physical import PhysicalGraph, load_physical_graph, unwrap_specs
 from liuray.managers.events import DropsChanged, EventOutbox, NodeEvent
 from liuray.managers.island_audit import IslandAudit
-from liuray.managers.island_session import IslandSession, merge_states
+from liuray.managers.island_session import IslandSession
+from liuray.managers.lineage import RerunPlan, plan_rerun, rerun_specs
 from liuray.managers.node import check_session_id
 from liuray.managers.partition import Partition, split_graph
 from liuray.managers.placement import assign_nodes, is_partition_label, resource_bundle
 from liuray.managers.records import SessionRecord, SessionRecords
-from liuray.managers.reports import (
-    NodeDetails,
-)
+from liuray.managers.reports import DropStatus, Failure, NodeDetails
 from liuray.managers.stream import IslandEvent, SessionFinished, SessionProgressed, Subscription
 from liuray.managers.transport import Transport
 from liuray.types import DropSpec, DropUid, NodeName, SessionId
@@ -192,13 +192,13 @@ class IslandManager(IslandAudit):
                 done = session.node_lost(node)
                 feeds = session.feeds.get(node, {})
                 others = [n for n in session.nodes if n not in session.lost_nodes]
-                old_sid = session.node_sid
                 if rerun:  # from now on, reports of the abandoned attempt are ignored
+                    abandoned = Abandoned.of(session, others)
                     session.next_attempt()
             if rerun:
                 threading.Thread(
                     target=self._rerun,
-                    args=(session, why, old_sid, others),
+                    args=(session, why, abandoned),
                     name="liuray-rerun",
                     daemon=True,
                 ).start()
@@ -343,27 +343,30 @@ class IslandManager(IslandAudit):
         self._save(session)
         self._trigger(session, completed)
 
-    def _rerun(
-        self, session: IslandSession, why: str, old_sid: str, survivors: list[NodeName]
-    ) -> None:
-        """Deploy a running session again after losing a node it still needed.
+    def _rerun(self, session: IslandSession, why: str, abandoned: Abandoned) -> None:
+        """Deploy again what a running session lost with a node, keeping completed work.
 
-        The abandoned attempt is destroyed on the surviving nodes (its reports are
-        ignored from then on: they carry its id on the nodes), the whole graph is placed
-        again on the nodes left and triggered as the first time. Apps must be re-runnable
-        (as for retries); file drops are written again in the same session directories.
+        The abandoned attempt is cancelled on the surviving nodes (its reports are
+        ignored from then on: they carry its id on the nodes), which are asked what they
+        hold; :func:`~liuray.managers.lineage.plan_rerun` says what runs again, what is
+        carried and what is done. Only the drops to run and the carried ones are
+        deployed (the lost node's on the nodes left); carried data is copied from the
+        abandoned attempt on its node, then triggered as completed with the roots. Only
+        then is the abandoned attempt destroyed. Apps must be re-runnable (as for
+        retries); file drops are written again in the same session directories.
         """
         with session.lock:
             attempt, graph = session.attempt, session.graph
         log.warning(
-            "session %s: %s; deploying it again on the nodes left (re-run %d of %d)",
+            "session %s: %s; deploying what it lost again on the nodes left (re-run %d of %d)",
             session.session_id, why, attempt, self.reruns,
         )  # fmt: skip
-        for node in survivors:
+        old_sid = abandoned.session_id
+        for node in abandoned.survivors:
             try:
-                self.transport.client(node).destroy_session(old_sid)
+                self.transport.client(node).cancel_session(old_sid)
             except LiurayError:
-                log.debug("could not destroy %s on %s", old_sid, node, exc_info=True)
+                log.debug("could not cancel %s on %s", old_sid, node, exc_info=True)
         with self._lock:
             self._node_sids.pop(old_sid, None)
         created: list[NodeName] = []
@@ -373,9 +376,20 @@ class IslandManager(IslandAudit):
                     f"session {session.session_id!r} has no graph to run again",
                     session_id=session.session_id,
                 )
-            self._deploy_partitions(session, graph, created)
-            self._progressed(session, ())
-            self._trigger(session, session.completed)
+            plan = self._plan_rerun(session, graph, abandoned)
+            log.warning(
+                "session %s: re-run %d runs %d drops again, carries %d, keeps %d",
+                session.session_id, attempt, len(plan.run), len(plan.carry), len(plan.done),
+            )  # fmt: skip
+            with session.lock:
+                session.keep(plan.done, abandoned.failures, abandoned.home)
+            if plan.run:
+                specs = rerun_specs(graph, plan, abandoned.home, abandoned.lost)
+                part = load_physical_graph([*specs, {}])
+                self._deploy_partitions(session, part, created, set(plan.carry))
+                self._carry(session, old_sid, plan.carry)
+                self._progressed(session, ())
+                self._trigger(session, _rerun_triggers(session.completed, plan))
         except LiurayError as err:
             with session.lock:
                 session.changes_incomplete = True
@@ -386,9 +400,57 @@ class IslandManager(IslandAudit):
                         session.move(_S.FAILED, error=f"{why}; re-run {attempt} failed: {err}")
             self._cancel_nodes(session, created)
             self._ended(session)
+            self._destroy_abandoned(abandoned)
+            return
+        self._destroy_abandoned(abandoned)
+        if not plan.run:  # everything needed was kept: the session is over
+            with session.lock:
+                ended = session.state is _S.RUNNING
+                if ended:
+                    session.move(session.final_state())
+            if ended:
+                self._ended(session)
             return
         if session.cancelled.is_set():  # cancelled while it was being deployed again
             self._cancel_nodes(session, created)
+
+    def _plan_rerun(
+        self, session: IslandSession, graph: PhysicalGraph, abandoned: Abandoned
+    ) -> RerunPlan:
+        """Ask the surviving nodes what the abandoned attempt left, and plan the next."""
+        states = dict(abandoned.reported)
+        held: dict[DropUid, NodeName] = {}
+        for node in abandoned.survivors:
+            client = self.transport.client(node)
+            try:
+                states.update(client.graph_status(abandoned.session_id))
+                found = client.held_data(abandoned.session_id)
+            except LiurayError:  # what it had is recomputed if needed
+                log.warning("could not ask node %s what it holds", node, exc_info=True)
+                continue
+            for uid in found:  # a drop's own node before a node holding a copy
+                if uid not in held or abandoned.home.get(uid) == node:
+                    held[uid] = node
+        with session.lock:
+            states.update(session.kept)
+        return plan_rerun(graph, abandoned.home, abandoned.lost, states, held)
+
+    def _carry(
+        self, session: IslandSession, old_sid: str, carry: Mapping[DropUid, NodeName]
+    ) -> None:
+        by_node: dict[NodeName, list[DropUid]] = {}
+        for uid, node in carry.items():
+            by_node.setdefault(node, []).append(uid)
+        for node, uids in by_node.items():
+            self._stop_if_cancelled(session)
+            self.transport.client(node).carry(session.node_sid, old_sid, uids)
+
+    def _destroy_abandoned(self, abandoned: Abandoned) -> None:
+        for node in abandoned.survivors:
+            try:
+                self.transport.client(node).destroy_session(abandoned.session_id)
+            except LiurayError:
+                log.debug("could not destroy %s on %s", abandoned.session_id, node, exc_info=True)
 
     @staticmethod
     def _cancelled_while_deploying(session: IslandSession) -> InvalidSessionState:
@@ -399,12 +461,18 @@ class IslandManager(IslandAudit):
         )
 
     def _deploy_partitions(
-        self, session: IslandSession, graph: PhysicalGraph, created: list[NodeName]
+        self,
+        session: IslandSession,
+        graph: PhysicalGraph,
+        created: list[NodeName],
+        carried: Collection[DropUid] = (),
     ) -> None:
-        """Place, split, create and deploy (all I/O, no lock held); ``created`` grows."""
+        """Place, split, create and deploy (all I/O, no lock held); ``created`` grows.
+
+        ``carried`` (a re-run's kept data) count as completed from the start."""
         home = self._place(session, graph)
         parts = split_graph(graph, lambda drop: home[drop.oid])
-        initial = _initial_counts(graph, home)
+        initial = _initial_counts(graph, home, carried)
         with session.lock:
             session.home = home
             session.mirrors = {node: part.mirrors for node, part in parts.items()}
@@ -640,7 +708,7 @@ class IslandManager(IslandAudit):
         with session.lock:
             if session.state is not _S.RUNNING or not session.all_nodes_ended():
                 return
-            session.move(merge_states(list(session.node_states.values())))
+            session.move(session.final_state())
         self._ended(session)
 
     def _ended(self, session: IslandSession) -> None:
@@ -763,12 +831,52 @@ def _check_classes(graph: PhysicalGraph, specs: list[DropSpec]) -> None:
 
 
 def _initial_counts(
-    graph: PhysicalGraph, home: dict[DropUid, NodeName]
+    graph: PhysicalGraph, home: dict[DropUid, NodeName], carried: Collection[DropUid] = ()
 ) -> dict[NodeName, dict[str, int]]:
-    """Each node's own drops per state before anything ran (apps not run, data initialized)."""
+    """Each node's own drops per state before anything ran (apps not run, data initialized,
+    data a re-run carries completed)."""
     counts: dict[NodeName, dict[str, int]] = {}
     for drop in graph:
         node_counts = counts.setdefault(home[drop.oid], {})
-        key = str(AppState.NOT_RUN) if drop.is_app else str(DropState.INITIALIZED)
+        if drop.is_app:
+            key = str(AppState.NOT_RUN)
+        elif drop.oid in carried:
+            key = str(DropState.COMPLETED)
+        else:
+            key = str(DropState.INITIALIZED)
         node_counts[key] = node_counts.get(key, 0) + 1
     return counts
+
+
+def _rerun_triggers(completed: list[DropUid] | None, plan: RerunPlan) -> list[DropUid] | None:
+    """What a re-run triggers: the roots (which include the carried drops), or of the
+    drops first given as ``completed`` those that run again, and the carried ones."""
+    if completed is None:
+        return None
+    return [uid for uid in completed if uid in plan.run and uid not in plan.carry] + list(
+        plan.carry
+    )
+
+
+@dataclass(frozen=True)
+class Abandoned:
+    """What a re-run needs of the attempt it abandons, read when the node was lost."""
+
+    session_id: str
+    survivors: list[NodeName]
+    home: dict[DropUid, NodeName]
+    lost: frozenset[NodeName]
+    reported: dict[DropUid, DropStatus]
+    failures: tuple[Failure, ...]
+
+    @staticmethod
+    def of(session: IslandSession, survivors: list[NodeName]) -> Abandoned:
+        """Read from ``session`` (under its lock) before its next attempt."""
+        return Abandoned(
+            session.node_sid,
+            survivors,
+            {**session.kept_home, **session.home},
+            frozenset(session.lost_nodes | session.excluded),
+            {uid: DropStatus.from_codes(*codes) for uid, codes in session.drop_states.items()},
+            session.failures(),
+        )

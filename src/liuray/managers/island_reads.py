@@ -40,6 +40,7 @@ _INITIAL_DATA = (DropState.INITIALIZED.code, -1)
 _UNSETTLED = (DropState.INITIALIZED.code, DropState.WRITING.code)
 _INITIALIZED = DropStatus.of(DropState.INITIALIZED)
 _LOST = DropStatus.of(DropState.ERROR)
+_KEPT_NOTE = "done before a node was lost; kept by the re-run, not run again"
 _RELEASED_NOTE = "node manager released; detail kept from the session's end"
 
 
@@ -143,15 +144,19 @@ class IslandReads:
         """
         session = self._session(session_id)
         with session.lock:
+            kept = dict(session.kept)  # drops a re-run after a lost node did not redeploy
             if not session.nodes or session.graph is None:
-                return {spec["oid"]: _INITIALIZED for spec in session.specs}
+                return {spec["oid"]: kept.get(spec["oid"], _INITIALIZED) for spec in session.specs}
             if session.changes_incomplete:
-                return self._graph_status_from_nodes(session)
+                return {**self._graph_status_from_nodes(session), **kept}
             known = dict(session.drop_states)
             lost = {uid for uid, node in session.home.items() if node in session.lost_nodes}
             graph = session.graph
         status: dict[DropUid, DropStatus] = {}
         for drop in graph:
+            if drop.oid in kept:
+                status[drop.oid] = kept[drop.oid]
+                continue
             code, exec_code = known.get(drop.oid) or (
                 _INITIAL_APP if drop.is_app else _INITIAL_DATA
             )
@@ -212,6 +217,16 @@ class IslandReads:
             GraphError: no such drop in the session.
         """
         session = self._session(session_id)
+        kept = session.kept.get(uid)
+        if kept is not None:
+            return DropDetail(
+                uid,
+                session_id,
+                kept.state,
+                DetailSource.REPORTED,
+                exec_state=kept.exec_state,
+                note=_KEPT_NOTE,
+            )
         if uid not in session.home:
             if any(spec["oid"] == uid for spec in session.specs):
                 return DropDetail(uid, session_id, DropState.INITIALIZED, DetailSource.PLANNED)

@@ -50,7 +50,7 @@ from liuray.engine.states import (
     check,
 )
 from liuray.graph.physical import PhysicalGraph
-from liuray.managers.reports import Failure
+from liuray.managers.reports import DropStatus, Failure
 from liuray.types import DropSpec, DropUid, NodeName, SessionId
 
 _S = SessionState
@@ -99,12 +99,44 @@ class IslandSession:
     attempt: int = 0
     #: Nodes lost during earlier attempts: a re-run places nothing there.
     excluded: set[NodeName] = field(default_factory=set)
+    #: Drops a re-run kept as they were (done before a node was lost; not deployed again),
+    #: with their state, and their number per state name (counted with the nodes').
+    kept: dict[DropUid, DropStatus] = field(default_factory=dict)
+    kept_counts: dict[str, int] = field(default_factory=dict)
+    #: Where the kept drops ran (a later re-run plans with them).
+    kept_home: dict[DropUid, NodeName] = field(default_factory=dict)
+    #: Failures of kept drops in ERROR (they stay failed), as (uid, node, error).
+    kept_failures: list[Failure] = field(default_factory=list)
 
     @property
     def node_sid(self) -> str:
         """The session's id on the nodes for this attempt: the session id itself, then
         ``<id>.rerun<n>`` (reports of an abandoned attempt are told apart by it)."""
         return self.session_id if self.attempt == 0 else f"{self.session_id}.rerun{self.attempt}"
+
+    def keep(
+        self,
+        done: Mapping[DropUid, DropStatus],
+        failures: Iterable[Failure],
+        home: Mapping[DropUid, NodeName],
+    ) -> None:
+        """A re-run keeps ``done`` as they are (see :mod:`liuray.managers.lineage`; what
+        an earlier re-run kept is in ``done`` again if it still is), with where they
+        ran (``home``) and the failures of those in ERROR."""
+        self.kept = dict(done)
+        self.kept_home = {uid: home[uid] for uid in done if uid in home}
+        self.kept_failures = [f for f in self.kept_failures if f.oid in self.kept]
+        counts: dict[str, int] = {}
+        for status in self.kept.values():
+            name = str(status.exec_state or status.state)
+            counts[name] = counts.get(name, 0) + 1
+        self.kept_counts = counts
+        known = {f.oid for f in self.kept_failures}
+        for failure in failures:
+            if failure.oid not in known and _failed(self.kept.get(failure.oid)):
+                self.kept_failures.append(failure)
+                known.add(failure.oid)
+        del self.kept_failures[MAX_FAILURES:]
 
     def next_attempt(self) -> None:
         """Forget where the current attempt ran, ready to deploy the graph again."""
@@ -213,14 +245,21 @@ class IslandSession:
         """The session's state: its own, or while running, the nodes' merged."""
         if self.state is not _S.RUNNING:
             return self.state
-        return merge_states(list(self.node_states.values())) if self.node_states else _S.RUNNING
+        return self.final_state() if self.node_states else _S.RUNNING
+
+    def final_state(self) -> SessionState:
+        """The nodes' states merged, with FAILED if a drop kept by a re-run is in error."""
+        states = list(self.node_states.values())
+        if any(_failed(status) for status in self.kept.values()):
+            states.append(_S.FAILED)
+        return merge_states(states) if states else _S.FINISHED
 
     def counts(self) -> dict[str, int]:
-        """Drops per state name over every node."""
-        if not self.node_counts:
+        """Drops per state name over every node (and those a re-run kept)."""
+        if not self.node_counts and not self.kept_counts:
             return {"initialized": len(self.specs)} if self.specs else {}
         total: dict[str, int] = {}
-        for counts in self.node_counts.values():
+        for counts in (self.kept_counts, *self.node_counts.values()):
             for state, count in counts.items():
                 if count:
                     total[state] = total.get(state, 0) + count
@@ -229,13 +268,17 @@ class IslandSession:
     def failures(self) -> tuple[Failure, ...]:
         """The drops reported in error: root causes first (on every node), then the drops
         in error because of them; node by node within each group."""
-        found = [
+        found = [*self.kept_failures] + [
             Failure(uid, node, error)
             for node, failures in self.node_failures.items()
             for uid, error in failures
         ]
         found.sort(key=lambda f: is_consequence(f.error))  # stable: node order kept
         return tuple(found)
+
+
+def _failed(status: DropStatus | None) -> bool:
+    return status is not None and status.state is DropState.ERROR
 
 
 def merge_states(states: list[SessionState]) -> SessionState:

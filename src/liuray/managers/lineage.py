@@ -10,7 +10,8 @@ State:
 
 Policy (lineage, demand-driven):
     1. A drop is *done* when it settled and its result is not lost: an app FINISHED
-       (or ERROR/SKIPPED: those stay as they were); a data drop COMPLETED or EXPIRED on
+       (or ERROR/SKIPPED: those stay as they were), or one whose outputs a survivor all
+       holds (its report may have been lost with its node); a data drop COMPLETED or EXPIRED on
        a surviving node (or ERROR/SKIPPED). A data drop whose node was lost is done only
        if a survivor holds its content (a mirror delivered there, the same file on
        shared storage), or if every app reading it is done (it served its purpose); a
@@ -56,6 +57,10 @@ _APP_DONE = frozenset({AppState.FINISHED, AppState.ERROR, AppState.SKIPPED})
 _DATA_FINAL = frozenset({DropState.ERROR, DropState.SKIPPED})
 #: Data states of a drop that was written whole (its content may since be released).
 _DATA_WRITTEN = frozenset({DropState.COMPLETED, DropState.EXPIRED, DropState.DELETED})
+#: What a done drop that was never reported is: held data, or an app all of whose
+#: outputs are held.
+_COMPLETED = DropStatus.of(DropState.COMPLETED)
+_FINISHED = DropStatus.of(DropState.COMPLETED, AppState.FINISHED)
 _APP_LINKS = ("inputs", "streamingInputs", "outputs")
 _DATA_LINKS = ("producers", "consumers", "streamingConsumers")
 
@@ -122,7 +127,7 @@ def plan_rerun(
                 need(source)
     carry = {uid: held[uid] for uid in sorted(wanted - run)}
     kept = {
-        uid: states.get(uid) or _initial(graph[uid])
+        uid: states.get(uid) or (_FINISHED if graph[uid].is_app else _COMPLETED)
         for uid in sorted(done)
         if uid not in run and uid not in carry
     }
@@ -138,11 +143,15 @@ def _done(
     held: Mapping[DropUid, NodeName],
 ) -> bool:
     """Whether ``drop``'s outcome survives the loss (rule 1 of the module docstring)."""
+    if drop.oid in held:  # a survivor holds it completed, whatever was reported
+        return True
     status = states.get(drop.oid)
+    if drop.is_app:  # its outputs all held: it finished, even if no report said so
+        if status is not None and status.exec_state in _APP_DONE:
+            return True
+        return bool(drop.outputs) and all(output in held for output in drop.outputs)
     if status is None:
         return False
-    if drop.is_app:
-        return status.exec_state in _APP_DONE
     if status.state in _DATA_FINAL:
         return True
     if status.state not in _DATA_WRITTEN:
@@ -150,20 +159,12 @@ def _done(
     node = home.get(drop.oid)
     if node is not None and node not in lost:
         return True
-    if drop.oid in held:
-        return True
     readers = (*drop.consumers, *drop.streaming_consumers)
     return bool(readers) and all(_app_done(states.get(r)) for r in readers)
 
 
 def _app_done(status: DropStatus | None) -> bool:
     return status is not None and status.exec_state in _APP_DONE
-
-
-def _initial(drop: DropDescription) -> DropStatus:
-    if drop.is_app:
-        return DropStatus.of(DropState.INITIALIZED, AppState.NOT_RUN)
-    return DropStatus.of(DropState.INITIALIZED)
 
 
 def rerun_specs(
