@@ -353,3 +353,25 @@ def test_an_inner_drop_that_cannot_be_deployed_fails_the_app(node_manager: NodeM
     assert reason.startswith("SubGraph app 'sub': its inner graph cannot run: drop '1_up_0'")
     assert "NoSuchApp" in reason
     assert node_manager.session_ids() == ["outer"]
+
+
+def test_daliuges_subgraph_example_runs_as_translated_by_liuray(
+    node_manager: NodeManager,
+) -> None:
+    """eagle-test-graphs' ExampleSubgraphSimple (a HelloWorldApp inside a SubGraph with
+    input and output apps), translated by liuray into one SubGraph app: the inner
+    greeting, written to an inner file, reaches the outer "Output data" drop."""
+    pytest.importorskip("daliuge_tests")
+    from importlib.resources import files
+
+    from liuray.translate.pipeline import translate
+
+    graph = files("daliuge_tests") / "translator/logical_graphs/ExampleSubgraphSimple.graph"
+    specs = translate(str(graph), nodes=[node_manager.name])
+    names = {spec["name"]: spec["oid"] for spec in specs}
+    start(node_manager, "example", specs)
+
+    assert wait_end(node_manager, "example") is _S.FINISHED
+    run = node_manager._sessions["example"].run
+    assert run is not None
+    assert run.drops[names["Output data"]].get().startswith(b"Hello")  # type: ignore[union-attr]
