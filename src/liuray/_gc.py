@@ -13,6 +13,9 @@ the collector's first pass after the pause would scan all of it (a second or mor
 million objects), then again when it is promoted. The last one out therefore moves
 everything straight to the oldest generation first (``gc.freeze()`` then
 ``gc.unfreeze()``: two list splices, no scan); it is still collected by full passes.
+A builder whose result lives until it says otherwise (``liuray run``'s session) asks
+for ``paused(freeze=True)``: everything stays frozen until its ``gc.unfreeze()``, and a
+pause ending meanwhile never undoes that freeze.
 
 >>> import gc
 >>> with paused():
@@ -30,26 +33,42 @@ from contextlib import contextmanager
 _lock = threading.Lock()
 _depth = 0
 _was_enabled = False
+_freeze_at_end = False
 
 
 @contextmanager
-def paused() -> Iterator[None]:
-    """Disable the cyclic GC for the duration (reference counting still frees memory)."""
-    global _depth, _was_enabled
+def paused(freeze: bool = False) -> Iterator[None]:
+    """Disable the cyclic GC for the duration (reference counting still frees memory).
+
+    Args:
+        freeze: what was built lives until the caller's ``gc.unfreeze()``: the last one
+            out freezes everything (``gc.freeze()``, no unfreeze), so the collector's
+            passes skip it. Without it, what was built goes to the oldest generation,
+            unless something is frozen already (a running session): a pause never
+            undoes a freeze, what it built joins the frozen objects instead.
+    """
+    global _depth, _was_enabled, _freeze_at_end
     with _lock:
         if _depth == 0:
             _was_enabled = gc.isenabled()
             gc.disable()
         _depth += 1
+        _freeze_at_end = _freeze_at_end or freeze
     try:
         yield
     finally:
         with _lock:
             _depth -= 1
-            if _depth == 0 and _was_enabled:
-                gc.freeze()
-                gc.unfreeze()
-                gc.enable()
+            if _depth == 0:
+                # Never undo a freeze (a running session's): what was built joins it.
+                if _freeze_at_end or gc.get_freeze_count():
+                    gc.freeze()
+                elif _was_enabled:
+                    gc.freeze()
+                    gc.unfreeze()
+                _freeze_at_end = False
+                if _was_enabled:
+                    gc.enable()
 
 
 #: How long after the last freed session the heap is trimmed (debounce, seconds).

@@ -335,3 +335,61 @@ def test_run_translates_a_logical_graph_first(
     assert status == 0
     assert "translated logical graph HelloWorld_simple.graph: 2 drops" in capsys.readouterr().err
     assert (tmp_path / "s" / "hello.txt").read_text() == "Hello Everybody"
+
+
+def scatter_graph(n: int) -> list[dict[str, Any]]:
+    """``n`` HelloWorldApp -> InMemoryDROP pairs: ``n`` leaf data drops."""
+    graph: list[dict[str, Any]] = []
+    for i in range(n):
+        graph.append(
+            {
+                "oid": f"app-{i}",
+                "categoryType": "Application",
+                "dropclass": "dlg.apps.simple.HelloWorldApp",
+                "outputs": [f"mem-{i}"],
+            }
+        )
+        graph.append(
+            {
+                "oid": f"mem-{i}",
+                "categoryType": "Data",
+                "dropclass": "dlg.data.drops.memory.InMemoryDROP",
+                "producers": [f"app-{i}"],
+            }
+        )
+    return graph
+
+
+def test_summary_lists_the_first_outputs_in_graph_order_and_counts_the_rest(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """25 leaf drops: the first 20 are listed, in graph order, then one line counts the
+    other 5; the apps (which are not outputs) are never listed."""
+    graph = write_graph(tmp_path / "scatter.json", scatter_graph(25))
+    assert main(["run", str(graph), "-d", str(tmp_path / "s"), "-q"]) == 0
+    out = capsys.readouterr().out
+    listed = [line.split()[0] for line in out.splitlines() if "(MemoryDrop," in line]
+    assert listed == [f"mem-{i}" for i in range(20)]
+    assert "    ... and 5 more" in out
+    assert "app-" not in out
+
+
+def test_the_command_ends_at_once_after_a_complete_summary_with_its_exit_status(
+    tmp_path: Path,
+) -> None:
+    """As a command, ``liuray run`` ends its process straight after the summary (the
+    session is not freed object by object): the summary still arrives whole through a
+    pipe, and the exit status is the run's (1: a drop failed). Code that calls ``main``
+    itself gets the status back instead (every other test here)."""
+    graph = write_graph(tmp_path / "fails.json", bash_graph("exit 3"))
+    done = subprocess.run(
+        [sys.executable, "-m", "liuray.cli.main", "run", str(graph), "-d", str(tmp_path / "s")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1, done.stderr
+    assert done.stdout.startswith("FAILED session fails-")
+    assert done.stdout.rstrip().endswith("(in error because of the above)")
+    assert run_command._is_command_line() is False

@@ -325,27 +325,29 @@ def _run(
     directory = Path(session_dir) if session_dir else default_root() / "sessions" / session_id
     pool = WorkerPool(workers)
     process_pool = ProcessPool(processes) if processes > 0 else None
+    run: GraphRun | None = None
     try:
-        # The graph and the session are built and live until the end: keep the cyclic
-        # collector off them (frozen before the collector is back on, else its first
-        # pass scans them all: on a million drops each pass took a second or more, half
-        # of triggering the roots); objects made while it runs are still collected.
-        with _gc.paused():
-            run = GraphRun(
-                physical,
-                session_id=session_id,
-                session_dir=directory,
-                pool=pool,
-                process_pool=process_pool,
-                app_timeout=app_timeout,
-            )
-            gc.freeze()
-        started = time.perf_counter()
+        # The graph and the session are built and live until the end, and triggering
+        # the roots makes an instruction and a queue entry per root: the cyclic
+        # collector is off meanwhile and all of it is frozen at the end (else its passes
+        # scan them: on a million drops each took a second or more); objects made while
+        # the graph runs are still collected, and the freeze is undone at its end.
         try:
-            run.start(roots)
+            with _gc.paused(freeze=True):
+                run = GraphRun(
+                    physical,
+                    session_id=session_id,
+                    session_dir=directory,
+                    pool=pool,
+                    process_pool=process_pool,
+                    app_timeout=app_timeout,
+                )
+                started = time.perf_counter()
+                run.start(roots)
             _wait(run, progress, progress_interval, timeout, stop)
         except BaseException:  # Ctrl-C: stop running apps (bash children included)
-            run.cancel()
+            if run is not None:
+                run.cancel()
             raise
         finally:
             gc.unfreeze()
