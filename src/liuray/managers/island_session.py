@@ -124,6 +124,7 @@ class IslandSession:
         an earlier re-run kept is in ``done`` again if it still is), with where they
         ran (``home``) and the failures of those in ERROR."""
         self.kept = dict(done)
+        self.node_counts = {}  # the abandoned attempt's, until the next one starts
         self.kept_home = {uid: home[uid] for uid in done if uid in home}
         self.kept_failures = [f for f in self.kept_failures if f.oid in self.kept]
         counts: dict[str, int] = {}
@@ -146,7 +147,8 @@ class IslandSession:
         self.mirrors = {}
         self.feeds = {}
         self.node_states = {}
-        self.node_counts = {}
+        for node in self.lost_nodes:  # the rest count until the re-run keeps its part
+            self.node_counts.pop(node, None)
         self.node_failures = {}
         self.drop_states = {}
         self.lost_nodes = set()
