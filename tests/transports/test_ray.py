@@ -195,15 +195,24 @@ def test_without_reruns_a_lost_node_leaves_and_its_session_fails_cleanly(
     assert progress.failures[0].error == f"node {doomed} lost"  # the root cause first
 
 
-PRODUCE_SLOWLY = "def produce(i):\n    import time\n    time.sleep(1.5)\n    return 10 * i\n"
+PRODUCE_SLOWLY = """def produce(i, log, hold):
+    import os, time
+    with open(log, "a") as out:
+        out.write(f"p{i}\\n")
+    while i == 3 and not os.path.exists(hold):  # p3 runs until the test lets it go
+        time.sleep(0.05)
+    return 10 * i
+"""
 
 
 def test_a_crashed_worker_node_is_survived_by_rerunning_its_session(
-    cluster: Cluster, island: IslandManager
+    cluster: Cluster, island: IslandManager, tmp_path: Path
 ) -> None:
     """Four worker nodes each compute a value that the head adds up; one worker crashes
-    mid-session (its processes killed, no graceful drain): the session is deployed again
-    on the nodes left and finishes with the right sum, 0 + 10 + 20 + 30."""
+    mid-session (its processes killed, no graceful drain) while p3 runs there, after the
+    other three finished: the re-run keeps their values (they do not run again), runs
+    p3 again on a node left, and the session finishes with the right sum, 0+10+20+30."""
+    log, hold = tmp_path / "runs.log", tmp_path / "go"
     extra = [cluster.add_node(num_cpus=1) for _ in range(2)]
     try:
         workers = [str(n.node_id) for n in [*cluster.worker_nodes]][-4:]
@@ -214,7 +223,8 @@ def test_a_crashed_worker_node_is_survived_by_rerunning_its_session(
             specs += [
                 {"oid": f"p{i}", "categoryType": "Application",
                  "dropclass": "dlg.apps.pyfunc.PyFuncApp", "func_code": PRODUCE_SLOWLY,
-                 "func_name": "produce", "i": i, "outputs": [{f"v{i}": f"v{i}"}], "node": node},
+                 "func_name": "produce", "i": i, "log": str(log), "hold": str(hold),
+                 "outputs": [{f"v{i}": f"v{i}"}], "node": node},
                 {"oid": f"v{i}", "categoryType": "Data", "dropclass": MEMORY, "node": node},
             ]  # fmt: skip
         specs += [
@@ -229,18 +239,32 @@ def test_a_crashed_worker_node_is_survived_by_rerunning_its_session(
         session = island.submit(specs, "crash-rerun")
         victim = extra[-1]
         doomed = str(victim.node_id)
-        wait_until(lambda: island.drop_detail(session, "p3").exec_state is not None, 10, "p3")
+        done = [f"v{i}" for i in range(3)]
+        wait_until(lambda: "p3" in ran(log), 30, "p3 to start")
+        wait_until(
+            lambda: all(island.graph_status(session)[v].state is DropState.COMPLETED for v in done),
+            30,
+            "p0, p1 and p2 to finish",
+        )
         cluster.remove_node(victim, allow_graceful=False)
+        wait_until(lambda: doomed not in island.progress(session).nodes, 60, "the re-run")
+        hold.touch()  # p3, run again elsewhere, goes on
 
         assert island.wait(session, timeout=60) is SessionState.FINISHED, island.progress(session)
         progress = island.progress(session)
         assert doomed not in progress.nodes
         assert progress.failures == ()
         assert (Path(progress.directories[head]) / "total.txt").read_text() == "60\n"
+        assert sorted(ran(log)) == ["p0", "p1", "p2", "p3", "p3"]  # kept work not run again
     finally:
         for node in extra:
             if node in cluster.worker_nodes:
                 cluster.remove_node(node)
+
+
+def ran(log: Path) -> list[str]:
+    """The apps that logged a run in ``log``."""
+    return log.read_text().split() if log.exists() else []
 
 
 # ---------------------------------------------------------------- sessions
