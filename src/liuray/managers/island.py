@@ -39,20 +39,24 @@ Policy:
       session on every node it uses, and only then triggers the roots, so no cross-node
       message can arrive before its receiver exists. A cancel while it waits for nodes
       returns at once and the deploy stops.
-    * A lost node turns every drop that waits on it into an ERROR ("node <id> lost"),
-      so the session ends FAILED instead of hanging.
+    * A session that loses a node it still needs re-runs only the lost work (up to
+      ``reruns`` times): what completed on the surviving nodes is kept, data an app to
+      run reads is carried, the rest is planned by :mod:`liuray.managers.lineage`.
+      After the last re-run, a lost node turns every drop that waits on it into an
+      ERROR ("node <id> lost"), so the session ends FAILED instead of hanging.
+    * Placing and deploying partitions is in :mod:`liuray.managers.island_deploy`.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from liuray.engine.registry import check_builtin
-from liuray.engine.states import SESSION_TERMINAL, AppState, DropState, SessionState
+from liuray.engine.states import SESSION_TERMINAL, SessionState
 from liuray.errors import (
     GraphError,
     InvalidSessionState,
@@ -63,12 +67,11 @@ from liuray.errors import (
 )
 from liuray.graph.physical import PhysicalGraph, load_physical_graph, unwrap_specs
 from liuray.managers.events import DropsChanged, EventOutbox, NodeEvent
-from liuray.managers.island_audit import IslandAudit
+from liuray.managers.island_deploy import IslandDeploy
 from liuray.managers.island_session import IslandSession
 from liuray.managers.lineage import RerunPlan, plan_rerun, rerun_specs
 from liuray.managers.node import check_session_id
-from liuray.managers.partition import Partition, split_graph
-from liuray.managers.placement import assign_nodes, is_partition_label, resource_bundle
+from liuray.managers.placement import is_partition_label
 from liuray.managers.records import SessionRecord, SessionRecords
 from liuray.managers.reports import DropStatus, Failure, NodeDetails
 from liuray.managers.stream import IslandEvent, SessionFinished, SessionProgressed, Subscription
@@ -83,7 +86,7 @@ _S = SessionState
 PROGRESS_LINGER = 0.05
 
 
-class IslandManager(IslandAudit):
+class IslandManager(IslandDeploy):
     """Sessions across the nodes of a transport (see the module docstring).
 
     Args:
@@ -174,9 +177,9 @@ class IslandManager(IslandAudit):
     def node_lost(self, node: NodeName, reason: str = "") -> None:
         """A node disappeared: re-run, or fail the drops of running sessions waiting on it.
 
-        A session whose part on that node had not ended is deployed again on the
-        surviving nodes (a new attempt, recomputing its drops from the graph's inputs:
-        the lineage of everything lost), up to ``reruns`` times; see :meth:`_rerun`.
+        A session whose part on that node had not ended runs what it lost again on the
+        surviving nodes (a new attempt, keeping their completed work and recomputing
+        the lost drops from their lineage), up to ``reruns`` times; see :meth:`_rerun`.
         Otherwise every drop waiting on the node fails: a mirror of a drop homed there,
         or a drop homed elsewhere that one of its apps writes.
         """
@@ -460,125 +463,6 @@ class IslandManager(IslandAudit):
             state=str(_S.CANCELLED),
         )
 
-    def _deploy_partitions(
-        self,
-        session: IslandSession,
-        graph: PhysicalGraph,
-        created: list[NodeName],
-        carried: Collection[DropUid] = (),
-    ) -> None:
-        """Place, split, create and deploy (all I/O, no lock held); ``created`` grows.
-
-        ``carried`` (a re-run's kept data) count as completed from the start."""
-        home = self._place(session, graph)
-        parts = split_graph(graph, lambda drop: home[drop.oid])
-        initial = _initial_counts(graph, home, carried)
-        with session.lock:
-            session.home = home
-            session.mirrors = {node: part.mirrors for node, part in parts.items()}
-            session.feeds = {node: part.publish_to for node, part in parts.items()}
-            session.start_nodes({node: initial.get(node, {}) for node in parts})
-        self.transport.prepare(list(parts))
-        node_sid = session.node_sid
-        if node_sid != session.session_id:
-            with self._lock:
-                self._node_sids[node_sid] = session.session_id
-        for node, part in parts.items():
-            self._stop_if_cancelled(session)
-            client = self.transport.client(node)
-            if node_sid == session.session_id:
-                directory = client.create_session(node_sid)
-            else:  # a re-run writes where the first attempt did
-                directory = client.create_session(node_sid, session.session_id)
-            created.append(node)
-            with session.lock:
-                session.directories[node] = directory
-            client.append_graph(node_sid, self._payload(part))
-        for node, part in parts.items():
-            self._stop_if_cancelled(session)
-            self.transport.client(node).deploy(
-                node_sid, part.external_producers, part.publish_to, part.mirrors
-            )
-
-    def _payload(self, part: Partition) -> list[DropSpec] | PhysicalGraph:
-        if part.graph is not None and self.transport.shares_memory:
-            return part.graph  # validated already
-        return part.specs
-
-    @staticmethod
-    def _stop_if_cancelled(session: IslandSession) -> None:
-        if session.cancelled.is_set():
-            raise InvalidSessionState(
-                f"session {session.session_id!r} was cancelled while it was being deployed",
-                session_id=session.session_id,
-            )
-
-    def _place(self, session: IslandSession, graph: PhysicalGraph) -> dict[DropUid, NodeName]:
-        """A node for every drop.
-
-        Registered node names are used as given. Partition labels (DALiuGE's unmapped
-        ``#0``, ``#1``... from a partitioned PGT) are mapped one-to-one onto nodes, which
-        an autoscaling transport may first have to bring up. Drops without ``node`` are
-        spread by :func:`assign_nodes`.
-        """
-        placed: dict[DropUid, NodeName] = {}
-        labels: dict[str, list[DropUid]] = {}
-        excluded = session.excluded
-        for drop in graph:
-            if not drop.node:
-                continue
-            if is_partition_label(drop.node):
-                labels.setdefault(drop.node, []).append(drop.oid)
-            else:
-                node = self._pinned(drop.node, excluded)
-                if node is not None:
-                    placed[drop.oid] = node
-        if labels:
-            bundles = [resource_bundle(graph, oids) for _, oids in sorted(labels.items())]
-            chosen = self.transport.acquire(
-                session.session_id,
-                len(labels),
-                bundles,
-                self.acquire_timeout,
-                cancelled=session.cancelled,
-            )
-            for node, (_, oids) in zip(chosen, sorted(labels.items()), strict=True):
-                for oid in oids:
-                    placed[oid] = node
-        if len(placed) < len(graph):
-            nodes = [n for n in self.transport.node_names() if n not in excluded]
-            if not nodes:
-                raise NodeNotFound(
-                    "no node is registered; register one with POST /api/node/<node>", known=[]
-                )
-            for oid, node in assign_nodes(graph, nodes).items():
-                placed.setdefault(oid, node)
-        return placed
-
-    def _pinned(self, spelling: str, excluded: set[NodeName]) -> NodeName | None:
-        """The registered node a drop names; None on a re-run if it names a node lost
-        earlier (the drop is then placed like one without ``node``)."""
-        if spelling in excluded:
-            return None
-        try:
-            node = self.transport.canonical(spelling)
-        except LiurayError:
-            if not excluded:
-                raise
-            return None  # a re-run: the node named is gone
-        return None if node in excluded else node
-
-    def _trigger(self, session: IslandSession, completed: list[DropUid] | None) -> None:
-        if completed is None:
-            for node in session.nodes:
-                self.transport.client(node).trigger(session.node_sid, None)
-            return
-        by_node: dict[NodeName, list[DropUid]] = {}
-        for uid in completed:
-            by_node.setdefault(session.home[uid], []).append(uid)
-        for node, uids in by_node.items():
-            self.transport.client(node).trigger(session.node_sid, uids)
-
     def submit(
         self,
         graph: Any,
@@ -828,24 +712,6 @@ def _check_classes(graph: PhysicalGraph, specs: list[DropSpec]) -> None:
             raise GraphError(
                 f"drop {drop.oid!r}: {err.message}", uid=drop.oid, **err.detail
             ) from None
-
-
-def _initial_counts(
-    graph: PhysicalGraph, home: dict[DropUid, NodeName], carried: Collection[DropUid] = ()
-) -> dict[NodeName, dict[str, int]]:
-    """Each node's own drops per state before anything ran (apps not run, data initialized,
-    data a re-run carries completed)."""
-    counts: dict[NodeName, dict[str, int]] = {}
-    for drop in graph:
-        node_counts = counts.setdefault(home[drop.oid], {})
-        if drop.is_app:
-            key = str(AppState.NOT_RUN)
-        elif drop.oid in carried:
-            key = str(DropState.COMPLETED)
-        else:
-            key = str(DropState.INITIALIZED)
-        node_counts[key] = node_counts.get(key, 0) + 1
-    return counts
 
 
 def _rerun_triggers(completed: list[DropUid] | None, plan: RerunPlan) -> list[DropUid] | None:
