@@ -280,3 +280,30 @@ def _settled(manager: NodeManager, session_id: str) -> bool:
     from manager_helpers import wait_until
 
     return wait_until(lambda: manager.session_status(session_id) is _S.FINISHED)
+
+
+def test_a_drop_that_failed_before_the_loss_stays_failed_and_so_does_the_session(
+    island: IslandManager, app: Any, data: Any, until: Any, tmp_path: Path
+) -> None:
+    """bad fails on B; slow on A is lost with A and runs again. bad is kept as it was (not
+    run again), its failure is still listed, and the session ends FAILED."""
+    a, b, c = island.nodes()
+    log, go = tmp_path / "runs.log", tmp_path / "go"
+    specs = [
+        bash(app, "bad", log, "exit 3", outputs=("e",), node=b),
+        data("e", node=b),
+        bash(app, "slow", log, "echo 1", go, outputs=("s",), node=a),
+        data("s", node=c),
+    ]
+    session_id = island.submit(specs, "failed-kept")
+    assert until(lambda: runs(log)["slow"] == 1)
+    assert until(lambda: island.graph_status(session_id)["bad"].state is DropState.ERROR)
+    go.touch()
+    island.remove_node(a)
+
+    assert island.wait(session_id, 20) is _S.FAILED, island.progress(session_id)
+    assert runs(log) == Counter({"bad": 1, "slow": 2})
+    progress = island.progress(session_id)
+    assert [f.oid for f in progress.failures] == ["bad", "e"]  # the cause first
+    assert island.graph_status(session_id)["s"] == DropStatus(DropState.COMPLETED)
+    assert island.graph_status(session_id)["e"].state is DropState.ERROR
