@@ -397,3 +397,45 @@ def test_max_drops_refuses_a_graph_before_unrolling_it() -> None:
         unroll(graph, max_drops=1000)
     small = logical([node("s", "Construct", "Scatter", num_of_copies=3), node("d", parent="s")], [])
     assert len(unroll(small, max_drops=3)) == 3
+
+
+def test_a_link_from_the_output_port_of_an_absent_output_app_leaves_from_the_gather_app() -> None:
+    """A Gather whose output application is ``UnknownApplication`` but whose output-app
+    fields still hold the port a link leaves from (a real user's graph: LEAP's
+    ``LeapAccelerateCLI`` in DALiuGE's graph corpus).
+
+    DALiuGE 6.6.0 fails on it with a bare ``KeyError`` (its port lookup never reads the
+    output-app fields); liuray reads the link as leaving the Gather's own application,
+    the only application the construct has, under the port's name (docs/translator.md,
+    deliberate differences).
+    """
+    port = {"name": "Result", "id": "r", "value": "", "usage": "InputOutput"}
+    graph = {
+        "modelData": {},
+        "nodeDataArray": [
+            {
+                "id": "G", "name": "Gather", "category": "Gather", "categoryType": "Construct",
+                "fields": [{"name": "num_of_inputs", "value": "4", "id": "n"}],
+                "inputApplicationType": "BashShellApp",
+                "inputAppFields": [
+                    {"name": "Result", "id": "in", "value": "", "usage": "InputPort"},
+                    {"name": "command", "id": "c", "value": "cat"},
+                ],
+                "outputApplicationType": "UnknownApplication",
+                "outputAppFields": [{**port, "id": "out", "usage": "OutputPort"}],
+            },
+            {"id": "R", "name": "Result", "category": "File", "categoryType": "Data",
+             "fields": [port]},
+            {"id": "E", "name": "End", "category": "File", "categoryType": "Data",
+             "fields": [{**port, "id": "e", "usage": "InputPort"}]},
+        ],
+        "linkDataArray": [
+            {"from": "R", "fromPort": "r", "to": "G", "toPort": "in"},
+            {"from": "G", "fromPort": "out", "to": "E", "toPort": "e"},
+        ],
+    }  # fmt: skip
+    specs = {spec["name"]: spec for spec in unroll(load_logical_graph(graph))}
+    assert specs["Gather"]["categoryType"] == "Application"
+    assert specs["Gather"]["inputs"] == [{"1_R_0": "Result"}]
+    assert specs["Gather"]["outputs"] == [{"1_E_0": "Result"}]
+    assert specs["End"]["producers"] == [{specs["Gather"]["oid"]: "Result"}]
