@@ -6,11 +6,14 @@ valid, raised before anything runs.
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from liuray.engine.local import WorkerPool, run_graph
 from liuray.engine.session import GraphRun
@@ -471,3 +474,62 @@ def test_linked_oids_are_the_drops_own_strings() -> None:
     assert graph["a"].outputs[0] is graph["d"].oid
     assert specs[0]["outputs"][0] is graph["d"].oid
     assert specs[0]["uid"] is graph["a"].oid
+
+
+def _has_cycle(edges: set[tuple[str, str]]) -> bool:
+    """Reference: depth-first search for a back edge over every drop."""
+    after: dict[str, list[str]] = {}
+    for before, nxt in edges:
+        after.setdefault(before, []).append(nxt)
+    colour: dict[str, int] = {}
+
+    def visit(oid: str) -> bool:
+        colour[oid] = 1
+        for nxt in after.get(oid, ()):
+            if colour.get(nxt) == 1 or (nxt not in colour and visit(nxt)):
+                return True
+        colour[oid] = 2
+        return False
+
+    return any(oid not in colour and visit(oid) for oid in list(after))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    apps=st.integers(1, 6),
+    datas=st.integers(1, 6),
+    links=st.lists(st.tuples(st.booleans(), st.integers(0, 5), st.integers(0, 5)), max_size=20),
+)
+def test_a_graph_is_refused_for_a_cycle_exactly_when_it_has_one(
+    apps: int, datas: int, links: list[tuple[bool, int, int]]
+) -> None:
+    """Random small graphs (apps writing and reading data drops, sources, leaves, drops
+    off and on cycles): the loader refuses exactly those with a cycle, naming one."""
+    edges: set[tuple[str, str]] = set()
+    for writes, a, d in links:
+        app_oid, data_oid = f"a{a % apps}", f"d{d % datas}"
+        edges.add((app_oid, data_oid) if writes else (data_oid, app_oid))
+    specs = [app(f"a{i}") for i in range(apps)] + [data(f"d{i}") for i in range(datas)]
+    by_oid = {spec["oid"]: spec for spec in specs}
+    for before, nxt in sorted(edges):
+        key = "outputs" if before.startswith("a") else "consumers"
+        by_oid[before].setdefault(key, []).append(nxt)
+    if not _has_cycle(edges):
+        load_physical_graph(specs)
+        return
+    with pytest.raises(GraphError, match="is on a cycle") as caught:
+        load_physical_graph(specs)
+    cycle = caught.value.detail["cycle"]
+    assert all((before, nxt) in edges for before, nxt in itertools.pairwise(cycle))
+
+
+def test_a_graph_file_json_accepts_and_orjson_refuses_still_loads(tmp_path: Path) -> None:
+    """Files are parsed with orjson; what it refuses but Python's json reads (a NaN
+    parameter, an integer beyond 64 bits) loads as it always did."""
+    path = tmp_path / "pg.json"
+    text = json.dumps([app("a", HELLO, outputs=["b"], scale="@NaN", seed=10**30), data("b")])
+    path.write_text(text.replace('"@NaN"', "NaN"))
+    graph = read_physical_graph(path)
+    assert graph["a"].spec["seed"] == 10**30
+    assert graph["a"].spec["scale"] != graph["a"].spec["scale"]  # NaN
+    assert graph["b"].producers == ["a"]

@@ -51,7 +51,7 @@ from __future__ import annotations
 
 import re
 from collections import deque
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 
 from liuray.engine.events import (
     AppFailed,
@@ -114,8 +114,10 @@ def is_consequence(error: str) -> bool:
 class DropNode:
     """The machine's view of one drop: links by uid, state and firing counters.
 
-    Build with :meth:`app` or :meth:`data`. ``external_producers`` counts producers that
-    live on other nodes (their settlement arrives as :class:`ProducerSettled`).
+    Build with :meth:`app` or :meth:`data` (which copy the links into tuples), or
+    directly from link sequences nobody will change (a session built from a loaded
+    graph shares the graph's lists). ``external_producers`` counts producers that live
+    on other nodes (their settlement arrives as :class:`ProducerSettled`).
     """
 
     __slots__ = (
@@ -141,16 +143,35 @@ class DropNode:
         "watched",
     )
 
-    def __init__(self, uid: DropUid, is_app: bool) -> None:
+    def __init__(
+        self,
+        uid: DropUid,
+        is_app: bool,
+        upstream: Sequence[DropUid] = _NO_UIDS,
+        downstream: Sequence[DropUid] = _NO_UIDS,
+        external_producers: int = 0,
+        releasable: bool = False,
+        watched: bool = False,
+    ) -> None:
+        # Every field is set once: a million-drop session makes a million of these.
+        # ``upstream``/``downstream`` are kept as given (never modified here): inputs and
+        # outputs of an app, producers and consumers of a data drop.
         self.uid = uid
         self.is_app = is_app
         self.state = DropState.INITIALIZED
-        self.app_state: AppState | None = AppState.NOT_RUN if is_app else None
-        self.inputs: tuple[DropUid, ...] = _NO_UIDS
-        self.outputs: tuple[DropUid, ...] = _NO_UIDS
-        self.consumers: tuple[DropUid, ...] = _NO_UIDS
-        self.producers: tuple[DropUid, ...] = _NO_UIDS
-        self.external_producers = 0
+        if is_app:
+            self.app_state: AppState | None = AppState.NOT_RUN
+            self.inputs: Sequence[DropUid] = upstream
+            self.outputs: Sequence[DropUid] = downstream
+            self.producers: Sequence[DropUid] = _NO_UIDS
+            self.consumers: Sequence[DropUid] = _NO_UIDS
+        else:
+            self.app_state = None
+            self.inputs = _NO_UIDS
+            self.outputs = _NO_UIDS
+            self.producers = upstream
+            self.consumers = downstream
+        self.external_producers = external_producers
         # Apps: inputs not yet settled. Data: producers not yet settled.
         self.pending = 0
         self.errors_in = 0
@@ -160,8 +181,8 @@ class DropNode:
         self.tries = 1
         self.attempt = 0
         self.block_skip = False
-        self.releasable = False
-        self.watched = False
+        self.releasable = releasable
+        self.watched = watched
         self.error = ""
 
     @classmethod
@@ -176,9 +197,7 @@ class DropNode:
         block_skip: bool = False,
     ) -> DropNode:
         """An application drop reading ``inputs`` and writing ``outputs``."""
-        node = cls(uid, True)
-        node.inputs = tuple(inputs)
-        node.outputs = tuple(outputs)
+        node = cls(uid, True, tuple(inputs), tuple(outputs))
         node.error_threshold = error_threshold
         node.tries = max(1, tries)
         node.block_skip = block_skip
@@ -197,12 +216,9 @@ class DropNode:
         block_skip: bool = False,
     ) -> DropNode:
         """A data drop written by ``producers`` and read by ``consumers``."""
-        node = cls(uid, False)
-        node.producers = tuple(producers)
-        node.consumers = tuple(consumers)
-        node.external_producers = external_producers
-        node.releasable = releasable
-        node.watched = watched
+        node = cls(
+            uid, False, tuple(producers), tuple(consumers), external_producers, releasable, watched
+        )
         node.block_skip = block_skip
         return node
 
@@ -253,16 +269,21 @@ class SessionMachine:
         self._counts: dict[str, int] = {}
         #: When a list, every counted node whose state changes is appended (owner drains).
         self.journal: list[DropNode] | None = None
-        apps = data = 0
+        apps = 0
         for node in self.nodes.values():
-            self.unfinished += 1
             if node.is_app:
                 node.pending = len(node.inputs)
-                apps += node.uid not in self.uncounted
+                apps += 1
             else:
                 node.pending = len(node.producers) + node.external_producers
                 node.pending_consumers = len(node.consumers)
-                data += node.uid not in self.uncounted
+        self.unfinished = len(self.nodes)
+        data = len(self.nodes) - apps
+        for uid in self.uncounted:
+            mirror = self.nodes.get(uid)
+            if mirror is not None:
+                apps -= mirror.is_app
+                data -= not mirror.is_app
         for key, count in ((AppState.NOT_RUN, apps), (DropState.INITIALIZED, data)):
             if count:
                 self._counts[key] = count

@@ -209,13 +209,15 @@ class GraphRun:
         self.drops: dict[DropUid, AppDrop | DataDrop] = {}
         with _gc.paused():  # ~100,000 small acyclic objects for a 20,000-drop graph
             external = external_producers or {}
+            plain: dict[tuple[str, bool], type[AppDrop] | type[DataDrop]] = {}
+            drops = self.drops
             for description in graph:
-                self.drops[description.oid] = self._instantiate(description)
+                drops[description.oid] = self._instantiate(description, plain)
             if self.allowed_paths is not None:
-                for drop in self.drops.values():
+                for drop in drops.values():
                     if isinstance(drop, FileDrop):
                         drop.path  # noqa: B018 - computing it checks it
-            nodes = [self._wire(d, external.get(d.oid, 0), d.oid in watched) for d in graph]
+            nodes = self._wire_all(graph, external, watched)
             enders, told, files = self._special_drops()
             self.machine = SessionMachine(nodes, uncounted, enders, told)
             self._check_input_files(files)
@@ -224,13 +226,28 @@ class GraphRun:
 
     # ------------------------------------------------------------------ building
 
-    def _instantiate(self, description: DropDescription) -> AppDrop | DataDrop:
+    def _instantiate(
+        self,
+        description: DropDescription,
+        plain: dict[tuple[str, bool], type[AppDrop] | type[DataDrop]],
+    ) -> AppDrop | DataDrop:
+        """The drop object of ``description``, its class resolved and its spec checked.
+
+        ``plain`` remembers the built-in classes that need no check (no optional module,
+        no ``check_spec`` of their own): most drops of a large graph are one of a few.
+        """
         spec = description.spec
         dropclass = spec.get("dropclass")
+        if dropclass.__class__ is str:
+            known = plain.get((dropclass, description.is_app))
+            if known is not None:
+                return known(description.oid, spec, self)
         cls: type[AppDrop] | type[DataDrop] | None = None
         if dropclass:  # the common case: one dict lookup per drop
-            known = _BUILT_IN_APPS if description.is_app else _BUILT_IN_DATA
-            cls = known.get(dropclass)
+            cls = (_BUILT_IN_APPS if description.is_app else _BUILT_IN_DATA).get(dropclass)
+            if cls is not None and _needs_no_check(cls):
+                plain[dropclass, description.is_app] = cls
+                return cls(description.oid, spec, self)
         try:
             if cls is None:
                 cls = resolve(
@@ -252,7 +269,53 @@ class GraphRun:
             ) from None
         return cls(description.oid, spec, self)
 
+    def _wire_all(
+        self,
+        graph: PhysicalGraph,
+        external: Mapping[DropUid, int],
+        watched: Collection[DropUid],
+    ) -> list[DropNode]:
+        """Link the drop objects and make the machine's nodes, in one pass.
+
+        The common drop (no tuning parameter, no streaming link, no remote producer)
+        takes the short way: its node shares the graph's link lists (nobody changes
+        them once loaded) instead of copying them.
+        """
+        drops = self.drops
+        get = drops.__getitem__
+        nodes: list[DropNode] = []
+        append = nodes.append
+        for d in graph:
+            drop = drops[d.oid]
+            if not d.spec.keys().isdisjoint(_TUNING_KEYS) or (
+                d.streaming_inputs if d.is_app else d.streaming_consumers
+            ):
+                append(self._wire(d, external.get(d.oid, 0), d.oid in watched))
+            elif d.is_app:
+                if d.inputs:
+                    drop.inputs = list(map(get, d.inputs))  # type: ignore[union-attr]
+                if d.outputs:
+                    drop.outputs = list(map(get, d.outputs))  # type: ignore[union-attr]
+                drop.input_ports = d.input_ports  # type: ignore[union-attr]
+                drop.output_ports = d.output_ports  # type: ignore[union-attr]
+                append(DropNode(d.oid, True, d.inputs, d.outputs))
+            else:
+                seen = d.oid in watched
+                append(
+                    DropNode(
+                        d.oid,
+                        False,
+                        d.producers,
+                        d.consumers,
+                        external.get(d.oid, 0) if external else 0,
+                        drop.releasable_by_default and not seen,  # type: ignore[union-attr]
+                        seen,
+                    )
+                )
+        return nodes
+
     def _wire(self, d: DropDescription, external: int, watched: bool) -> DropNode:
+        """Link one drop with tuning parameters or streaming links (the long way)."""
         drops = self.drops
         drop = drops[d.oid]
         spec = d.spec
@@ -263,7 +326,7 @@ class GraphRun:
             drop.outputs = [drops[u] for u in d.outputs]  # type: ignore[misc]
             drop.input_ports = d.input_ports
             drop.output_ports = d.output_ports
-            if spec.keys().isdisjoint(_TUNING_KEYS):  # the common case: all defaults
+            if spec.keys().isdisjoint(_TUNING_KEYS):
                 return DropNode.app(d.oid, d.inputs + d.streaming_inputs, d.outputs)
             threshold, tries = _firing_parameters(d.oid, spec)
             self._read_time_limits(d.oid, spec)
@@ -278,7 +341,7 @@ class GraphRun:
         assert isinstance(drop, DataDrop)
         if d.streaming_consumers:
             drop.streaming_consumers = [drops[u] for u in d.streaming_consumers]  # type: ignore[misc]
-        if spec.keys().isdisjoint(_TUNING_KEYS):  # the common case: all defaults
+        if spec.keys().isdisjoint(_TUNING_KEYS):
             return DropNode.data(
                 d.oid,
                 d.producers,
@@ -632,6 +695,14 @@ class GraphRun:
         return DropSnapshot(
             uid, node.state, None, node.error or None, size=drop.size, data_url=drop.data_url
         )
+
+
+def _needs_no_check(cls: type[AppDrop] | type[DataDrop]) -> bool:
+    """A class needing no optional module and keeping the default (empty) spec check."""
+    base = AppDrop if issubclass(cls, AppDrop) else DataDrop
+    return not getattr(cls, "requires", None) and (
+        cls.check_spec.__func__ is base.check_spec.__func__  # type: ignore[attr-defined]
+    )
 
 
 def _setting(spec: DropSpec, name: str) -> object:
