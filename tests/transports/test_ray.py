@@ -215,7 +215,10 @@ def test_a_crashed_worker_node_is_survived_by_rerunning_its_session(
     log, hold = tmp_path / "runs.log", tmp_path / "go"
     extra = [cluster.add_node(num_cpus=1) for _ in range(2)]
     try:
-        workers = [str(n.node_id) for n in [*cluster.worker_nodes]][-4:]
+        victim = extra[-1]
+        doomed = str(victim.node_id)
+        others = [str(n.node_id) for n in cluster.worker_nodes if n is not victim]
+        workers = [*others[-3:], doomed]  # p3, which runs until let go, on the victim
         head = head_id(cluster)
         wait_until(lambda: set(workers) <= set(island.nodes()), 30, "four worker NMs")
         specs: list[dict[str, Any]] = []
@@ -237,8 +240,6 @@ def test_a_crashed_worker_node_is_survived_by_rerunning_its_session(
              "filepath": "total.txt", "node": head},
         ]  # fmt: skip
         session = island.submit(specs, "crash-rerun")
-        victim = extra[-1]
-        doomed = str(victim.node_id)
         done = [f"v{i}" for i in range(3)]
         wait_until(lambda: "p3" in ran(log), 30, "p3 to start")
         wait_until(
