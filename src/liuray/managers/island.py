@@ -385,7 +385,7 @@ class IslandManager(IslandDeploy):
                 session.session_id, attempt, len(plan.run), len(plan.carry), len(plan.done),
             )  # fmt: skip
             with session.lock:
-                session.keep(plan.done, abandoned.failures, abandoned.home)
+                session.keep(plan.done, abandoned.failures, abandoned.home, len(plan.carry))
             if plan.run:
                 specs = rerun_specs(graph, plan, abandoned.home, abandoned.lost)
                 part = load_physical_graph([*specs, {}])

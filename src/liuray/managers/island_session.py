@@ -103,6 +103,8 @@ class IslandSession:
     #: with their state, and their number per state name (counted with the nodes').
     kept: dict[DropUid, DropStatus] = field(default_factory=dict)
     kept_counts: dict[str, int] = field(default_factory=dict)
+    #: Carried drops counted in ``kept_counts`` until the next attempt starts.
+    _carried: int = 0
     #: Where the kept drops ran (a later re-run plans with them).
     kept_home: dict[DropUid, NodeName] = field(default_factory=dict)
     #: Failures of kept drops in ERROR (they stay failed), as (uid, node, error).
@@ -119,10 +121,12 @@ class IslandSession:
         done: Mapping[DropUid, DropStatus],
         failures: Iterable[Failure],
         home: Mapping[DropUid, NodeName],
+        carried: int = 0,
     ) -> None:
         """A re-run keeps ``done`` as they are (see :mod:`liuray.managers.lineage`; what
         an earlier re-run kept is in ``done`` again if it still is), with where they
-        ran (``home``) and the failures of those in ERROR."""
+        ran (``home``) and the failures of those in ERROR. The ``carried`` drops count as
+        completed until the next attempt starts (which counts them itself)."""
         self.kept = dict(done)
         self.node_counts = {}  # the abandoned attempt's, until the next one starts
         self.kept_home = {uid: home[uid] for uid in done if uid in home}
@@ -131,7 +135,10 @@ class IslandSession:
         for status in self.kept.values():
             name = str(status.exec_state or status.state)
             counts[name] = counts.get(name, 0) + 1
+        if carried:
+            counts[str(DropState.COMPLETED)] = counts.get(str(DropState.COMPLETED), 0) + carried
         self.kept_counts = counts
+        self._carried = carried
         known = {f.oid for f in self.kept_failures}
         for failure in failures:
             if failure.oid not in known and _failed(self.kept.get(failure.oid)):
@@ -185,6 +192,10 @@ class IslandSession:
 
     def start_nodes(self, initial_counts: Mapping[NodeName, dict[str, int]]) -> None:
         """The session is deployed on these nodes, with these drop counts to begin with."""
+        if self._carried:  # the nodes count the carried drops from now on
+            completed = str(DropState.COMPLETED)
+            self.kept_counts[completed] -= self._carried
+            self._carried = 0
         for node, counts in initial_counts.items():
             self.node_states[node] = _S.RUNNING
             self.node_counts[node] = dict(counts)
