@@ -74,6 +74,19 @@ def test_file_write_creates_directories_and_reports_the_first_write(context: Con
     assert drop.data_url == drop.path.as_uri()
 
 
+def test_the_first_chunk_replaces_what_the_file_held(context: Context) -> None:
+    """A file left by an abandoned attempt (a session re-run after a lost node, in the
+    same directory) is written afresh, not appended to."""
+    stale = context.session_dir / "out.bin"
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"half-written by the attempt before")
+    drop = FileDrop("f", {"filepath": "out.bin"}, context)
+    drop.write(b"ab")
+    drop.write(b"cd")
+
+    assert stale.read_bytes() == b"abcd"
+
+
 def test_files_persist_and_memory_is_released_unless_persisted(context: Context) -> None:
     assert FileDrop("f", {}, context).releasable is False
     assert MemoryDrop("m", {}, context).releasable is True

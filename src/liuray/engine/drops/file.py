@@ -34,11 +34,12 @@ def safe_name(uid: str) -> str:
 class FileDrop(DataDrop):
     """A drop whose payload is a file."""
 
-    __slots__ = ("_path",)
+    __slots__ = ("_path", "_started")
 
     def __init__(self, uid: DropUid, spec: DropSpec, context: DropContext) -> None:
         super().__init__(uid, spec, context)
         self._path: Path | None = None
+        self._started = False
 
     @property
     def path(self) -> Path:
@@ -103,9 +104,13 @@ class FileDrop(DataDrop):
         self.path.parent.mkdir(parents=True, exist_ok=True)
 
     def _append(self, data: bytes) -> None:
+        """The drop's first chunk replaces whatever the file held (as DALiuGE opens it
+        for writing): a session run again in the same directory, after a lost node,
+        writes the file afresh instead of appending to the abandoned attempt's."""
         self.prepare()
-        with self.path.open("ab") as handle:
+        with self.path.open("ab" if self._started else "wb") as handle:
             handle.write(data)
+        self._started = True
 
     def _store(self, data: bytes) -> None:
         self.prepare()
