@@ -91,9 +91,27 @@ def test_drop_detail_carries_the_bash_apps_logs(server: LiveServer, client: http
     assert detail["started_at"] <= detail["finished_at"]
     assert client.post(f"/api/sessions/{sid}/graph/drop/hello").json()["logs"] == detail["logs"]
 
-    missing = client.get(f"/api/sessions/{sid}/graph/drop/nope")
-    assert missing.status_code == 400
-    assert "nope" in missing.json()["message"]
+
+def test_an_unknown_drop_is_404_naming_the_drop_and_the_session(
+    server: LiveServer, client: httpx.Client
+) -> None:
+    """Asking for a drop the session does not have is a missing resource (404, not a bad
+    request), on DALiuGE's route (GET and POST) and on liuray's file download; the
+    message names both, and DALiuGE's client gets its NoDropException."""
+    graph = cross_node_graph("nodrop", server.nodes, server.workspace / "nodrop.txt")
+    sid = client.post("/api/liuray/submit", json=graph).json()["sessionId"]
+    wait_for_end(client, sid)
+
+    for method in ("GET", "POST"):
+        missing = client.request(method, f"/api/sessions/{sid}/graph/drop/nope")
+        assert missing.status_code == 404, missing.text
+        body = missing.json()
+        assert "'nope'" in body["message"] and repr(sid) in body["message"]
+        assert (body["error"], body["type"]) == ("DropNotFound", "NoDropException")
+        assert body["args"][0] == "nope"
+    content = client.get(f"/api/liuray/sessions/{sid}/drops/nope/content")
+    assert content.status_code == 404
+    assert "'nope'" in content.json()["message"] and repr(sid) in content.json()["message"]
 
 
 def test_deploy_takes_completed_in_every_form(server: LiveServer, client: httpx.Client) -> None:

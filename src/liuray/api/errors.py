@@ -56,11 +56,16 @@ class TemplateNotFound(InvalidRequest):
     """The translator keeps no physical graph template by that id (any more)."""
 
 
+class DropNotFound(LiurayError):
+    """A session has no drop by that oid (answered with 404, DALiuGE's NoDropException)."""
+
+
 #: Exception class -> HTTP status; the most specific class in an error's MRO wins.
 STATUS: dict[type[BaseException], int] = {
     SessionNotFound: 404,
     NodeNotFound: 404,
     TemplateNotFound: 404,
+    DropNotFound: 404,
     SessionExists: 409,
     InvalidTransition: 409,
     InvalidSessionState: 400,
@@ -99,6 +104,7 @@ DALIUGE_TYPES: dict[str, str] = {
     "InvalidSessionState": "InvalidSessionState",
     "GraphError": "InvalidGraphException",
     "InvalidTransition": "InvalidDropException",
+    "DropNotFound": "NoDropException",
 }
 #: DALiuGE exceptions whose constructor is (session_id, reason).
 _SESSION_TYPES = frozenset(
@@ -118,6 +124,8 @@ def error_body(name: str, message: str, detail: dict[str, Any] | None = None) ->
     args: list[Any] = [message]
     if dlg_type in _SESSION_TYPES:
         args = [str(detail.get("session_id", "")), message]
+    elif dlg_type == "NoDropException":  # (drop_uid, reason)
+        args = [str(detail.get("uid", "")), message]
     return {"error": name, "message": message, "detail": detail, "type": dlg_type, "args": args}
 
 
