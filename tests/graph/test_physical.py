@@ -533,3 +533,23 @@ def test_a_graph_file_json_accepts_and_orjson_refuses_still_loads(tmp_path: Path
     assert graph["a"].spec["seed"] == 10**30
     assert graph["a"].spec["scale"] != graph["a"].spec["scale"]  # NaN
     assert graph["b"].producers == ["a"]
+
+
+def test_specs_keep_their_links_as_written_and_share_equal_lists() -> None:
+    """A spec's link list equal to the drop's (both ends written, as DALiuGE does) is
+    the drop's own list afterwards, one list less; a list that differs (a link given
+    only from the other end, a port name) is left as written."""
+    graph = load_physical_graph(
+        [
+            app("a", HELLO, outputs=["b"]),
+            data("b", producers=["a"], consumers=["c"]),
+            app("c", inputs=[{"b": "x"}], outputs=["d"]),
+            data("d"),
+        ]
+    )
+    assert graph["a"].spec["outputs"] is graph["a"].outputs
+    assert graph["b"].spec["producers"] is graph["b"].producers
+    assert graph["c"].spec["inputs"] == [{"b": "x"}]
+    assert graph["c"].inputs == ["b"]
+    assert graph["d"].producers == ["c"]
+    assert "producers" not in graph["d"].spec

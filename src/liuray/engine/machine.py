@@ -52,6 +52,7 @@ from __future__ import annotations
 import re
 from collections import deque
 from collections.abc import Collection, Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from liuray.engine.events import (
     AppFailed,
@@ -114,75 +115,64 @@ def is_consequence(error: str) -> bool:
 class DropNode:
     """The machine's view of one drop: links by uid, state and firing counters.
 
-    Build with :meth:`app` or :meth:`data` (which copy the links into tuples), or
-    directly from link sequences nobody will change (a session built from a loaded
-    graph shares the graph's lists). ``external_producers`` counts producers that live
-    on other nodes (their settlement arrives as :class:`ProducerSettled`).
+    Build with :meth:`app` or :meth:`data` (which copy the links into tuples), or make
+    an :class:`AppNode` or a :class:`DataNode` directly from link sequences nobody will
+    change (a session built from a loaded graph shares the graph's lists).
+    ``external_producers`` counts producers that live on other nodes (their settlement
+    arrives as :class:`ProducerSettled`).
+
+    Each kind holds only its own fields (a million-drop session makes a million nodes);
+    the other kind's read as constants (an app has no producers, a data drop no
+    attempts).
     """
 
-    __slots__ = (
-        "app_state",
-        "attempt",
-        "block_skip",
-        "consumers",
-        "error",
-        "error_threshold",
-        "errors_in",
-        "external_producers",
-        "inputs",
-        "is_app",
-        "outputs",
-        "pending",
-        "pending_consumers",
-        "producers",
-        "releasable",
-        "skips_in",
-        "state",
-        "tries",
-        "uid",
-        "watched",
-    )
+    if TYPE_CHECKING:  # every field, for the type checker; each kind has its own slots
+        __slots__ = (
+            "app_state",
+            "attempt",
+            "block_skip",
+            "consumers",
+            "error",
+            "error_threshold",
+            "errors_in",
+            "external_producers",
+            "inputs",
+            "is_app",
+            "outputs",
+            "pending",
+            "pending_consumers",
+            "producers",
+            "releasable",
+            "skips_in",
+            "state",
+            "tries",
+            "uid",
+            "watched",
+        )
+        is_app: bool
+        app_state: AppState | None
+        inputs: Sequence[DropUid]
+        outputs: Sequence[DropUid]
+        producers: Sequence[DropUid]
+        consumers: Sequence[DropUid]
+        external_producers: int
+        pending_consumers: int
+        error_threshold: int
+        tries: int
+        attempt: int
+        releasable: bool
+        watched: bool
+    else:
+        __slots__ = ("block_skip", "error", "errors_in", "pending", "skips_in", "state", "uid")
 
-    def __init__(
-        self,
-        uid: DropUid,
-        is_app: bool,
-        upstream: Sequence[DropUid] = _NO_UIDS,
-        downstream: Sequence[DropUid] = _NO_UIDS,
-        external_producers: int = 0,
-        releasable: bool = False,
-        watched: bool = False,
-    ) -> None:
-        # Every field is set once: a million-drop session makes a million of these.
-        # ``upstream``/``downstream`` are kept as given (never modified here): inputs and
-        # outputs of an app, producers and consumers of a data drop.
+    def __init__(self, uid: DropUid) -> None:
         self.uid = uid
-        self.is_app = is_app
         self.state = DropState.INITIALIZED
-        if is_app:
-            self.app_state: AppState | None = AppState.NOT_RUN
-            self.inputs: Sequence[DropUid] = upstream
-            self.outputs: Sequence[DropUid] = downstream
-            self.producers: Sequence[DropUid] = _NO_UIDS
-            self.consumers: Sequence[DropUid] = _NO_UIDS
-        else:
-            self.app_state = None
-            self.inputs = _NO_UIDS
-            self.outputs = _NO_UIDS
-            self.producers = upstream
-            self.consumers = downstream
-        self.external_producers = external_producers
         # Apps: inputs not yet settled. Data: producers not yet settled.
         self.pending = 0
         self.errors_in = 0
         self.skips_in = 0
-        self.pending_consumers = 0
-        self.error_threshold = 0
-        self.tries = 1
-        self.attempt = 0
         self.block_skip = False
-        self.releasable = releasable
-        self.watched = watched
         self.error = ""
 
     @classmethod
@@ -197,7 +187,7 @@ class DropNode:
         block_skip: bool = False,
     ) -> DropNode:
         """An application drop reading ``inputs`` and writing ``outputs``."""
-        node = cls(uid, True, tuple(inputs), tuple(outputs))
+        node = AppNode(uid, tuple(inputs), tuple(outputs))
         node.error_threshold = error_threshold
         node.tries = max(1, tries)
         node.block_skip = block_skip
@@ -216,8 +206,8 @@ class DropNode:
         block_skip: bool = False,
     ) -> DropNode:
         """A data drop written by ``producers`` and read by ``consumers``."""
-        node = cls(
-            uid, False, tuple(producers), tuple(consumers), external_producers, releasable, watched
+        node = DataNode(
+            uid, tuple(producers), tuple(consumers), external_producers, releasable, watched
         )
         node.block_skip = block_skip
         return node
@@ -232,6 +222,67 @@ class DropNode:
     def __repr__(self) -> str:
         kind = f"app {self.app_state}" if self.is_app else "data"
         return f"DropNode({self.uid!r}, {kind}, {self.state})"
+
+
+class AppNode(DropNode):
+    """An application's node; ``inputs`` and ``outputs`` are kept as given."""
+
+    if not TYPE_CHECKING:
+        __slots__ = ("app_state", "attempt", "error_threshold", "inputs", "outputs", "tries")
+    is_app = True
+    producers = consumers = _NO_UIDS
+    external_producers = pending_consumers = 0
+    releasable = watched = False
+
+    def __init__(
+        self,
+        uid: DropUid,
+        inputs: Sequence[DropUid] = _NO_UIDS,
+        outputs: Sequence[DropUid] = _NO_UIDS,
+    ) -> None:
+        super().__init__(uid)
+        self.app_state = AppState.NOT_RUN
+        self.inputs = inputs
+        self.outputs = outputs
+        self.attempt = 0
+        self.tries = 1
+        self.error_threshold = 0
+
+
+class DataNode(DropNode):
+    """A data drop's node; ``producers`` and ``consumers`` are kept as given."""
+
+    if not TYPE_CHECKING:
+        __slots__ = (
+            "consumers",
+            "external_producers",
+            "pending_consumers",
+            "producers",
+            "releasable",
+            "watched",
+        )
+    is_app = False
+    app_state = None
+    inputs = outputs = _NO_UIDS
+    attempt = error_threshold = 0
+    tries = 1
+
+    def __init__(
+        self,
+        uid: DropUid,
+        producers: Sequence[DropUid] = _NO_UIDS,
+        consumers: Sequence[DropUid] = _NO_UIDS,
+        external_producers: int = 0,
+        releasable: bool = False,
+        watched: bool = False,
+    ) -> None:
+        super().__init__(uid)
+        self.producers = producers
+        self.consumers = consumers
+        self.external_producers = external_producers
+        self.pending_consumers = 0
+        self.releasable = releasable
+        self.watched = watched
 
 
 class SessionMachine:

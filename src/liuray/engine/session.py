@@ -59,7 +59,7 @@ from liuray.engine.events import (
     SessionCancelled,
     SessionEnded,
 )
-from liuray.engine.machine import DropNode, SessionMachine, is_consequence
+from liuray.engine.machine import AppNode, DataNode, DropNode, SessionMachine, is_consequence
 from liuray.engine.params import as_bool, as_float, as_int, param
 from liuray.engine.registry import APPS as _BUILT_IN_APPS
 from liuray.engine.registry import DATA as _BUILT_IN_DATA
@@ -110,6 +110,9 @@ _DROP_CODES: dict[DropState, int] = {state: state.code for state in DropState}
 _APP_CODES: dict[AppState | None, int] = {state: state.code for state in AppState}
 
 _log = logging.getLogger(__name__)
+
+#: The inputs of every app that has none (nothing appends to an app's link lists).
+_NO_DROPS: list[DataDrop] = []
 
 #: Where a spec may set check_filepath_exists (top level or an EAGLE field group).
 _CHECK_KEYS = frozenset(
@@ -212,7 +215,15 @@ class GraphRun:
             plain: dict[tuple[str, bool], type[AppDrop] | type[DataDrop]] = {}
             drops = self.drops
             for description in graph:
-                drops[description.oid] = self._instantiate(description, plain)
+                drop = drops[description.oid] = self._instantiate(description, plain)
+                if description.is_app:
+                    # At once, so the next drop's allocations reuse what this frees: the
+                    # app's own empty port dicts and link lists (most graphs name no
+                    # ports; a scatter's apps have no inputs).
+                    drop.input_ports = description.input_ports  # type: ignore[union-attr]
+                    drop.output_ports = description.output_ports  # type: ignore[union-attr]
+                    if not description.inputs:
+                        drop.inputs = _NO_DROPS  # type: ignore[union-attr]
             if self.allowed_paths is not None:
                 for drop in drops.values():
                     if isinstance(drop, FileDrop):
@@ -292,19 +303,16 @@ class GraphRun:
             ):
                 append(self._wire(d, external.get(d.oid, 0), d.oid in watched))
             elif d.is_app:
+                # Into the app's own empty lists (no new list per app); ports are set.
                 if d.inputs:
-                    drop.inputs = list(map(get, d.inputs))  # type: ignore[union-attr]
-                if d.outputs:
-                    drop.outputs = list(map(get, d.outputs))  # type: ignore[union-attr]
-                drop.input_ports = d.input_ports  # type: ignore[union-attr]
-                drop.output_ports = d.output_ports  # type: ignore[union-attr]
-                append(DropNode(d.oid, True, d.inputs, d.outputs))
+                    _fill(drop, "inputs", d.inputs, get)  # type: ignore[arg-type]
+                _fill(drop, "outputs", d.outputs, get)  # type: ignore[arg-type]
+                append(AppNode(d.oid, d.inputs, d.outputs))
             else:
                 seen = d.oid in watched
                 append(
-                    DropNode(
+                    DataNode(
                         d.oid,
-                        False,
                         d.producers,
                         d.consumers,
                         external.get(d.oid, 0) if external else 0,
@@ -695,6 +703,18 @@ class GraphRun:
         return DropSnapshot(
             uid, node.state, None, node.error or None, size=drop.size, data_url=drop.data_url
         )
+
+
+def _fill(
+    app: AppDrop, name: str, uids: list[DropUid], get: Callable[[DropUid], AppDrop | DataDrop]
+) -> None:
+    """Link ``app`` to the drops named by ``uids``: into its own empty list (as
+    ``AppDrop`` makes them), else a new one."""
+    links = getattr(app, name)
+    if links.__class__ is list and not links:
+        links.extend(map(get, uids))
+    else:
+        setattr(app, name, list(map(get, uids)))
 
 
 def _needs_no_check(cls: type[AppDrop] | type[DataDrop]) -> bool:
