@@ -14,7 +14,7 @@ import pytest
 from engine_helpers import BASH, COPY, HELLO, PYFUNC, SLEEP, app, data
 
 import liuray
-from liuray.engine.local import WorkerPool, run_graph
+from liuray.engine.local import BATCH, QUICK_BATCH, WorkerPool, run_graph
 from liuray.engine.session import GraphRun
 from liuray.engine.states import AppState, DropState, SessionState
 from liuray.errors import GraphError
@@ -290,3 +290,41 @@ def test_a_file_drop_completed_unwritten_exists_empty(tmp_path: Path) -> None:
     result = run_graph(specs, session_dir=tmp_path)
     assert result.ok, result.failures
     assert (tmp_path / "root.bin").read_bytes() == b""
+
+
+class _CountingRun:
+    """Stands in for a GraphRun: apps take ``seconds`` each; records each apply's size."""
+
+    session_id = "counting"
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.applied: list[int] = []
+        self.done = threading.Event()
+        self.total = 0
+
+    def run_app(self, uid: str, attempt: int) -> Any:
+        if self.seconds:
+            time.sleep(self.seconds)
+        return uid
+
+    def apply(self, *events: Any) -> None:
+        self.applied.append(len(events))
+        if sum(self.applied) == self.total:
+            self.done.set()
+
+
+@pytest.mark.parametrize(("seconds", "largest"), [(0.0, QUICK_BATCH), (0.002, 1)])
+def test_quick_apps_are_taken_and_reported_in_larger_batches(seconds: float, largest: int) -> None:
+    """A worker's first batch from a long queue is ``BATCH`` apps; while they are all
+    quick the next ones are larger (``QUICK_BATCH``), their outcomes applied together;
+    an app slower than ``QUICK_APP_S`` has its outcome applied at once, and the batches
+    stay small."""
+    run = _CountingRun(seconds)
+    run.total = 2000 if not seconds else 100
+    pool = WorkerPool(1)
+    pool.submit_many(run, [(f"a{i}", 1) for i in range(run.total)])  # type: ignore[arg-type]
+    assert run.done.wait(30)
+    pool.shutdown()
+    assert run.applied[0] == (BATCH if not seconds else 1)
+    assert max(run.applied) == largest
