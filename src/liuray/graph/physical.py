@@ -456,7 +456,11 @@ def _link(
                 _link_list(other, theirs).append(drop.oid)
             elif other.oid not in own:
                 own.append(other.oid)
-                _link_list(other, theirs).append(drop.oid)
+                back = getattr(other, theirs)  # _link_list, inline: once per link
+                if back is _UNLINKED:
+                    back = []
+                    setattr(other, theirs, back)
+                back.append(drop.oid)
             if port is None:
                 entries[position] = other.oid
             else:
