@@ -93,12 +93,16 @@ class WorkerPool:
 
     def submit_many(self, run: GraphRun, attempts: list[tuple[DropUid, int]]) -> None:
         """Queue app attempts of one session under a single lock acquisition."""
+        self.submit_tasks([(run, uid, attempt) for uid, attempt in attempts])
+
+    def submit_tasks(self, submitted: list[tuple[GraphRun, DropUid, int]]) -> None:
+        """Queue ``(session, uid, attempt)`` app attempts under a single lock acquisition."""
         cond = self._cond
         with cond:
             if self._closed:
                 raise RuntimeError("the worker pool is shut down")
             tasks = self._tasks
-            tasks.extend((run, uid, attempt) for uid, attempt in attempts)
+            tasks.extend(submitted)
             waiting = len(tasks)
             if getattr(_local, "pool", None) is self:
                 # A worker submitting follow-ups takes one itself next: only wake other

@@ -240,7 +240,12 @@ class AppNode(DropNode):
         inputs: Sequence[DropUid] = _NO_UIDS,
         outputs: Sequence[DropUid] = _NO_UIDS,
     ) -> None:
-        super().__init__(uid)
+        # The common fields set here, not by DropNode.__init__: one call less per node.
+        self.uid = uid
+        self.state = DropState.INITIALIZED
+        self.pending = self.errors_in = self.skips_in = 0
+        self.block_skip = False
+        self.error = ""
         self.app_state = AppState.NOT_RUN
         self.inputs = inputs
         self.outputs = outputs
@@ -276,7 +281,11 @@ class DataNode(DropNode):
         releasable: bool = False,
         watched: bool = False,
     ) -> None:
-        super().__init__(uid)
+        self.uid = uid
+        self.state = DropState.INITIALIZED
+        self.pending = self.errors_in = self.skips_in = 0
+        self.block_skip = False
+        self.error = ""
         self.producers = producers
         self.consumers = consumers
         self.external_producers = external_producers
@@ -289,7 +298,8 @@ class SessionMachine:
     """All drops of one session partition and DALiuGE's rules over them (pure, no I/O).
 
     Args:
-        nodes: the drops; links must be symmetric (``a in b.consumers`` iff
+        nodes: the drops (or a dict of them by uid, then kept as the machine's own);
+            links must be symmetric (``a in b.consumers`` iff
             ``b in a.inputs``), which :func:`link_check` verifies.
         uncounted: drops owned and reported by another node (copies of its drops): left
             out of :meth:`counts` and the journal.
@@ -302,12 +312,14 @@ class SessionMachine:
 
     def __init__(
         self,
-        nodes: Iterable[DropNode],
+        nodes: Iterable[DropNode] | dict[DropUid, DropNode],
         uncounted: Collection[DropUid] = (),
         enders: Collection[DropUid] = (),
         on_complete: Collection[DropUid] = (),
     ) -> None:
-        self.nodes: dict[DropUid, DropNode] = {n.uid: n for n in nodes}
+        self.nodes: dict[DropUid, DropNode] = (
+            nodes if isinstance(nodes, dict) else {n.uid: n for n in nodes}
+        )
         self.uncounted = frozenset(uncounted)
         self.enders = frozenset(enders)
         self.on_complete = frozenset(on_complete)

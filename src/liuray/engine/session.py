@@ -285,8 +285,8 @@ class GraphRun:
         graph: PhysicalGraph,
         external: Mapping[DropUid, int],
         watched: Collection[DropUid],
-    ) -> list[DropNode]:
-        """Link the drop objects and make the machine's nodes, in one pass.
+    ) -> dict[DropUid, DropNode]:
+        """Link the drop objects and make the machine's nodes (by uid), in one pass.
 
         The common drop (no tuning parameter, no streaming link, no remote producer)
         takes the short way: its node shares the graph's link lists (nobody changes
@@ -294,31 +294,32 @@ class GraphRun:
         """
         drops = self.drops
         get = drops.__getitem__
-        nodes: list[DropNode] = []
-        append = nodes.append
+        nodes: dict[DropUid, DropNode] = {}
         for d in graph:
             drop = drops[d.oid]
             if not d.spec.keys().isdisjoint(_TUNING_KEYS) or (
                 d.streaming_inputs if d.is_app else d.streaming_consumers
             ):
-                append(self._wire(d, external.get(d.oid, 0), d.oid in watched))
+                nodes[d.oid] = self._wire(d, external.get(d.oid, 0), d.oid in watched)
             elif d.is_app:
                 # Into the app's own empty lists (no new list per app); ports are set.
                 if d.inputs:
                     _fill(drop, "inputs", d.inputs, get)  # type: ignore[arg-type]
-                _fill(drop, "outputs", d.outputs, get)  # type: ignore[arg-type]
-                append(AppNode(d.oid, d.inputs, d.outputs))
+                outputs = drop.outputs  # type: ignore[union-attr]  # _fill, inline
+                if outputs.__class__ is list and not outputs:
+                    outputs.extend(map(get, d.outputs))  # type: ignore[arg-type]
+                else:
+                    _fill(drop, "outputs", d.outputs, get)  # type: ignore[arg-type]
+                nodes[d.oid] = AppNode(d.oid, d.inputs, d.outputs)
             else:
                 seen = d.oid in watched
-                append(
-                    DataNode(
-                        d.oid,
-                        d.producers,
-                        d.consumers,
-                        external.get(d.oid, 0) if external else 0,
-                        drop.releasable_by_default and not seen,  # type: ignore[union-attr]
-                        seen,
-                    )
+                nodes[d.oid] = DataNode(
+                    d.oid,
+                    d.producers,
+                    d.consumers,
+                    external.get(d.oid, 0) if external else 0,
+                    drop.releasable_by_default and not seen,  # type: ignore[union-attr]
+                    seen,
                 )
         return nodes
 
@@ -407,17 +408,18 @@ class GraphRun:
             if journal and not self._changes_pending:
                 self._changes_pending = True
                 self.on_changes(self)  # type: ignore[misc]
-        ready: list[tuple[DropUid, int]] = []
+        ready: list[tuple[GraphRun, DropUid, int]] = []
         for instruction in instructions:
-            if isinstance(instruction, RunApp):
-                if instruction.attempt > 1 and instruction.uid in self._retry_delays:
-                    self._retry_later(instruction.uid, instruction.attempt)
+            if instruction.__class__ is RunApp:  # most of them: no isinstance ladder
+                uid, attempt = instruction.uid, instruction.attempt
+                if attempt > 1 and uid in self._retry_delays:
+                    self._retry_later(uid, attempt)
                 else:
-                    ready.append((instruction.uid, instruction.attempt))
+                    ready.append((self, uid, attempt))
             else:
                 self._carry_out(instruction)
         if ready:
-            self.pool.submit_many(self, ready)
+            self.pool.submit_tasks(ready)
 
     def _carry_out(self, instruction: Instruction) -> None:
         """Every instruction but RunApp (which :meth:`apply` batches)."""
