@@ -295,9 +295,9 @@ class GraphRun:
         drops = self.drops
         get = drops.__getitem__
         nodes: dict[DropUid, DropNode] = {}
-        for d in graph:
-            drop = drops[d.oid]
-            if not d.spec.keys().isdisjoint(_TUNING_KEYS) or (
+        # The drops were made in the graph's order: no look-up by uid here.
+        for d, drop in zip(graph, drops.values(), strict=True):
+            if not _TUNING_KEYS.isdisjoint(d.spec) or (
                 d.streaming_inputs if d.is_app else d.streaming_consumers
             ):
                 nodes[d.oid] = self._wire(d, external.get(d.oid, 0), d.oid in watched)
