@@ -67,6 +67,7 @@ from liuray.errors import (
 )
 from liuray.graph.physical import PhysicalGraph, load_physical_graph, unwrap_specs
 from liuray.managers.events import DropsChanged, EventOutbox, NodeEvent
+from liuray.managers.island_audit import RerunStore
 from liuray.managers.island_deploy import IslandDeploy
 from liuray.managers.island_session import IslandSession
 from liuray.managers.lineage import RerunPlan, plan_rerun, rerun_specs
@@ -114,6 +115,7 @@ class IslandManager(IslandDeploy):
         #: A re-run's id on the nodes (``<id>.rerun<n>``) -> the session's id.
         self._node_sids: dict[str, SessionId] = {}
         self.records = records or SessionRecords(None)
+        self._rerun_store = RerunStore(self.records.path)
         self.acquire_timeout = acquire_timeout
         self.audit_interval = audit_interval
         self.cancel_wait = cancel_wait
@@ -393,6 +395,7 @@ class IslandManager(IslandDeploy):
                 self._carry(session, old_sid, plan.carry)
                 self._progressed(session, ())
                 self._trigger(session, _rerun_triggers(session.completed, plan))
+                self._save_rerun(session, list(plan.carry))
         except LiurayError as err:
             with session.lock:
                 session.changes_incomplete = True
@@ -557,6 +560,7 @@ class IslandManager(IslandDeploy):
                     log.exception("could not destroy %s on node %s", session.node_sid, node)
             session.done.set()
         self.records.delete(session_id)
+        self._rerun_store.delete(session_id)
 
     # ------------------------------------------------------------------ events
 
@@ -598,6 +602,7 @@ class IslandManager(IslandDeploy):
     def _ended(self, session: IslandSession) -> None:
         """Record a session that reached its final state and tell the readers."""
         self._save(session)
+        self._rerun_store.delete(session.session_id)
         self.transport.release(session.session_id)
         self._publish(SessionFinished(session.session_id, session.state, session.error))
 

@@ -21,15 +21,13 @@ from liuray.managers.island_audit import IslandAudit
 from liuray.managers.island_session import IslandSession
 from liuray.managers.partition import Partition, split_graph
 from liuray.managers.placement import assign_nodes, is_partition_label, resource_bundle
-from liuray.types import DropSpec, DropUid, NodeName, SessionId
+from liuray.types import DropSpec, DropUid, NodeName
 
 
 class IslandDeploy(IslandAudit):
     """Placing and deploying partitions (see the module docstring)."""
 
     acquire_timeout: float
-    #: A re-run's id on the nodes (``<id>.rerun<n>``) -> the session's id.
-    _node_sids: dict[str, SessionId]
 
     def _deploy_partitions(
         self,

@@ -200,7 +200,7 @@ class IslandReads:
             return SessionProgress(
                 session_id,
                 session.merged_state(),
-                len(session.specs),
+                session.size,
                 session.counts(),
                 session.failures(),
                 tuple(session.nodes),
