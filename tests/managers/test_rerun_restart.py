@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,12 +47,19 @@ def settled(progress: SessionProgress) -> int:
 
 
 def rerun_then_restart(
-    transport: InProcessTransport, app: Any, data: Any, until: Any, tmp_path: Path, reruns: int
+    transport: InProcessTransport,
+    app: Any,
+    data: Any,
+    until: Any,
+    tmp_path: Path,
+    reruns: int,
+    while_down: Callable[[str], None] | None = None,
 ) -> Restarted:
     """prep and double on B (d = 40), slow on A (d + 2), total on C (writes out once the
     file ``release`` exists). A is lost while slow runs: re-run 1 carries d, runs slow
     again and total waits. Attempt 0 is left lingering on B, as if its destroy had
-    failed; then the island manager stops and a new one starts."""
+    failed; then the island manager stops, ``while_down`` is called with the session's
+    id, and a new island manager starts."""
     a, b, c = transport.node_names()
     log, go, release = tmp_path / "runs.log", tmp_path / "go", tmp_path / "release"
     wait = f"until [ -e {release} ]; do sleep 0.05; done; "
@@ -89,6 +97,8 @@ def rerun_then_restart(
     status_before = first.graph_status(session_id)
     with patch.object(transport, "close"):  # the node managers outlive it
         first.close()
+    if while_down is not None:
+        while_down(session_id)
     second = IslandManager(transport, SessionRecords(path), audit_interval=0.5, reruns=reruns)
     return Restarted(second, session_id, before, status_before, log, release, [a, b, c])
 
@@ -146,6 +156,8 @@ def test_a_restarted_island_readopts_a_rerun_with_its_kept_drops(
         assert island.graph_status(session_id)["prep"] == DropStatus(
             DropState.COMPLETED, AppState.FINISHED
         )
+        saved = tmp_path / "records" / "sessions.reruns" / f"{session_id}.json"
+        assert until(lambda: not saved.exists())  # forgotten once the session ended
     finally:
         island.close()
 
@@ -190,5 +202,57 @@ def test_a_restarted_island_keeps_counting_reruns_toward_the_limit(
         assert runs(run.log)["total"] == 1
         errors = {failure.error for failure in island.progress(session_id).failures}
         assert f"node {c} lost" in errors
+    finally:
+        island.close()
+
+
+def test_an_attempt_node_that_lost_the_session_while_the_island_was_down_is_rerun(
+    transport: InProcessTransport, app: Any, data: Any, until: Any, tmp_path: Path
+) -> None:
+    """While no island manager runs, C's node manager loses re-run 1 (total's part).
+    The restarted island re-adopts the session on B and counts C as lost: re-run 2
+    runs C's part again on B (nothing is placed on C any more) and the session
+    finishes with the right output."""
+    c = transport.node_names()[2]
+
+    def forget_on_c(session_id: str) -> None:
+        transport.client(c).destroy_session(f"{session_id}.rerun1")
+
+    run = rerun_then_restart(transport, app, data, until, tmp_path, 2, forget_on_c)
+    island, session_id = run.island, run.session_id
+    try:
+        run.release.touch()
+        assert island.wait(session_id, 20) is _S.FINISHED, island.progress(session_id)
+        counted = runs(run.log)
+        assert (counted["prep"], counted["double"], counted["total"]) == (1, 1, 2)
+        assert f"{session_id}.rerun2" in transport.client(run.nodes[1]).session_ids()
+        assert f"{session_id}.rerun2" not in transport.client(c).session_ids()  # excluded
+        progress = island.progress(session_id)
+        assert (Path(progress.directories[run.nodes[1]]) / "total.txt").read_text() == "42\n"
+    finally:
+        island.close()
+
+
+def test_a_restart_during_a_reruns_deployment_records_the_session_failed(
+    transport: InProcessTransport, app: Any, data: Any, until: Any, tmp_path: Path
+) -> None:
+    """The island stopped while deploying re-run 2 (B holds it, nothing saved it): the
+    restarted island cannot know what that attempt kept, so it records the session
+    FAILED saying so and destroys every attempt left on the nodes."""
+    b, c = transport.node_names()[1:]
+
+    def half_deployed(session_id: str) -> None:
+        assert (tmp_path / "records" / "sessions.reruns" / f"{session_id}.json").exists()
+        transport.client(b).create_session(f"{session_id}.rerun2", session_id)
+
+    run = rerun_then_restart(transport, app, data, until, tmp_path, 2, half_deployed)
+    island, session_id = run.island, run.session_id
+    try:
+        assert island.state(session_id) is _S.FAILED
+        assert island.progress(session_id).error == (
+            "the island manager stopped while re-run 2 of the session was being deployed"
+        )
+        held = transport.client(b).session_ids() + transport.client(c).session_ids()
+        assert not [sid for sid in held if sid.startswith(session_id)]
     finally:
         island.close()

@@ -195,6 +195,8 @@ class IslandAudit(IslandReads):
             self._rerun_store.save(session.session_id, state)
         except (OSError, TypeError):  # a restart then records the session as lost
             log.exception("could not save the re-run state of session %s", session.session_id)
+        if session.done.is_set():  # it ended meanwhile, perhaps before this was saved
+            self._rerun_store.delete(session.session_id)
 
     def _mark_interrupted(self) -> None:
         """Sessions live when the previous island manager stopped: re-adopt or fail them.
