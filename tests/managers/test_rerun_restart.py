@@ -256,3 +256,23 @@ def test_a_restart_during_a_reruns_deployment_records_the_session_failed(
         assert not [sid for sid in held if sid.startswith(session_id)]
     finally:
         island.close()
+
+
+def test_a_rerun_saved_state_that_does_not_match_its_graph_fails_the_session(
+    transport: InProcessTransport, app: Any, data: Any, until: Any, tmp_path: Path
+) -> None:
+    """A saved re-run state whose graph lost its drops (a damaged file) does not stop
+    the island from starting: the session is recorded FAILED and re-run 1 destroyed."""
+
+    def damage(session_id: str) -> None:
+        saved = tmp_path / "records" / "sessions.reruns" / f"{session_id}.json"
+        saved.write_bytes(saved.read_bytes().replace(b'"specs":[{', b'"specs":[],"x":[{', 1))
+
+    run = rerun_then_restart(transport, app, data, until, tmp_path, 2, damage)
+    island, session_id = run.island, run.session_id
+    try:
+        assert island.state(session_id) is _S.FAILED
+        held = [sid for node in run.nodes[1:] for sid in transport.client(node).session_ids()]
+        assert not [sid for sid in held if sid.startswith(session_id)]
+    finally:
+        island.close()

@@ -44,6 +44,8 @@ Policy:
       run reads is carried, the rest is planned by :mod:`liuray.managers.lineage`.
       After the last re-run, a lost node turns every drop that waits on it into an
       ERROR ("node <id> lost"), so the session ends FAILED instead of hanging.
+      Each re-run deployed saves what a restarted island manager needs to re-adopt
+      it (:class:`~liuray.managers.island_audit.RerunStore`).
     * Placing and deploying partitions is in :mod:`liuray.managers.island_deploy`.
 """
 

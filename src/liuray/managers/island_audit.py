@@ -226,7 +226,12 @@ class IslandAudit(IslandReads):
                 if attempt != latest or not adopted:  # stale, or not to be re-adopted
                     self._destroy_attempt(record.session_id, attempt, holders)
             if adopted and saved is not None:
-                self._adopt_rerun(record, saved, attempts[latest])
+                try:
+                    self._adopt_rerun(record, saved, attempts[latest])
+                except Exception:  # one bad saved state must not stop the island starting
+                    log.exception("could not re-adopt session %s", record.session_id)
+                    self._destroy_attempt(record.session_id, latest, attempts[latest])
+                    self._lost(record, latest, saved)
             elif adopted:
                 self._adopt(record, attempts[latest])
             else:
@@ -291,6 +296,11 @@ class IslandAudit(IslandReads):
             saved.kept_home,
         )
         home = saved.home
+        unknown = [uid for uid in (*home, *saved.kept) if uid not in graph]
+        if unknown or not home:
+            raise ValueError(
+                f"the saved re-run names no drop, or drops not in its graph: {unknown[:10]}"
+            )
         carry = {uid: home[uid] for uid in saved.carried}
         plan = RerunPlan(frozenset(home).difference(carry), carry, {})
         part = load_physical_graph([*rerun_specs(graph, plan, home, ()), {}])
