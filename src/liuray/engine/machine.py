@@ -409,13 +409,29 @@ class SessionMachine:
             raise GraphError(f"no drop {uid!r} in this session", uid=uid) from None
 
     def _on_triggered(self, event: DropsTriggered) -> None:
+        # Apps are started here in bulk (a graph may have half a million roots): their
+        # moves are counted once at the end, as _start would count each.
+        nodes, out, journal = self.nodes, self._out, self.journal
+        started = 0
         for uid in event.uids:
-            node = self._node(uid)
+            node = nodes.get(uid) or self._node(uid)
             if node.is_app:
                 if node.app_state is AppState.NOT_RUN:
-                    self._start(node)
+                    if self.uncounted and uid in self.uncounted:
+                        self._start(node)
+                        continue
+                    node.app_state = AppState.RUNNING
+                    node.attempt = 1
+                    out.append(RunApp(uid))
+                    started += 1
+                    if journal is not None:
+                        journal.append(node)
             elif node.state in (DropState.INITIALIZED, DropState.WRITING):
                 self._settle_data(node, DropState.COMPLETED)
+        if started:
+            counts = self._counts
+            counts[AppState.NOT_RUN] -= started
+            counts[AppState.RUNNING] = counts.get(AppState.RUNNING, 0) + started
 
     def _on_app_finished(self, event: AppFinished) -> None:
         node = self._node(event.uid)
