@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import gc
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -73,7 +74,17 @@ def paused(freeze: bool = False) -> Iterator[None]:
 
 #: How long after the last freed session the heap is trimmed (debounce, seconds).
 TRIM_DELAY = 0.5
-_trim_timer: threading.Timer | None = None
+#: How long a server waits without requests before it gives memory back: longer than
+#: uvicorn's keep-alive (5 s), so the last connections are closed by then.
+QUIET_DELAY = 6.0
+
+# Deadlines (time.monotonic) of the two kinds of release; one janitor thread waits for
+# them on a lock of its own (no timer thread per call: each would be made, with its
+# objects, while the heap is at its fullest).
+_soon: float | None = None
+_quiet: float | None = None
+_bell = threading.Lock()
+_janitor: threading.Thread | None = None
 
 
 def release_soon() -> None:
@@ -82,17 +93,54 @@ def release_soon() -> None:
     Collects cycles, then asks glibc to return free heap pages (``malloc_trim``), once
     for a burst of calls. Without it a long-running server keeps the high-water mark of
     its biggest sessions as resident memory. A no-op where glibc is absent. Python's own
-    small-object arenas are freed only when empty, so some of that memory stays (see
-    docs/reliability.md, "Load").
+    small-object arenas are freed only when empty (see docs/reliability.md, "Load").
     """
-    global _trim_timer
+    _schedule(soon=TRIM_DELAY)
+
+
+def release_when_quiet() -> None:
+    """Give memory back once no call to this came for :data:`QUIET_DELAY` seconds.
+
+    A server calls it after each request. The full collection also empties Python's
+    free lists (thousands of tuples, dicts, floats...), which the last requests and
+    connections refill with blocks scattered over the small-object arenas a burst of
+    sessions left nearly empty; each such block keeps a whole arena resident.
+    """
+    _schedule(quiet=QUIET_DELAY)
+
+
+def _schedule(soon: float | None = None, quiet: float | None = None) -> None:
+    global _soon, _quiet, _janitor
     with _lock:
-        if _trim_timer is not None:
-            _trim_timer.cancel()
-        timer = threading.Timer(TRIM_DELAY, _release)
-        timer.daemon = True
-        _trim_timer = timer
-    timer.start()
+        now = time.monotonic()
+        if soon is not None:
+            _soon = now + soon
+        if quiet is not None:
+            _quiet = now + quiet
+        if _janitor is None:
+            _bell.acquire()
+            _janitor = threading.Thread(target=_wait_and_release, name="liuray-gc", daemon=True)
+            _janitor.start()
+        elif _bell.locked():  # wake the janitor to look at the new deadlines
+            _bell.release()
+
+
+def _wait_and_release() -> None:
+    global _soon, _quiet
+    while True:
+        with _lock:
+            now = time.monotonic()
+            pending = [deadline for deadline in (_soon, _quiet) if deadline is not None]
+            due = min(pending) if pending else None
+            if due is not None and due <= now:
+                if _soon is not None and _soon <= now:
+                    _soon = None
+                if _quiet is not None and _quiet <= now:
+                    _quiet = None
+        if due is not None and due <= now:
+            _release()
+            continue
+        _bell.acquire(timeout=-1 if due is None else due - now)
 
 
 def _release() -> None:

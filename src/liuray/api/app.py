@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from liuray._gc import release_when_quiet
 from liuray.errors import LiurayError, missing_extra
 
 try:  # first import of the package (api/__init__), so every api module is covered
@@ -30,6 +31,7 @@ try:  # first import of the package (api/__init__), so every api module is cover
     from starlette.middleware import Middleware
     from starlette.middleware.cors import CORSMiddleware
     from starlette.routing import BaseRoute, Route
+    from starlette.types import ASGIApp, Receive, Scope, Send
 except ImportError as err:  # pragma: no cover - depends on the installed extras
     raise missing_extra("starlette", "server") from err
 
@@ -94,6 +96,21 @@ def api_routes() -> list[BaseRoute]:
     ]
 
 
+class GiveBackWhenQuiet:
+    """ASGI middleware: each request restarts the countdown after which the server,
+    quiet since, gives memory back (:func:`liuray._gc.release_when_quiet`)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            if scope["type"] == "http":
+                release_when_quiet()
+
+
 def create_app(
     island: IslandManager,
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
@@ -129,6 +146,7 @@ def create_app(
         middleware=[
             *(cors if cors_origins else []),
             *guard,
+            Middleware(GiveBackWhenQuiet),
             Middleware(CatchAll),
         ],
         exception_handlers={LiurayError: liuray_error, HTTPException: http_error},

@@ -134,7 +134,7 @@ def parse_json(data: bytes, what: str = "body") -> Any:
             position=err.start,
         ) from None
     try:
-        value = json.loads(text, parse_constant=_no_constant, parse_float=_finite_float)
+        value = _DECODER.decode(text)
     except json.JSONDecodeError as err:
         raise InvalidRequest(
             f"the {what} is not valid JSON: {err.msg} at line {err.lineno} column {err.colno} "
@@ -175,6 +175,15 @@ def _finite_float(literal: str) -> float:
             number=literal[:40],
         )
     return number
+
+
+#: The one decoder with liuray's checks. ``json.loads`` with hooks makes a decoder per
+#: call, which looks its options up by names made for the occasion, and CPython 3.11's
+#: type attribute cache keeps such names: a few hundred survived a burst of requests
+#: scattered over the heap, each keeping a 1 MB arena of it resident
+#: (docs/reliability.md, "Load"). Sharing it between threads is safe (its scanner's key
+#: cache is only an optimisation).
+_DECODER = json.JSONDecoder(parse_constant=_no_constant, parse_float=_finite_float)
 
 
 def _encodable(value: Any) -> bool:

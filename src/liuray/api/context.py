@@ -4,7 +4,9 @@
 :func:`~liuray.api.app.create_app` stores one :class:`ApiContext` in ``app.state``;
 handlers fetch it with :func:`context`. The island manager's methods are synchronous and
 may block (deploying, asking node managers), so handlers call them through
-:func:`call`, which runs them in Starlette's thread pool and keeps the event loop free.
+:func:`call`, which runs them in the API's own threads (:mod:`~liuray.api.threads`,
+started once, so a burst of requests leaves no thread behind) and keeps the event loop
+free.
 """
 
 from __future__ import annotations
@@ -13,10 +15,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from liuray.api.threads import run_in_thread
 from liuray.managers.island import IslandManager
 
 _P = ParamSpec("_P")
@@ -52,8 +54,8 @@ def context(request: Request) -> ApiContext:
 
 
 async def call(func: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T:
-    """Run a blocking island-manager call in the thread pool."""
-    return await run_in_threadpool(func, *args, **kwargs)
+    """Run a blocking island-manager call in the API's threads."""
+    return await run_in_thread(func, args, kwargs)
 
 
 def success() -> JSONResponse:

@@ -29,6 +29,7 @@ up a stop.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -95,9 +96,12 @@ async def _open(request: Request, session_id: str | None) -> Response:
     island = context(request).island
     loop = asyncio.get_running_loop()
     ready = asyncio.Event()
+    # The wake-up runs in this context: without one, each publishing thread would make
+    # its own, once, and keep it for its life (docs/reliability.md, "Load").
+    wake_context = contextvars.copy_context()
 
     def wake() -> None:
-        loop.call_soon_threadsafe(ready.set)
+        loop.call_soon_threadsafe(ready.set, context=wake_context)
 
     subscription = await call(island.subscribe, session_id, wake)
     streams = _open_streams(request.app)

@@ -135,7 +135,7 @@ class EventOutbox:
         ends, so an end is never followed by older counts.
         """
         with self._ready:
-            self._events = [(seq, e) for seq, e in self._events if seq > acked]
+            self._acknowledge(acked)
             self._ready.wait_for(lambda: bool(self._events or self._closed), timeout=timeout)
             if linger > 0 and self._events:
                 self._ready.wait_for(lambda: self._closed or self._has_end(), timeout=linger)
@@ -150,8 +150,27 @@ class EventOutbox:
         with self._ready:
             # Reading empties the runs' journals: keep what was read in place of the
             # pending entries, so a reader that never acknowledges loses nothing.
-            self._events = [(seq, read.get(id(e), e)) for seq, e in self._events]
+            kept = self._events
+            for index, (seq, event) in enumerate(kept):
+                if id(event) in read:
+                    kept[index] = (seq, read[id(event)])
         return last, events
+
+    def _acknowledge(self, acked: int) -> None:
+        """Drop the events up to ``acked``, in place (under the lock).
+
+        The list is emptied with ``clear`` and never replaced: a new list, or one
+        shrunk by deletion, is memory allocated at the end of a burst of sessions that
+        would outlive it in the heap's emptied arenas (docs/reliability.md, "Load").
+        """
+        kept = self._events
+        done = 0
+        while done < len(kept) and kept[done][0] <= acked:
+            done += 1
+        if done == len(kept):
+            kept.clear()
+        elif done:
+            del kept[:done]
 
     def _has_end(self) -> bool:
         return any(isinstance(event, NodeSessionEnded) for _, event in self._events)

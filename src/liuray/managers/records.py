@@ -61,15 +61,22 @@ class SessionRecords:
         self._db = sqlite3.connect(
             str(path) if path else ":memory:", check_same_thread=False, isolation_level=None
         )
+        # One cursor for every statement: each ``Connection.execute`` makes a cursor
+        # and keeps a weak reference to it (swept only every 200 cursors), and such
+        # references, made during a burst of sessions, outlive it scattered over the
+        # heap and keep its memory from being given back (docs/reliability.md, "Load").
+        self._cursor = self._db.cursor()
         self._lock = threading.Lock()
         with self._lock:
-            self._db.execute("PRAGMA journal_mode=WAL" if path else "PRAGMA journal_mode=MEMORY")
-            self._db.execute(_SCHEMA)
+            self._cursor.execute(
+                "PRAGMA journal_mode=WAL" if path else "PRAGMA journal_mode=MEMORY"
+            )
+            self._cursor.execute(_SCHEMA)
 
     def save(self, record: SessionRecord) -> None:
         """Insert or replace a record."""
         with self._lock:
-            self._db.execute(
+            self._cursor.execute(
                 "INSERT OR REPLACE INTO sessions VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
                     record.session_id,
@@ -85,7 +92,7 @@ class SessionRecords:
     def get(self, session_id: SessionId) -> SessionRecord | None:
         """The record of one session, if any."""
         with self._lock:
-            row = self._db.execute(
+            row = self._cursor.execute(
                 "SELECT * FROM sessions WHERE session_id = ?", (session_id,)
             ).fetchone()
         return None if row is None else _record(row)
@@ -93,17 +100,18 @@ class SessionRecords:
     def all(self) -> list[SessionRecord]:
         """Every record, oldest first."""
         with self._lock:
-            rows = self._db.execute("SELECT * FROM sessions ORDER BY created").fetchall()
+            rows = self._cursor.execute("SELECT * FROM sessions ORDER BY created").fetchall()
         return [_record(row) for row in rows]
 
     def delete(self, session_id: SessionId) -> None:
         """Forget a session."""
         with self._lock:
-            self._db.execute("DELETE FROM sessions WHERE session_id = ?", (session_id,))
+            self._cursor.execute("DELETE FROM sessions WHERE session_id = ?", (session_id,))
 
     def close(self) -> None:
         """Close the database."""
         with self._lock:
+            self._cursor.close()
             self._db.close()
 
 
