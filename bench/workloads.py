@@ -17,7 +17,7 @@ are written in both directions (app ``outputs``/``inputs`` and data
 de-duplicates them. A translator-made graph carries ~3.6 KB of extra fields per drop;
 leaving them out keeps the benchmark about the engines, not about JSON.
 
-Workloads:
+Workloads (``python bench/workloads.py scatter 500000 > pg.json`` writes one):
 
 * ``scatter(n)``: ``n`` independent ``HelloWorldApp -> InMemoryDROP`` pairs, ``2n`` drops,
   ``n`` roots. Measures raw drop throughput (creation + execution + completion events).
@@ -152,3 +152,21 @@ def _ref_oid(ref: str | dict[str, Any]) -> str:
     if isinstance(ref, dict):
         return str(next(iter(ref)))
     return ref
+
+
+def main(argv: list[str]) -> int:
+    """``python bench/workloads.py WORKLOAD N > graph.json``: write a workload's graph."""
+    import json
+    import sys
+
+    if len(argv) != 2 or argv[0] not in WORKLOADS or not argv[1].isdigit():
+        print(f"usage: workloads.py {{{','.join(WORKLOADS)}}} N > graph.json", file=sys.stderr)
+        return 2
+    json.dump(build(argv[0], int(argv[1])), sys.stdout)
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main(sys.argv[1:]))
