@@ -393,3 +393,27 @@ def test_the_command_ends_at_once_after_a_complete_summary_with_its_exit_status(
     assert done.stdout.startswith("FAILED session fails-")
     assert done.stdout.rstrip().endswith("(in error because of the above)")
     assert run_command._is_command_line() is False
+
+
+def test_exit_handlers_the_graph_code_adds_still_run(tmp_path: Path) -> None:
+    """The command ends at once only when nothing is left to end: a function that adds
+    an exit handler (or leaves a thread running) gets a normal exit, handler called."""
+    (tmp_path / "leaves_a_handler.py").write_text(
+        "import atexit, pathlib\n"
+        "def seven():\n"
+        "    marker = pathlib.Path(__file__).with_name('exited')\n"
+        "    atexit.register(marker.write_text, 'yes')\n"
+        "    return '7'\n",
+        encoding="utf-8",
+    )
+    graph = write_graph(tmp_path / "answer.json", pyfunc_graph("leaves_a_handler.seven"))
+    done = subprocess.run(
+        [sys.executable, "-m", "liuray.cli.main", "run", str(graph), "-d", str(tmp_path / "s")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "s" / "answer.txt").read_text() == "7"
+    assert (tmp_path / "exited").read_text() == "yes"

@@ -16,6 +16,7 @@ log they are one ``failed: UID: ERROR`` line each, so they can be grepped.
 from __future__ import annotations
 
 import argparse
+import atexit
 import logging
 import os
 import signal
@@ -131,6 +132,7 @@ def main(args: argparse.Namespace) -> int:
     if problem:
         errors.print(f"[red]error:[/red] {escape(problem)}")
         return 2
+    exit_handlers = atexit._ncallbacks()
     try:
         graph = _read_graph(args.graph, errors)
     except GraphError as err:
@@ -181,9 +183,18 @@ def main(args: argparse.Namespace) -> int:
             "drops cancelled"
         )
         status = 128 + stopped[0]
-    if args.processes == 0 and _is_command_line():
+    if args.processes == 0 and _nothing_left_to_end(exit_handlers) and _is_command_line():
         _exit_now(status)
     return status
+
+
+def _nothing_left_to_end(exit_handlers: int) -> bool:
+    """Whether the run left nothing that a normal exit would wait for or call: no
+    thread but daemons (the worker pool's), no exit handler added (by the graph's code)."""
+    if atexit._ncallbacks() != exit_handlers:
+        return False
+    main_thread = threading.main_thread()
+    return all(t.daemon or t is main_thread for t in threading.enumerate())
 
 
 def _is_command_line() -> bool:
@@ -203,7 +214,8 @@ def _exit_now(status: int) -> NoReturn:
 
     The run is over and nothing else shares the process: freeing a million-drop session
     object by object (and the collector's last full pass over it) took ~3 s at exit.
-    Output and logs are flushed first; no process pool is running (``--processes`` 0).
+    Output and logs are flushed first; only when no process pool ran (``--processes``
+    0) and the graph's code left no thread or exit handler behind.
     """
     logging.shutdown()
     sys.stdout.flush()
