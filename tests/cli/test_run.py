@@ -360,6 +360,17 @@ def scatter_graph(n: int) -> list[dict[str, Any]]:
     return graph
 
 
+def run_command_line(graph: Path, session_dir: Path) -> subprocess.CompletedProcess[str]:
+    """``liuray run GRAPH -d SESSION_DIR`` as a command, in a process of its own."""
+    return subprocess.run(
+        [sys.executable, "-m", "liuray.cli.main", "run", str(graph), "-d", str(session_dir)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
 def test_summary_lists_the_first_outputs_in_graph_order_and_counts_the_rest(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -382,13 +393,7 @@ def test_the_command_ends_at_once_after_a_complete_summary_with_its_exit_status(
     pipe, and the exit status is the run's (1: a drop failed). Code that calls ``main``
     itself gets the status back instead (every other test here)."""
     graph = write_graph(tmp_path / "fails.json", bash_graph("exit 3"))
-    done = subprocess.run(
-        [sys.executable, "-m", "liuray.cli.main", "run", str(graph), "-d", str(tmp_path / "s")],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = run_command_line(graph, tmp_path / "s")
     assert done.returncode == 1, done.stderr
     assert done.stdout.startswith("FAILED session fails-")
     assert done.stdout.rstrip().endswith("(in error because of the above)")
@@ -407,13 +412,7 @@ def test_exit_handlers_the_graph_code_adds_still_run(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     graph = write_graph(tmp_path / "answer.json", pyfunc_graph("leaves_a_handler.seven"))
-    done = subprocess.run(
-        [sys.executable, "-m", "liuray.cli.main", "run", str(graph), "-d", str(tmp_path / "s")],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = run_command_line(graph, tmp_path / "s")
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "s" / "answer.txt").read_text() == "7"
     assert (tmp_path / "exited").read_text() == "yes"
