@@ -18,9 +18,14 @@ A new ``eagle-test-graphs`` or DALiuGE version means re-making it: create the pe
 Design
 ------
 * The graphs are every ``.graph`` file of ``translator/logical_graphs`` and
-  ``translator/graph_config`` in the ``daliuge_tests`` package, and liuray's own small
-  graphs in ``tests/translate/fixtures/graphs`` (named ``liuray/<file>``: nested
-  constructs, a Service construct, an MKN, which DALiuGE fails on). Each is unrolled
+  ``translator/graph_config`` in the ``daliuge_tests`` package; the logical graphs of its
+  ``reproGraphs`` and ``engine/*`` folders (named ``package/<folder>/<file>``; the
+  ``*PG.graph``/``*PGT.graph`` files and JSON lists there are physical graphs, skipped);
+  liuray's own small graphs in ``tests/translate/fixtures/graphs`` (named
+  ``liuray/<file>``: nested constructs, a Service construct, an MKN, which DALiuGE fails
+  on); and real users' graphs from DALiuGE's corpus, gzipped in
+  ``tests/translate/fixtures/corpus`` (named ``corpus/<file>`` without ``.gz``; see the
+  README there). Each is unrolled
   in-process by ``dlg.dropmake.pg_generator.unroll`` with the OID prefix ``"1"`` (what
   ``dlg unroll`` uses), which also applies the graph's active configuration.
 * DALiuGE gives the constructs it rewrites (Scatter, Gather, Service) fresh
@@ -34,7 +39,8 @@ Design
   them (``{oid: port}`` entries, or a bare oid when the port has no name), in order.
 * A graph of more than ``DIGEST_ABOVE`` drops is stored as a digest (its drop count and
   the SHA-256 of its records, sorted by oid, as canonical JSON) to keep the fixture small.
-* A graph DALiuGE refuses is stored with ``error``: the exception's class and message.
+* A graph DALiuGE refuses is stored with ``error``: the exception's class and message
+  (its first ``ERROR_CHARS`` characters).
 
 Fixture shape::
 
@@ -47,6 +53,7 @@ Fixture shape::
 from __future__ import annotations
 
 import argparse
+import gzip
 import hashlib
 import importlib.metadata
 import importlib.util
@@ -64,8 +71,12 @@ DEFAULT_OUTPUT = ROOT / "tests" / "translate" / "fixtures" / "daliuge_unrolled.j
 FALLBACK_PACKAGE = ROOT / ".venv" / "lib" / "python3.11" / "site-packages" / "daliuge_tests"
 OID_PREFIX = "1"
 DIGEST_ABOVE = 2000
+ERROR_CHARS = 300  # DALiuGE's GInvalidLink prints the whole node; its start says why
 FOLDERS = ("logical_graphs", "graph_config")
 OWN_GRAPHS = ROOT / "tests" / "translate" / "fixtures" / "graphs"
+CORPUS = ROOT / "tests" / "translate" / "fixtures" / "corpus"
+PACKAGE_FOLDERS = ("reproGraphs", "engine/graphs", "engine/topoGraphs")
+PACKAGE_FOLDERS += ("engine/simple_functions", "engine/test_filedrops")
 IDENTITY_KEYS = ("oid", "name", "categoryType", "category", "dropclass", "iid", "rank")
 IDENTITY_KEYS += ("loop_ctx", "lg_key")
 LINK_KEYS = ("inputs", "outputs", "producers", "consumers")
@@ -111,16 +122,47 @@ def unroll_one(path: Path) -> dict[str, Any]:
     """DALiuGE's unrolling of the graph at ``path``, reduced to its structure."""
     from dlg.dropmake.pg_generator import unroll
 
-    graph = json.loads(path.read_text(encoding="utf-8"))
+    graph = json.loads(read_text(path))
     try:
         with counted_uuids():
             specs = unroll(graph, OID_PREFIX)
     except Exception as err:  # any refusal is a fact worth recording
-        return {"error": f"{type(err).__name__}: {err}"}
+        message = f"{type(err).__name__}: {err}"
+        return {"error": message if len(message) <= ERROR_CHARS else message[:ERROR_CHARS] + "..."}
     records = [record(spec) for spec in specs if isinstance(spec, dict) and "oid" in spec]
     if len(records) > DIGEST_ABOVE:
         return {"drops": len(records), "sha256": digest(records)}
     return {"drops": len(records), "specs": records}
+
+
+def read_text(path: Path) -> str:
+    """The text of a graph file, gunzipped when its name ends in ``.gz``."""
+    if path.suffix == ".gz":
+        return gzip.decompress(path.read_bytes()).decode("utf-8")
+    return path.read_text(encoding="utf-8")
+
+
+def is_logical_graph(path: Path) -> bool:
+    """True for an EAGLE logical graph: not a ``PG``/``PGT`` file, a JSON object."""
+    if path.stem.endswith(("PG", "PGT")):
+        return False
+    return isinstance(json.loads(read_text(path)), dict)
+
+
+def sources(package: Path) -> Iterator[tuple[str, Path]]:
+    """Every graph of the oracle, as (name, path), in a stable order."""
+    translator = package / "translator"
+    for folder in FOLDERS:
+        for path in sorted((translator / folder).glob("*.graph")):
+            yield f"{folder}/{path.name}", path
+    for folder in PACKAGE_FOLDERS:
+        for path in sorted((package / folder).glob("*.graph")):
+            if is_logical_graph(path):
+                yield f"package/{folder}/{path.name}", path
+    for path in sorted(OWN_GRAPHS.glob("*.graph")):
+        yield f"liuray/{path.name}", path
+    for path in sorted(CORPUS.glob("*.graph.gz")):
+        yield f"corpus/{path.name.removesuffix('.gz')}", path
 
 
 def digest(records: list[dict[str, Any]]) -> str:
@@ -136,15 +178,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--package-dir", type=Path, default=None)
     args = parser.parse_args(argv)
     logging.disable(logging.CRITICAL)  # DALiuGE logs every drop at INFO and worse
-    translator = package_dir(args.package_dir) / "translator"
     graphs: dict[str, Any] = {}
-    sources = [(folder, translator / folder) for folder in FOLDERS]
-    for folder, directory in [*sources, ("liuray", OWN_GRAPHS)]:
-        for path in sorted(directory.glob("*.graph")):
-            name = f"{folder}/{path.name}"
-            graphs[name] = unroll_one(path)
-            outcome = graphs[name].get("error") or f"{graphs[name]['drops']} drops"
-            print(f"{name}: {outcome}", file=sys.stderr)
+    for name, path in sources(package_dir(args.package_dir)):
+        graphs[name] = unroll_one(path)
+        outcome = graphs[name].get("error") or f"{graphs[name]['drops']} drops"
+        print(f"{name}: {outcome}", file=sys.stderr)
     fixture = {
         "daliuge": importlib.metadata.version("daliuge-translator"),
         "oid_prefix": OID_PREFIX,
