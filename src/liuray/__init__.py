@@ -15,11 +15,12 @@ import importlib as _importlib
 import typing as _typing
 
 if _typing.TYPE_CHECKING:
-    from liuray.engine.local import RunResult, run_graph
-    from liuray.engine.local import run_graph as run
+    from liuray.engine.local import RunResult
     from liuray.engine.states import AppState, DropState, SessionState
     from liuray.errors import GraphError, LiurayError
     from liuray.graph.physical import PhysicalGraph, load_physical_graph, read_physical_graph
+    from liuray.managers.local_run import run_graph
+    from liuray.managers.local_run import run_graph as run
 
 __version__ = "0.1.0"
 
@@ -34,8 +35,8 @@ _LAZY = {
     "SessionState": ("liuray.engine.states", "SessionState"),
     "load_physical_graph": ("liuray.graph.physical", "load_physical_graph"),
     "read_physical_graph": ("liuray.graph.physical", "read_physical_graph"),
-    "run": ("liuray.engine.local", "run_graph"),
-    "run_graph": ("liuray.engine.local", "run_graph"),
+    "run": ("liuray.managers.local_run", "run_graph"),
+    "run_graph": ("liuray.managers.local_run", "run_graph"),
 }
 
 __all__ = [

@@ -416,3 +416,20 @@ def test_exit_handlers_the_graph_code_adds_still_run(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "s" / "answer.txt").read_text() == "7"
     assert (tmp_path / "exited").read_text() == "yes"
+
+
+def test_a_logical_graph_with_a_subgraph_app_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``liuray run X.graph`` of DALiuGE's ExampleSubgraphSimple: translated into a
+    SubGraph app whose inner graph runs as a nested session under the run's directory."""
+    pytest.importorskip("daliuge_tests")
+    from importlib.resources import files
+
+    graph = files("daliuge_tests") / "translator/logical_graphs/ExampleSubgraphSimple.graph"
+
+    status = main(["run", str(graph), "-d", str(tmp_path / "run"), "--quiet"])
+
+    assert status == 0, capsys.readouterr().out
+    inner = list((tmp_path / "run" / "subgraphs").rglob("*"))
+    assert any(path.is_file() and path.read_bytes().startswith(b"Hello") for path in inner)

@@ -33,9 +33,10 @@ from rich.table import Table
 
 from liuray.cli.progress import StateProgress
 from liuray.engine.drops.file import FileDrop
-from liuray.engine.local import RunResult, default_root, new_session_id, run_graph
+from liuray.engine.local import RunResult, default_root, new_session_id
 from liuray.errors import GraphError
 from liuray.graph.physical import PhysicalGraph, load_physical_graph, read_physical_graph
+from liuray.managers.local_run import run_graph
 from liuray.types import DropUid
 
 _EXAMPLES = """\

@@ -48,6 +48,7 @@ from typing import Any
 
 from liuray import _gc
 from liuray.engine import capture
+from liuray.engine.apps.base import NestedRunner
 from liuray.engine.events import Event
 from liuray.engine.machine import is_consequence
 from liuray.engine.process_pool import ProcessPool
@@ -249,6 +250,10 @@ def as_physical_graph(graph: PhysicalGraph | list[Any] | str | Path) -> Physical
     return load_physical_graph(graph)
 
 
+#: Makes the nested-session runner of a run, given its session id and directory.
+NestedRunnerFactory = Callable[[str, Path], NestedRunner]
+
+
 def run_graph(
     graph: PhysicalGraph | list[Any] | str | Path,
     *,
@@ -263,6 +268,7 @@ def run_graph(
     stop: threading.Event | None = None,
     code_path: str | Path | Sequence[str | Path] | None = None,
     app_timeout: float | None = None,
+    nested: NestedRunnerFactory | None = None,
 ) -> RunResult:
     """Run a physical graph in this process and wait for it to end.
 
@@ -282,6 +288,9 @@ def run_graph(
             put first on ``sys.path`` for the run, so ``func_name`` finds it.
         app_timeout: seconds an app attempt may run unless its spec sets ``timeout``;
             then it fails with ``TimeoutError`` (retried while ``n_tries`` allows).
+        nested: makes the runner of SubGraph apps' nested sessions, given the session's
+            id and directory (``liuray.run`` passes one; without it a SubGraph app fails
+            saying so). A runner with a ``close()`` method is closed at the end.
 
     Raises:
         GraphError: the graph is malformed (nothing has run).
@@ -291,7 +300,7 @@ def run_graph(
     with code_on_path(_directories(code_path)):
         return _run(
             physical, workers, processes, session_id, session_dir, roots,
-            progress, progress_interval, timeout, stop, app_timeout,
+            progress, progress_interval, timeout, stop, app_timeout, nested,
         )  # fmt: skip
 
 
@@ -339,9 +348,11 @@ def _run(
     timeout: float | None,
     stop: threading.Event | None,
     app_timeout: float | None,
+    nested: NestedRunnerFactory | None,
 ) -> RunResult:
     session_id = session_id or new_session_id()
     directory = Path(session_dir) if session_dir else default_root() / "sessions" / session_id
+    runner = nested(session_id, directory) if nested is not None else None
     pool = WorkerPool(workers)
     process_pool = ProcessPool(processes) if processes > 0 else None
     run: GraphRun | None = None
@@ -360,6 +371,7 @@ def _run(
                     pool=pool,
                     process_pool=process_pool,
                     app_timeout=app_timeout,
+                    nested=runner,
                 )
                 started = time.perf_counter()
                 run.start(roots)
@@ -375,6 +387,9 @@ def _run(
         pool.shutdown(wait=False)
         if process_pool is not None:
             process_pool.shutdown(wait=False, cancel_futures=True)
+        close = getattr(runner, "close", None)
+        if callable(close):
+            close()
     total = len(run.machine.nodes)
     counts = run.counts()
     if progress is not None:
