@@ -117,6 +117,28 @@ def test_missing_file_and_empty_nodes_exit_2(
     assert "--nodes needs at least one node name" in capsys.readouterr().err
 
 
+def test_empty_graph_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A logical graph with no nodes is refused (as DALiuGE does), exit status 2."""
+    path = tmp_path / "empty.graph"
+    path.write_text('{"modelData": {}, "nodeDataArray": [], "linkDataArray": []}')
+    assert main(["translate", str(path), "-o", str(tmp_path / "pg.json")]) == 2
+    assert "the logical graph has no nodes" in capsys.readouterr().err
+    assert not (tmp_path / "pg.json").exists()
+
+
+def test_eagle_schema_v4_exits_2_saying_how_to_resave(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A graph saved in EAGLE's newer schema (V4: 'nodes'/'edges') is refused with the
+    format named and what to do."""
+    path = tmp_path / "v4.graph"
+    path.write_text(json.dumps({"modelData": {"schemaVersion": "V4"}, "nodes": {}, "edges": {}}))
+    assert main(["translate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "schema 'V4'" in err
+    assert "nodeDataArray" in err
+
+
 def test_metis_partitions_and_islands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """--algorithm metis --partitions 4 --islands 2: four partitions in two islands, each
     partition inside one island; the summary says so."""

@@ -212,6 +212,50 @@ def test_physical_graph_is_refused_with_a_pointer_to_run(graph: Any) -> None:
         load_logical_graph(graph)
 
 
+V4_PROXY = {  # the head of graph_visual_examples/advent_simple in DALiuGE's corpus
+    "modelData": {"name": "advent_simple.graph", "type": "Graph", "schemaVersion": "V4"},
+    "activeGraphConfigId": None,
+    "graphConfigurations": {},
+    "nodes": {
+        "n": {"id": "n", "category": "Memory", "categoryType": "Data", "name": "ipt",
+              "fields": {"f": {"id": "f", "name": "pydata", "usage": "OutputPort"}}},
+    },
+    "edges": {},
+}  # fmt: skip
+
+
+def test_eagle_schema_v4_is_refused_naming_the_format_and_the_fix() -> None:
+    """EAGLE's newer schema (V4: top-level 'nodes'/'edges' dicts) is read by neither
+    liuray nor DALiuGE 6.6.0; the message names the schema and the keys seen, the OJS
+    format liuray reads, and how to re-save the graph."""
+    with pytest.raises(GraphError) as caught:
+        load_logical_graph(V4_PROXY)
+    message = caught.value.message
+    assert "EAGLE schema 'V4'" in message
+    assert "'nodes'" in message and "'edges'" in message
+    assert "OJS" in message and "'nodeDataArray'" in message and "'linkDataArray'" in message
+    assert "re-save" in message
+    assert "got dict" not in message
+
+
+@pytest.mark.parametrize(
+    ("value", "seen"),
+    [
+        ({"name": "x", "links": []}, "a JSON object with the keys 'links', 'name'"),
+        ({}, "an empty JSON object"),
+        ("graph", "a JSON string"),
+        (7, "a JSON number"),
+    ],
+)
+def test_something_else_is_refused_naming_what_was_found(value: Any, seen: str) -> None:
+    """Not an EAGLE graph at all: the message says what JSON value it found (JSON's
+    words, not Python's) and what an EAGLE graph looks like."""
+    with pytest.raises(GraphError) as caught:
+        load_logical_graph(value)
+    assert seen in caught.value.message
+    assert "'nodeDataArray'" in caught.value.message
+
+
 def test_description_with_a_nameless_field_is_ignored() -> None:
     """EAGLE's Description and Comment nodes are not read at all, so a field without a
     name there stops nothing (as in DALiuGE)."""

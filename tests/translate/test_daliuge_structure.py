@@ -48,7 +48,6 @@ NOT_YET: dict[str, str] = {
     "package/reproGraphs/misc.graph": "an old Description node (categoryType Unknown)",
     "package/reproGraphs/apps.graph": "an Mpi node: one drop per process",
     "package/reproGraphs/groups.graph": "DALiuGE's stale port name on a Gather's input",
-    "package/engine/topoGraphs/testEmpty.graph": "a graph with no nodes is accepted",
 }
 
 #: Deliberate differences: graphs DALiuGE refuses and liuray translates, and why.

@@ -439,3 +439,17 @@ def test_a_link_from_the_output_port_of_an_absent_output_app_leaves_from_the_gat
     assert specs["Gather"]["inputs"] == [{"1_R_0": "Result"}]
     assert specs["Gather"]["outputs"] == [{"1_E_0": "Result"}]
     assert specs["End"]["producers"] == [{specs["Gather"]["oid"]: "Result"}]
+
+
+@pytest.mark.parametrize(
+    "nodes",
+    [[], [{"id": "c", "category": "Comment", "categoryType": "Other", "fields": []}]],
+    ids=["no nodes", "only a Comment"],
+)
+def test_a_graph_without_nodes_is_refused(nodes: list[dict[str, object]]) -> None:
+    """An empty logical graph, or one with only Comment/Description nodes, unrolls to
+    nothing: DALiuGE 6.6.0 refuses it ("Invalid LG, nodes not found", its engine test
+    graph ``topoGraphs/testEmpty``), and so does liuray, saying why."""
+    graph = load_logical_graph({"nodeDataArray": nodes, "linkDataArray": []})
+    with pytest.raises(GraphError, match=r"the logical graph has no nodes.*Comment"):
+        unroll(graph)

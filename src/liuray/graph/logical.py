@@ -247,10 +247,7 @@ def load_logical_graph(obj: Any) -> LogicalGraph:
             "send it to a cluster with `liuray submit FILE`"
         )
     if not is_logical_graph(obj):
-        raise GraphError(
-            "not an EAGLE logical graph: expected a JSON object with 'nodeDataArray' "
-            f"(and 'linkDataArray'), got {type(obj).__name__}"
-        )
+        raise GraphError(_not_a_logical_graph(obj))
     raw_nodes = obj["nodeDataArray"]
     raw_links = obj.get("linkDataArray") or []
     if not isinstance(raw_nodes, list) or not isinstance(raw_links, list):
@@ -275,6 +272,32 @@ def load_logical_graph(obj: Any) -> LogicalGraph:
     links = tuple(_parse_link(raw, index, nodes, ignored) for index, raw in enumerate(raw_links))
     model_data = obj.get("modelData")
     return LogicalGraph(nodes, links, model_data if isinstance(model_data, dict) else {})
+
+
+_JSON_TYPES = {bool: "a JSON boolean", int: "a JSON number", float: "a JSON number"}
+_JSON_TYPES |= {str: "a JSON string", list: "a JSON list", type(None): "JSON null"}
+
+
+def _not_a_logical_graph(obj: Any) -> str:
+    """Why ``obj`` is not an EAGLE logical graph: what it is, what was expected, what to do."""
+    expected = (
+        "liuray (like DALiuGE 6.6.0) reads EAGLE's OJS format: a JSON object with "
+        "'nodeDataArray' and 'linkDataArray' lists"
+    )
+    if not isinstance(obj, dict):
+        found = _JSON_TYPES.get(type(obj), "a JSON value")
+        return f"not an EAGLE logical graph: got {found}; {expected}"
+    model = obj.get("modelData")
+    version = model.get("schemaVersion") if isinstance(model, dict) else None
+    keys = ", ".join(repr(key) for key in sorted(obj)[:8])
+    if "nodes" in obj or (version and version != "OJS"):
+        return (
+            f"EAGLE schema {version or 'with top-level nodes/edges'!r} is not supported (top-level "
+            f"keys seen: {keys}); {expected}: re-save the graph in the OJS format (with an "
+            "EAGLE version that writes it) and translate that"
+        )
+    found = f"a JSON object with the keys {keys}" if obj else "an empty JSON object"
+    return f"not an EAGLE logical graph: got {found}; {expected}"
 
 
 # Overrides: node id -> field id -> value, from the active graph configuration.

@@ -141,6 +141,12 @@ def unroll_with_graph(
     the linker writes them), which costs a fraction of reading it back from a million
     specs scattered over a gigabyte of memory.
     """
+    if not graph.nodes:
+        raise GraphError(
+            "the logical graph has no nodes (once its Comment and Description nodes are "
+            "dropped), so it unrolls to nothing; DALiuGE refuses it too: add the graph's "
+            "applications and data in EAGLE"
+        )
     layout = Layout(convert_mkn(convert_subgraphs(graph)))
     graph = layout.graph
     for node in graph:
