@@ -84,8 +84,8 @@ def test_a_malformed_spec_is_refused_at_validation(fields: dict[str, Any], expec
 
 
 def test_without_a_nested_runner_the_app_fails_saying_where_to_run_it(tmp_path: Path) -> None:
-    """A bare engine session (liuray.run) has no node manager to hold a nested session:
-    the app fails with that reason, and its output with it."""
+    """A bare engine session (the engine's run_graph without nested=) has no node
+    manager to hold a nested session: the app fails with that reason, and its output."""
     result = run_graph(
         [
             app("hello", HELLO, outputs=[{"greeting": "text"}]),
@@ -99,7 +99,7 @@ def test_without_a_nested_runner_the_app_fails_saying_where_to_run_it(tmp_path: 
     assert result.state is SessionState.FAILED
     reason = dict(result.failures)["sub"]
     assert reason.startswith("DropExecutionError: SubGraph app 'sub' runs its inner graph")
-    assert "liuray serve, then liuray submit" in reason
+    assert "liuray.run() or `liuray run`" in reason and "liuray serve" in reason
 
 
 class Recorded:

@@ -97,8 +97,9 @@ class SubGraphApp(AppDrop):
         if runner is None:
             raise DropExecutionError(
                 f"SubGraph app {self.uid!r} runs its inner graph as a nested session of a "
-                "node manager, and this session has none (a bare engine session); run the "
-                "graph on a node manager: liuray serve, then liuray submit",
+                "node manager, and this session has none (a bare engine session): run the "
+                "graph with liuray.run() or `liuray run`, which give it one, or on a server "
+                "(liuray serve, then liuray submit)",
                 uid=self.uid,
             )
         request = self._request()
