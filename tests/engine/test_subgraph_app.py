@@ -53,7 +53,7 @@ def test_a_well_formed_spec_passes_validation_as_an_object_or_as_json_text() -> 
         ({"subgraph": None}, "'subgraph' must be the inner logical graph as EAGLE JSON"),
         ({"subgraph": [1, 2]}, "got list"),
         ({"subgraph": "{not json"}, "'subgraph' is a string but not JSON"),
-        ({"subgraph": {"nodes": []}}, "'subgraph' is not a valid logical graph: not an EAGLE"),
+        ({"subgraph": {"nodes": []}}, "'subgraph' is not a valid logical graph: EAGLE schema"),
         (
             {"subgraph_ports": {"inputs": {"text": "nowhere"}}},
             "input port 'text' names inner node 'nowhere', which is not in the inner graph",
