@@ -47,7 +47,6 @@ LINK_KEYS += ("streamingInputs", "streamingConsumers")
 NOT_YET: dict[str, str] = {
     "package/reproGraphs/misc.graph": "an old Description node (categoryType Unknown)",
     "package/reproGraphs/apps.graph": "an Mpi node: one drop per process",
-    "package/reproGraphs/groups.graph": "DALiuGE's stale port name on a Gather's input",
 }
 
 #: Deliberate differences: graphs DALiuGE refuses and liuray translates, and why.
@@ -121,6 +120,31 @@ def unnamed_where_daliuge_is(mine: dict[str, Any], theirs: dict[str, Any]) -> di
     return reduced
 
 
+def gather_ports_unnamed(record: dict[str, Any], gather_apps: set[str]) -> dict[str, Any]:
+    """``record`` with the links into a Gather's app reduced to their oids.
+
+    The same leftover loop variable in DALiuGE's ``lg.py`` can also give such a link the
+    port name of an unrelated node processed just before (``dummy`` instead of ``in`` in
+    DALiuGE's ``reproGraphs/groups``): a wrong name, not a bare oid. liuray writes the
+    link's own port; both sides of such entries (the app's ``inputs``, the data drop's
+    ``consumers`` entry for the app) are compared by oid only.
+    """
+
+    def bare(entries: list[Any]) -> list[Any]:
+        return [
+            next(iter(entry)) if isinstance(entry, dict) and next(iter(entry)) in gather_apps
+            else entry
+            for entry in entries
+        ]  # fmt: skip
+
+    reduced = dict(record)
+    if "consumers" in record:
+        reduced["consumers"] = bare(record["consumers"])
+    if "inputs" in record and record.get("oid") in gather_apps:
+        reduced["inputs"] = [next(iter(e)) if isinstance(e, dict) else e for e in record["inputs"]]
+    return reduced
+
+
 def cases() -> list[Any]:
     params = []
     for name in ORACLE["graphs"]:
@@ -145,9 +169,12 @@ def test_unrolled_structure_equals_daliuges(name: str) -> None:
             unroll(read_graph(path), ORACLE["oid_prefix"])
         return
 
-    specs = unroll(read_graph(path), ORACLE["oid_prefix"])
+    graph = read_graph(path)
+    specs = unroll(graph, ORACLE["oid_prefix"])
+    gathers = {node.id for node in graph if node.category == "Gather"}
+    gather_apps = {spec["oid"] for spec in specs if spec.get("lg_key") in gathers}
 
-    mine = {spec["oid"]: structure(spec) for spec in specs}
+    mine = {spec["oid"]: structure(spec) | {"oid": spec["oid"]} for spec in specs}
     if "sha256" in expected:
         assert len(specs) == expected["drops"] == len(mine)
         assert digest(specs) == expected["sha256"]
@@ -155,10 +182,12 @@ def test_unrolled_structure_equals_daliuges(name: str) -> None:
     records = [r for r in expected["specs"] if not str(r.get("lg_key")).startswith(INVENTED_PREFIX)]
     assert (len(records) < len(expected["specs"])) == (name in INVENTED_BY_DALIUGE)
     assert len(specs) == len(records) == len(mine)
-    theirs = {record["oid"]: once(structure(record)) for record in records}
+    theirs = {record["oid"]: once(structure(record) | {"oid": record["oid"]}) for record in records}
     assert sorted(mine) == sorted(theirs)
     for oid, record in theirs.items():
-        assert unnamed_where_daliuge_is(mine[oid], record) == record, oid
+        expected_record = gather_ports_unnamed(record, gather_apps)
+        got = gather_ports_unnamed(unnamed_where_daliuge_is(mine[oid], record), gather_apps)
+        assert got == expected_record, oid
 
 
 def graph_path(name: str) -> Path:
