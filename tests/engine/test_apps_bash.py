@@ -7,13 +7,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from engine_helpers import Context
+from engine_helpers import BASH, Context, data
+from engine_helpers import app as engine_app
 
 from liuray.engine.apps.bash import BashShellApp
 from liuray.engine.drops.base import DataDrop
 from liuray.engine.drops.file import FileDrop
 from liuray.engine.drops.memory import MemoryDrop
+from liuray.engine.local import run_graph
 from liuray.errors import DropExecutionError
+
+FILE = "dlg.data.drops.file.FileDROP"
 
 
 @pytest.fixture
@@ -175,3 +179,25 @@ def test_values_from_data_are_shell_quoted_so_they_never_run(
     assert spaced.path.read_text() == "x; touch PWNED $(touch PWNED2)\nhi there\n"
     assert not (tmp_path / "PWNED").exists() and not (tmp_path / "PWNED2").exists()
     assert f"> '{spaced.path}';" in app.command_line()
+
+
+def test_one_input_read_on_two_ports_fills_both_placeholders(tmp_path: Path) -> None:
+    """One file feeds a bash app on its ports ``first`` and ``second`` (as in LEAP's
+    graphs): ``{first}``, ``{second}`` and ``%i[second]`` all name its path."""
+    specs = [
+        data("words", FILE, filepath="words.txt", consumers=[{"cat": "first"}]),
+        engine_app(
+            "cat",
+            BASH,
+            command="cat {first} {second} %i[second] > {joined}",
+            inputs=[{"words": "first"}, {"words": "second"}],
+            outputs=[{"joined": "joined"}],
+        ),
+        data("joined", FILE, filepath="joined.txt"),
+    ]
+    (tmp_path / "words.txt").write_text("ab\n")
+
+    result = run_graph(specs, session_dir=tmp_path, roots=["words"])
+
+    assert result.ok, result.failures
+    assert (tmp_path / "joined.txt").read_text() == "ab\n" * 3

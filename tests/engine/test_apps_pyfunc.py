@@ -7,13 +7,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from engine_helpers import Context
+from engine_helpers import PYFUNC, Context, data
+from engine_helpers import app as engine_app
 
 from liuray.engine.apps.pyfunc import PyFuncApp, func_defaults, load_function
 from liuray.engine.apps.simple_functions import get_max, string2json
 from liuray.engine.drops.base import DataDrop
 from liuray.engine.drops.file import FileDrop
 from liuray.engine.drops.memory import MemoryDrop
+from liuray.engine.local import run_graph
+from liuray.graph.physical import load_physical_graph
 from liuray.types import DropSpec
 
 
@@ -251,3 +254,55 @@ def test_check_spec_refuses_what_could_never_run(spec: DropSpec, message: str) -
 def test_check_spec_accepts_a_function_from_code_or_an_older_graph_field() -> None:
     PyFuncApp.check_spec({"func_code": PAIR})
     PyFuncApp.check_spec({"componentParams": {"func_name": {"value": "os.getcwd"}}})
+
+
+def test_one_input_read_on_two_ports_binds_both_parameters(tmp_path: Path) -> None:
+    """One memory drop feeds a function on its ports ``a`` and ``b`` (links written on
+    both ends, as DALiuGE's translator writes them; LEAP's graphs read one file on three
+    ports): both parameters get its value, as with two producers."""
+    specs = [
+        data("m", pydata="[1, 2]", consumers=[{"f": "a"}, {"f": "b"}]),
+        engine_app(
+            "f",
+            PYFUNC,
+            func_name="pair",
+            func_code="def pair(a, b):\n    return [a, b]\n",
+            inputs=[{"m": "a"}, {"m": "b"}],
+            outputs=["out"],
+        ),
+        data("out"),
+    ]
+
+    result = run_graph(specs, session_dir=tmp_path)
+
+    assert result.ok, result.failures
+    assert result.value("out") == ["[1, 2]", "[1, 2]"]
+
+
+def test_one_input_on_two_ports_decodes_each_port_its_own_way(context: Context) -> None:
+    """Each port of a drop read twice keeps its own encoding (``b`` reads the text as it
+    is, ``a`` evaluates it) and ``input_named`` finds the drop under either name."""
+    text = MemoryDrop("t", {"oid": "t"}, context)
+    text.write(b"[3]")
+    out = MemoryDrop("out", {}, context)
+    spec: DropSpec = {
+        "func_code": "def pair(a, b):\n    return (a, b)\n",
+        "applicationArgs": {
+            "a": {"name": "a", "usage": "InputPort", "encoding": "eval"},
+            "b": {"name": "b", "usage": "InputPort", "encoding": "utf-8"},
+        },
+    }
+    graph = load_physical_graph(
+        [
+            {"oid": "t", "categoryType": "Data", "consumers": [{"f": "a"}, {"f": "b"}]},
+            {"oid": "f", "categoryType": "Application", **spec},
+        ]
+    )
+    func = app(context, spec, [(text, None)], [out])
+    func.input_ports = graph["f"].input_ports
+
+    func.run()
+
+    assert out.get() == ([3], "[3]")
+    assert func.input_named("a") is text
+    assert func.input_named("b") is text

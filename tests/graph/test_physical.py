@@ -18,7 +18,12 @@ from hypothesis import strategies as st
 from liuray.engine.local import WorkerPool, run_graph
 from liuray.engine.session import GraphRun
 from liuray.errors import GraphError
-from liuray.graph.physical import load_physical_graph, parse_json, read_physical_graph
+from liuray.graph.physical import (
+    load_physical_graph,
+    parse_json,
+    port_names,
+    read_physical_graph,
+)
 
 HELLO = "dlg.apps.simple.HelloWorldApp"
 COPY = "dlg.apps.simple.CopyApp"
@@ -99,6 +104,25 @@ def test_ports_given_on_the_data_side() -> None:
     assert graph["f"].input_ports == {"x_in": "x"}
     assert graph["f"].output_ports == {"y_out": "result"}
     assert links(graph, "f") == {"inputs": ["x_in"], "outputs": ["y_out"]}
+
+
+def test_one_data_drop_on_several_ports_of_one_app_keeps_every_port() -> None:
+    """A drop linked twice to one app (ports ``a`` and ``b``) is one link with two port
+    names, in the order given; the app's names win over the data drop's."""
+    graph = load_physical_graph(
+        [
+            data("m", consumers=[{"f": "x"}, {"f": "y"}]),
+            app("f", inputs=[{"m": "a"}, {"m": "b"}, {"m": "a"}], outputs=[{"o": "r"}]),
+            data("o", producers=[{"f": "r"}, {"f": "s"}]),
+        ]
+    )
+    assert links(graph, "f") == {"inputs": ["m"], "outputs": ["o"]}
+    assert port_names(graph["f"].input_ports, "m") == ("a", "b")
+    assert graph["f"].input_ports == {"m": "a"}
+    assert port_names(graph["f"].output_ports, "o") == ("r",)
+    only_data = load_physical_graph([data("m", consumers=[{"f": "x"}, {"f": "y"}]), app("f")])
+    assert port_names(only_data["f"].input_ports, "m") == ("x", "y")
+    assert port_names(only_data["f"].input_ports, "other") == ()
 
 
 def test_links_from_data_end_only() -> None:

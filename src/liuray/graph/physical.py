@@ -13,6 +13,8 @@ parameters. Accepted shapes:
 Links may be given from either end (``outputs`` on the app, ``producers`` on the data, or
 both) and as plain oids or ``{oid: port_name}`` dicts; :func:`load_physical_graph` makes
 them symmetric and keeps port names (where both ends name a link, the app's name wins).
+One drop may be linked to one app on several ports (``[{"m": "a"}, {"m": "b"}]``): it is
+one link, and every port keeps its name (:class:`PortNames`, read by :func:`port_names`).
 Drops are keyed by ``oid`` (DALiuGE's ``uid`` defaults to it).
 
 Validation happens here, before anything runs: a spec that is not an object, a missing
@@ -231,10 +233,12 @@ def _load(obj: Any) -> PhysicalGraph:
 def _linked(drops: dict[DropUid, DropDescription], reprodata: dict[str, Any]) -> PhysicalGraph:
     """Link the described drops on both ends and check the graph has no cycle."""
     crowded: list[DropDescription] = []
+    named: list[_Named] = []
     for drop in drops.values():
-        _link(drop, drops, crowded)
+        _link(drop, drops, crowded, named)
     for drop in crowded:
         _deduplicate(drop)
+    _name_ports(named)
     _share_link_lists(drops)
     _check_acyclic(drops)
     return PhysicalGraph(drops, reprodata)
@@ -426,10 +430,13 @@ _SEARCHED = 8
 
 
 def _link(
-    drop: DropDescription, drops: dict[DropUid, DropDescription], crowded: list[DropDescription]
+    drop: DropDescription,
+    drops: dict[DropUid, DropDescription],
+    crowded: list[DropDescription],
+    named: list[_Named],
 ) -> None:
     """Record ``drop``'s links on both ends (``crowded`` collects the drops whose lists
-    may hold a link twice)."""
+    may hold a link twice, ``named`` the port names links are given)."""
     spec = drop.spec
     is_app = drop.is_app
     for key, mine, theirs in _APP_KEYS if is_app else _DATA_KEYS:
@@ -463,8 +470,10 @@ def _link(
                 back.append(drop.oid)
             if port is None:
                 entries[position] = other.oid
+            elif is_app:
+                named.append((drop, mine == "outputs", other.oid, port, True))  # type: ignore[arg-type]
             else:
-                _name_port(drop, other, mine in ("outputs", "producers"), port)
+                named.append((other, mine == "producers", drop.oid, port, False))  # type: ignore[arg-type]
 
 
 #: (spec key, attribute holding it, attribute on the other end), by kind of drop.
@@ -494,18 +503,65 @@ def _bad_link(
     )
 
 
-def _name_port(drop: DropDescription, other: DropDescription, outgoing: bool, port: str) -> None:
-    app, data = (drop, other) if drop.is_app else (other, drop)
-    ports = app.output_ports if outgoing else app.input_ports
-    if ports is _NO_PORTS:
-        ports = {}
-        setattr(app, "output_ports" if outgoing else "input_ports", ports)
-    # The app's own name for the link (one of its fields) wins over the data drop's,
-    # whichever spec comes first: apps bind arguments by these names.
-    if drop.is_app:
-        ports[data.oid] = port
-    else:
-        ports.setdefault(data.oid, port)
+class PortNames(dict[DropUid, str]):
+    """An app's port names by linked drop oid, for an app that reads (or writes) one drop
+    on several ports: each oid maps to its first port, as in a plain dict, and
+    :attr:`several` holds every port of the drops linked more than once (DALiuGE's
+    ``_generateNamedPorts`` names each port; LEAP's graphs read one file on three
+    ports). Read it through :func:`port_names`."""
+
+    __slots__ = ("several",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.several: dict[DropUid, tuple[str, ...]] = {}
+
+
+def port_names(ports: dict[DropUid, str], oid: DropUid) -> tuple[str, ...]:
+    """Every port name an app's ``ports`` give the link to ``oid``, in graph order.
+
+    >>> port_names({"x": "a"}, "x"), port_names({"x": "a"}, "y")
+    (('a',), ())
+    """
+    if isinstance(ports, PortNames):
+        several = ports.several.get(oid)
+        if several is not None:
+            return several
+    port = ports.get(oid)
+    return () if port is None else (port,)
+
+
+#: One port name given by a link: (app, outgoing, data oid, port, given by the app).
+_Named = tuple["_AppDescription", bool, DropUid, str, bool]
+
+
+def _name_ports(named: list[_Named]) -> None:
+    """Give each app the port names its links were given. Where both ends name a link,
+    the app's own names win (apps bind arguments by them), whichever spec comes first; a
+    drop named on several ports keeps each, once, in the order given."""
+    apps: dict[tuple[int, bool, DropUid], _AppDescription] = {}
+    by_app: dict[tuple[int, bool, DropUid], list[str]] = {}
+    by_data: dict[tuple[int, bool, DropUid], list[str]] = {}
+    for app, outgoing, oid, port, given_by_app in named:
+        key = (id(app), outgoing, oid)
+        apps[key] = app
+        (by_app if given_by_app else by_data).setdefault(key, []).append(port)
+    for key, app in apps.items():
+        _, outgoing, oid = key
+        names = tuple(dict.fromkeys(by_app.get(key) or by_data[key]))
+        attribute = "output_ports" if outgoing else "input_ports"
+        ports: dict[DropUid, str] = getattr(app, attribute)
+        if len(names) > 1 and not isinstance(ports, PortNames):
+            several = PortNames()
+            several.update(ports)
+            ports = several
+            setattr(app, attribute, ports)
+        elif ports is _NO_PORTS:
+            ports = {}
+            setattr(app, attribute, ports)
+        ports[oid] = names[0]
+        if isinstance(ports, PortNames) and len(names) > 1:
+            ports.several[oid] = names
 
 
 def _link_list(drop: DropDescription, attribute: str) -> list[DropUid]:

@@ -13,7 +13,8 @@ To implement an app provide:
     3. optionally ``data_written(uid, chunk)``: receive streaming input as it is written.
 
 Inputs and outputs are available in link order (``self.inputs``/``self.outputs``) and by
-port name (:meth:`input_named`, :attr:`input_ports`). ``self.log(...)`` records lines
+port name (:meth:`input_named`, :attr:`input_ports`; :meth:`input_links` gives every
+(port, drop) pair, a drop read on several ports once per port). ``self.log(...)`` records lines
 shown in the per-drop detail.
 
 Nested sessions: an app that runs a whole inner graph (the SubGraph app) asks its
@@ -33,6 +34,7 @@ from typing import Any, ClassVar, Protocol
 
 from liuray.engine.drops.base import DataDrop
 from liuray.engine.params import param
+from liuray.graph.physical import PortNames, port_names
 from liuray.types import DropSpec, DropUid
 
 MAX_LOG_LINES = 1000
@@ -206,17 +208,20 @@ class AppDrop:
 
     def input_named(self, port: str) -> DataDrop | None:
         """The input linked through port ``port``, if any."""
-        for drop in self.inputs:
-            if self.input_ports.get(drop.uid) == port:
-                return drop
-        return None
+        return _named(self.inputs, self.input_ports, port)
 
     def output_named(self, port: str) -> DataDrop | None:
         """The output linked through port ``port``, if any."""
-        for drop in self.outputs:
-            if self.output_ports.get(drop.uid) == port:
-                return drop
-        return None
+        return _named(self.outputs, self.output_ports, port)
+
+    def input_links(self) -> list[tuple[str | None, DataDrop]]:
+        """(port name or None, drop) of each input, in link order; a drop read on
+        several ports comes once per port."""
+        return port_links(self.inputs, self.input_ports)
+
+    def output_links(self) -> list[tuple[str | None, DataDrop]]:
+        """(port name or None, drop) of each output, as :meth:`input_links`."""
+        return port_links(self.outputs, self.output_ports)
 
     def write_all(self, value: Any) -> None:
         """Store ``value`` in every output."""
@@ -234,3 +239,24 @@ class AppDrop:
     def sleep(self, seconds: float) -> None:
         """Sleep, waking early if the app is cancelled."""
         self.cancel_event().wait(seconds)
+
+
+def port_links(
+    drops: Iterable[DataDrop], ports: dict[DropUid, str]
+) -> list[tuple[str | None, DataDrop]]:
+    """(port name or None, drop) for ``drops`` linked through ``ports``: a drop named on
+    several ports (:class:`~liuray.graph.physical.PortNames`) once per port."""
+    if ports.__class__ is not PortNames:
+        return [(ports.get(drop.uid), drop) for drop in drops]
+    found: list[tuple[str | None, DataDrop]] = []
+    for drop in drops:
+        names = port_names(ports, drop.uid)
+        found.extend([(name, drop) for name in names] if names else [(None, drop)])
+    return found
+
+
+def _named(drops: Iterable[DataDrop], ports: dict[DropUid, str], port: str) -> DataDrop | None:
+    for drop in drops:
+        if port in port_names(ports, drop.uid):
+            return drop
+    return None

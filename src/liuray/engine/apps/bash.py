@@ -37,7 +37,7 @@ import subprocess
 from shlex import quote
 from typing import Any
 
-from liuray.engine.apps.base import AppContext, AppDrop
+from liuray.engine.apps.base import AppContext, AppDrop, port_links
 from liuray.engine.codec import ENCODINGS
 from liuray.engine.drops.base import DataDrop
 from liuray.engine.drops.file import FileDrop
@@ -135,13 +135,11 @@ class BashShellApp(AppDrop):
         arguments = self._arguments()
         for name, (value, _) in arguments.items():
             values[name] = value
-        for drop in [*self.inputs, *self.streaming_inputs]:
-            port = self.input_ports.get(drop.uid)
+        for port, drop in port_links([*self.inputs, *self.streaming_inputs], self.input_ports):
             text = self._as_input(drop, port) if port else None
             if port and text is not None:
                 values[port] = quote(text)
-        for drop in self.outputs:
-            port = self.output_ports.get(drop.uid)
+        for port, drop in self.output_links():
             if port:
                 values[port] = quote(_as_path(drop))
         used: set[str] = set()
@@ -164,13 +162,17 @@ class BashShellApp(AppDrop):
         return _PERCENT.sub(self._percent, command)
 
     def _percent(self, match: re.Match[str]) -> str:
-        """``%i0``/``%o0`` (by position) or ``%i[uid]`` (by uid; a number is a position)."""
+        """``%i0``/``%o0`` (by position) or ``%i[key]`` (by uid, else port name; a number
+        is a position)."""
         is_input = match.group(1) == "i"
         drops = self.inputs if is_input else self.outputs
         key = match.group(3) or match.group(4)
         by_uid = [drop for drop in drops if drop.uid == key]
+        by_port = None if by_uid else (self.input_named if is_input else self.output_named)(key)
         if by_uid:
             drop = by_uid[0]
+        elif by_port is not None:
+            drop = by_port
         elif key.isdigit() and int(key) < len(drops):
             drop = drops[int(key)]
         else:

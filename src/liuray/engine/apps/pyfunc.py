@@ -222,9 +222,8 @@ class PyFuncApp(AppDrop):
         port = self.output_ports.get(uid)
         return _port_encoding(self.spec, port) or self._parser("output_parser")
 
-    def _decoding(self, uid: DropUid) -> str | None:
-        """How to decode input ``uid``."""
-        port = self.input_ports.get(uid)
+    def _decoding(self, port: str | None) -> str | None:
+        """How to decode an input read on ``port``."""
         return _port_encoding(self.spec, port) or self._parser("input_parser")
 
     def _parser(self, name: str) -> str | None:
@@ -237,8 +236,7 @@ class PyFuncApp(AppDrop):
     def bind(self, func: Callable[..., Any]) -> tuple[list[Any], dict[str, Any]]:
         """Build the call's arguments (see :mod:`liuray.engine.arguments`)."""
         inputs: list[tuple[str | None, Callable[[], Any]]] = [
-            (self.input_ports.get(drop.uid), _Lazy(drop, self._decoding(drop.uid)))
-            for drop in self.inputs
+            (port, _Lazy(drop, self._decoding(port))) for port, drop in self.input_links()
         ]
         given = self._path_outputs()
         if given:

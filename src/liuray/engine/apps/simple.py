@@ -226,7 +226,7 @@ class DictGatherApp(AppDrop):
     __slots__ = ()
 
     def run(self) -> None:
-        gathered = {self.input_ports.get(d.uid, d.uid): _value(d) for d in self.inputs}
+        gathered = {port or d.uid: _value(d) for port, d in self.input_links()}
         self.write_all(gathered)
 
 
