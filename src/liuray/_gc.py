@@ -90,9 +90,10 @@ _janitor: threading.Thread | None = None
 def release_soon() -> None:
     """Give freed memory back to the system shortly (a session was destroyed).
 
-    Collects cycles, then asks glibc to return free heap pages (``malloc_trim``), once
-    for a burst of calls. Without it a long-running server keeps the high-water mark of
-    its biggest sessions as resident memory. A no-op where glibc is absent. Python's own
+    Collects cycles, then asks glibc to return free heap pages (``malloc_trim``),
+    :data:`TRIM_DELAY` seconds after the first of a burst of calls. Without it a
+    long-running server keeps the high-water mark of its biggest sessions as resident
+    memory. A no-op where glibc is absent. Python's own
     small-object arenas are freed only when empty (see docs/reliability.md, "Load").
     """
     _schedule(soon=TRIM_DELAY)
@@ -113,7 +114,10 @@ def _schedule(soon: float | None = None, quiet: float | None = None) -> None:
     global _soon, _quiet, _janitor
     with _lock:
         now = time.monotonic()
-        if soon is not None:
+        if soon is not None and _soon is None:
+            # Not pushed back by later calls: sessions destroyed one after the other
+            # (every 0.1 s) would otherwise never see a release, and their garbage
+            # would pile up until the collector's rare full pass.
             _soon = now + soon
         if quiet is not None:
             _quiet = now + quiet
@@ -130,8 +134,7 @@ def _wait_and_release() -> None:
     while True:
         with _lock:
             now = time.monotonic()
-            pending = [deadline for deadline in (_soon, _quiet) if deadline is not None]
-            due = min(pending) if pending else None
+            due = _quiet if _soon is None else _soon if _quiet is None else min(_soon, _quiet)
             if due is not None and due <= now:
                 if _soon is not None and _soon <= now:
                     _soon = None

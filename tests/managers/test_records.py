@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import threading
+import weakref
 from pathlib import Path
 
 from liuray.engine.states import SessionState
@@ -67,4 +69,24 @@ def test_concurrent_saves(tmp_path: Path) -> None:
     for thread in threads:
         thread.join()
     assert len(records.all()) == 400
+    records.close()
+
+
+def test_reads_and_deletes_make_no_cursor_each(tmp_path: Path) -> None:
+    """Every statement goes through one cursor: ``Connection.execute`` made a cursor per
+    call and kept a weak reference to each (swept every 200), small objects that outlived
+    a burst of sessions scattered over the heap (docs/reliability.md, "Load")."""
+    records = SessionRecords(tmp_path / "sessions.db")
+    records.save(SessionRecord("s1", SessionState.FINISHED, 1.0))
+
+    def references() -> int:
+        return sum(isinstance(o, weakref.ref) for o in gc.get_objects())
+
+    gc.collect()
+    before = references()
+    for _ in range(150):
+        records.get("s1")
+        records.delete("nobody")
+    gc.collect()
+    assert references() - before < 10
     records.close()
