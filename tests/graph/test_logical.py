@@ -256,6 +256,22 @@ def test_something_else_is_refused_naming_what_was_found(value: Any, seen: str) 
     assert "'nodeDataArray'" in caught.value.message
 
 
+def test_an_old_description_node_of_category_unknown_is_ignored() -> None:
+    """Old EAGLE files save a Description node as category and categoryType 'Unknown'
+    (DALiuGE's ``reproGraphs/misc``). Without ports it carries nothing and is dropped like
+    a Description node (DALiuGE makes an unrunnable drop of it); linked, it is refused."""
+    old = {"id": "u", "name": "Description", "category": "Unknown", "categoryType": "Unknown"}
+    memory = {"id": "m", "name": "Memory", "category": "Memory", "categoryType": "Data",
+              "fields": [{"id": "p", "name": "x", "usage": "InputOutput"}]}  # fmt: skip
+    graph = load_logical_graph({"nodeDataArray": [{**old, "fields": []}, memory]})
+    assert [node.id for node in graph] == ["m"]
+    linked = {"nodeDataArray": [old, memory], "linkDataArray": [{"from": "u", "to": "m"}]}
+    with pytest.raises(GraphError, match=r"'from' end on a Comment or Description node \(u\)"):
+        load_logical_graph(linked)
+    with_port = {**old, "fields": [{"id": "q", "name": "y", "usage": "InputPort"}]}
+    assert [node.id for node in load_logical_graph({"nodeDataArray": [with_port]})] == ["u"]
+
+
 def test_description_with_a_nameless_field_is_ignored() -> None:
     """EAGLE's Description and Comment nodes are not read at all, so a field without a
     name there stops nothing (as in DALiuGE)."""

@@ -453,3 +453,37 @@ def test_a_graph_without_nodes_is_refused(nodes: list[dict[str, object]]) -> Non
     graph = load_logical_graph({"nodeDataArray": nodes, "linkDataArray": []})
     with pytest.raises(GraphError, match=r"the logical graph has no nodes.*Comment"):
         unroll(graph)
+
+
+def test_an_mpi_node_unrolls_into_one_drop_per_process() -> None:
+    """An ``Mpi`` application with ``num_of_procs`` 3 becomes 3 drops ``<iid>-<i>``,
+    rank ``[..., i]``, each reading the data before it and writing the data after it,
+    as DALiuGE 6.6.0 makes them (its engine then runs them as one MPI job; liuray's
+    refuses them when the graph is validated)."""
+    graph = logical(
+        [
+            node("d", ports=(("x", "OutputPort"),)),
+            node("p", "Application", "Mpi", ports=(("x", "InputPort"), ("y", "OutputPort")),
+                 num_of_procs=3, dropclass="dlg.apps.mpi.MPIApp"),
+            node("r", ports=(("y", "InputPort"),)),
+        ],
+        [link("d", "x", "p", "x"), link("p", "y", "r", "y")],
+    )  # fmt: skip
+    specs = {spec["oid"]: spec for spec in unroll(graph)}
+    procs = [f"1_p_0-{i}" for i in range(3)]
+    assert sorted(specs) == sorted(["1_d_0", "1_r_0", *procs])
+    for i, oid in enumerate(procs):
+        assert (specs[oid]["iid"], specs[oid]["rank"]) == (f"0-{i}", [0, i])
+        assert specs[oid]["inputs"] == [{"1_d_0": "x"}]
+        assert specs[oid]["outputs"] == [{"1_r_0": "y"}]
+    assert specs["1_d_0"]["consumers"] == [{oid: "x"} for oid in procs]
+    assert specs["1_r_0"]["producers"] == [{oid: "y"} for oid in procs]
+    assert {specs[oid]["dropclass"] for oid in procs} == {"dlg.apps.mpi.MPIApp"}
+
+
+def test_an_mpi_node_without_a_dropclass_gets_none() -> None:
+    """DALiuGE writes an empty dropclass for an Mpi node that names none (its reproGraphs
+    ``apps``), not the SleepApp other apps get: liuray too, so the engine refuses the drop
+    at validation instead of sleeping in place of the MPI job."""
+    graph = logical([node("p", "Application", "Mpi", num_of_procs=2, dropclass="")], [])
+    assert [spec["dropclass"] for spec in unroll(graph)] == ["", ""]

@@ -11,7 +11,9 @@ turns that into a :class:`LogicalGraph`:
   if any, overrides field values first;
 * a physical graph (a JSON list of drop specs) is refused with a pointer to ``liuray
   run`` / ``liuray submit``: it needs no translation;
-* ``Comment`` and ``Description`` nodes are dropped unread (as DALiuGE ignores them);
+* ``Comment`` and ``Description`` nodes are dropped unread (as DALiuGE ignores them), and
+  so is an old EAGLE Description node (category and categoryType ``Unknown``, no port),
+  of which DALiuGE makes an unrunnable drop;
 * ``GlobalVariable`` nodes are dropped after their fields replaced every ``{name}`` in the
   other nodes' field values (DALiuGE's ``extract_globals``, types converted alike);
 * an ``ExclusiveForceNode`` is transparent: its children move to its parent (it only
@@ -257,7 +259,7 @@ def load_logical_graph(obj: Any) -> LogicalGraph:
     nodes: dict[str, LogicalNode] = {}
     ignored: set[str] = set()
     for position, raw in enumerate(raw_nodes):
-        if isinstance(raw, dict) and raw.get("category") in IGNORED_CATEGORIES:
+        if isinstance(raw, dict) and _is_ignored(raw):
             node_id = str(raw.get("id", raw.get("key", "")))
             if node_id in nodes or node_id in ignored:
                 raise GraphError(f"two nodes have the id {node_id!r}; node ids must be unique")
@@ -272,6 +274,19 @@ def load_logical_graph(obj: Any) -> LogicalGraph:
     links = tuple(_parse_link(raw, index, nodes, ignored) for index, raw in enumerate(raw_links))
     model_data = obj.get("modelData")
     return LogicalGraph(nodes, links, model_data if isinstance(model_data, dict) else {})
+
+
+def _is_ignored(raw: dict[str, Any]) -> bool:
+    """A Comment or Description node; or an old EAGLE Description node (category and
+    categoryType 'Unknown') without ports, which DALiuGE turns into an unrunnable drop."""
+    if raw.get("category") in IGNORED_CATEGORIES:
+        return True
+    if raw.get("category") != "Unknown" or raw.get("categoryType") != "Unknown":
+        return False
+    fields = raw.get("fields") or []
+    return isinstance(fields, list) and not any(
+        isinstance(item, dict) and item.get("usage", "NoPort") != "NoPort" for item in fields
+    )
 
 
 _JSON_TYPES = {bool: "a JSON boolean", int: "a JSON number", float: "a JSON number"}

@@ -72,7 +72,10 @@ def _size(node: LogicalNode, name: str) -> int:
     return positive_int(node, (name,), None)
 
 
-def _construct(node_id: str, category: str, parent: str, width: tuple[str, int]) -> LogicalNode:
+def construct_node(
+    node_id: str, category: str, parent: str | None, width: tuple[str, int]
+) -> LogicalNode:
+    """A construct node the translator makes: ``width`` is its size field (name, value)."""
     name, value = width
     return LogicalNode(
         id=node_id,
@@ -110,9 +113,9 @@ def _convert(graph: LogicalGraph, mkn: LogicalNode) -> LogicalGraph:
         output_app_category=None,
         output_app_fields=(),
     )
-    copies = _construct(ids["k"], SCATTER, mkn.id, ("num_of_copies", k))
+    copies = construct_node(ids["k"], SCATTER, mkn.id, ("num_of_copies", k))
     output = replace(
-        _construct(ids["output"], GATHER, mkn.id, ("num_of_inputs", k)),
+        construct_node(ids["output"], GATHER, mkn.id, ("num_of_inputs", k)),
         name=output_name,
         app=LogicalNode(
             id=ids["output"],
@@ -123,7 +126,7 @@ def _convert(graph: LogicalGraph, mkn: LogicalNode) -> LogicalGraph:
             fields=mkn.output_app_fields,
         ),
     )
-    products = _construct(ids["n"], SCATTER, mkn.id, ("num_of_copies", n))
+    products = construct_node(ids["n"], SCATTER, mkn.id, ("num_of_copies", n))
     links, outputs = _rewired(graph, mkn, ids["output"])
     nodes: dict[str, LogicalNode] = {}
     for node in graph:

@@ -65,6 +65,7 @@ from liuray.translate.drop_graph import (
 )
 from liuray.translate.links import Index, Instances, Linker
 from liuray.translate.mkn import convert_mkn
+from liuray.translate.mpi import MPI, convert_mpi
 from liuray.translate.subgraphs import convert_subgraphs
 from liuray.types import DropSpec
 
@@ -147,7 +148,7 @@ def unroll_with_graph(
             "dropped), so it unrolls to nothing; DALiuGE refuses it too: add the graph's "
             "applications and data in EAGLE"
         )
-    layout = Layout(convert_mkn(convert_subgraphs(graph)))
+    layout = Layout(convert_mpi(convert_mkn(convert_subgraphs(graph))))
     graph = layout.graph
     for node in graph:
         if node.category_type == "Construct":
@@ -273,6 +274,8 @@ def _default_class(node: LogicalNode, category_type: str) -> str | None:
         return _DEFAULT_DATA_CLASSES.get(node.category)
     if category_type == "Service":
         return None  # DALiuGE writes no class for a Plasma store (categoryType Service)
+    if node.category == MPI:
+        return None  # as DALiuGE: never a SleepApp in place of an MPI job (mpi.py)
     return _DEFAULT_APP_CLASSES.get(node.category, GROUP_BY_APP)
 
 
