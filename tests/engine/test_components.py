@@ -60,6 +60,18 @@ def test_a_refused_class_is_refused_at_validation_with_its_reason(name: str) -> 
     assert name in str(caught.value)
 
 
+def test_an_mpi_node_without_a_dropclass_is_refused_as_mpi(tmp_path: Path) -> None:
+    """DALiuGE's translator leaves the drops of an EAGLE ``Mpi`` node (one per rank)
+    without a dropclass: refused with the MPI reason, not a bare "no dropclass"."""
+    mpi = {"oid": "mpi_0-0", "categoryType": "Application", "category": "Mpi"}
+
+    with pytest.raises(GraphError) as caught:
+        run_graph([mpi], session_dir=tmp_path)
+
+    assert "'mpi' app drop (no dropclass) is not supported" in str(caught.value)
+    assert UNSUPPORTED["dlg.apps.mpi.MPIApp"] in str(caught.value)
+
+
 def test_the_fixture_covers_what_dalige_6_6_0_ships() -> None:
     """A smoke check of the fixture itself: both kinds, the package aliases, 6.6.0."""
     fixture = json.loads(FIXTURE.read_text())

@@ -33,7 +33,7 @@ from liuray.engine.drops.file import FileDrop
 from liuray.engine.drops.memory import MemoryDrop
 from liuray.engine.drops.null import EndDrop, NullDrop
 from liuray.engine.drops.parameter_set import ParameterSetDrop
-from liuray.engine.unsupported import UNSUPPORTED
+from liuray.engine.unsupported import UNSUPPORTED, UNSUPPORTED_CATEGORIES
 from liuray.errors import OPTIONAL_MODULES, GraphError
 from liuray.types import DropSpec
 
@@ -196,6 +196,11 @@ def _resolve(dropclass: str, is_app: bool, storage: str) -> type[AppDrop] | type
     if not name:
         if not is_app and storage in LEGACY_STORAGE:
             return LEGACY_STORAGE[storage]
+        if is_app and storage in UNSUPPORTED_CATEGORIES:
+            raise GraphError(
+                f"an EAGLE {storage!r} app drop (no dropclass) is not supported by liuray: "
+                f"{UNSUPPORTED[UNSUPPORTED_CATEGORIES[storage]]}"
+            )
         kind = "app" if is_app else "data"
         raise GraphError(
             f"no 'dropclass' given for this {kind} drop; "

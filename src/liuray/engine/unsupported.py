@@ -119,3 +119,8 @@ UNSUPPORTED: dict[str, str] = {
         "dlg.data.drops.directory.DirectoryDROP or separate data drops"
     ),
 }
+
+#: EAGLE app categories whose nodes DALiuGE's translator leaves without a dropclass (an
+#: ``Mpi`` node unrolls into one drop per rank, dropclass empty), lower-cased -> the
+#: class whose reason applies.
+UNSUPPORTED_CATEGORIES = {"mpi": "dlg.apps.mpi.MPIApp"}
