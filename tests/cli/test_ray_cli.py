@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import shlex
+import stat
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -14,8 +16,16 @@ pytest.importorskip("yaml")
 import yaml
 
 from liuray.cli.main import main
+from liuray.deploy.configs import dim_token
 
 RAY = "2.60.0"
+SECRET_NOTE = "note: this config holds the DIM's access token: keep it secret\n"
+
+
+@pytest.fixture(autouse=True)
+def no_token_in_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The launcher configs take $LIURAY_TOKEN: none unless a test sets it."""
+    monkeypatch.delenv("LIURAY_TOKEN", raising=False)
 
 
 def config_from(out: str) -> dict[str, Any]:
@@ -25,7 +35,8 @@ def config_from(out: str) -> dict[str, Any]:
 
 def test_config_aws_writes_yaml_to_stdout(capsys: pytest.CaptureFixture[str]) -> None:
     """`liuray ray config aws ... --spot` prints a commented YAML config with the
-    settings in place and nothing on standard error (a known region)."""
+    settings in place, and on standard error only that it holds a token (a known
+    region)."""
     status = main(
         [
             "ray",
@@ -49,7 +60,7 @@ def test_config_aws_writes_yaml_to_stdout(capsys: pytest.CaptureFixture[str]) ->
         ]
     )
     out, err = capsys.readouterr()
-    assert (status, err) == (0, "")
+    assert (status, err) == (0, SECRET_NOTE)
     assert out.startswith("# Ray cluster-launcher config for liuray")
     config = config_from(out)
     assert config["cluster_name"] == "survey"
@@ -253,3 +264,142 @@ def test_dashboard_with_an_unusable_config_exits_2(
     out, err = capsys.readouterr()
     assert out == ""
     assert err.startswith("error: ") and message in err
+
+
+# The DIM's access token in the launcher configs (AWS, GCP, Azure, on-prem).
+
+CLOUD_ARGS = {
+    "aws": ["--region", "eu-west-1"],
+    "gcp": ["--project", "my-project"],
+    "azure": ["--location", "westeurope"],
+    "local": ["--head", "10.0.0.1", "--ssh-user", "ray"],
+}
+
+
+def write_cloud(provider: str, path: Path, *extra: str) -> int:
+    argv = ["ray", "config", provider, *CLOUD_ARGS[provider], "--ray-version", RAY]
+    return main([*argv, *extra, "-o", str(path)])
+
+
+def written_token(path: Path) -> str | None:
+    return dim_token(config_from(path.read_text()))
+
+
+@pytest.mark.parametrize("provider", sorted(CLOUD_ARGS))
+def test_each_config_gets_a_new_random_token(
+    provider: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """By default every config written holds a new random token (a different one each
+    time), in a file only its owner can read, and the command says it is a secret."""
+    first, second = tmp_path / "one.yaml", tmp_path / "two.yaml"
+    assert write_cloud(provider, first) == 0
+    err = capsys.readouterr().err
+    assert write_cloud(provider, second) == 0
+    tokens = [written_token(first), written_token(second)]
+    assert all(token is not None and len(token) >= 40 for token in tokens)
+    assert tokens[0] != tokens[1]
+    for path in (first, second):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        assert "# SECRET: this file holds the DIM's access token" in path.read_text()
+    assert f"{first} holds the DIM's access token: it is a secret now (mode 600)" in err
+
+
+def test_an_existing_file_becomes_private(tmp_path: Path) -> None:
+    """Writing a token over a file that others could read first makes it private."""
+    path = tmp_path / "cluster.yaml"
+    path.write_text("old")
+    path.chmod(0o644)
+    assert write_cloud("aws", path) == 0
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+@pytest.mark.parametrize("provider", sorted(CLOUD_ARGS))
+def test_a_given_token_is_used(provider: str, tmp_path: Path) -> None:
+    """--token puts that token in the config."""
+    path = tmp_path / "cluster.yaml"
+    assert write_cloud(provider, path, "--token", "my own token 123") == 0
+    assert written_token(path) == "my own token 123"
+
+
+def test_the_environment_token_is_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without --token, $LIURAY_TOKEN (what `liuray serve` and the client read) is
+    used, and the command says so; --token wins over it."""
+    monkeypatch.setenv("LIURAY_TOKEN", "from-the-environment")
+    path = tmp_path / "cluster.yaml"
+    assert write_cloud("gcp", path) == 0
+    assert written_token(path) == "from-the-environment"
+    assert "$LIURAY_TOKEN (from your environment)" in capsys.readouterr().err
+    assert write_cloud("gcp", path, "--token", "given-on-the-line") == 0
+    assert written_token(path) == "given-on-the-line"
+
+
+@pytest.mark.parametrize("provider", sorted(CLOUD_ARGS))
+def test_no_token_gives_none(
+    provider: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--no-token writes a config without a token (even with $LIURAY_TOKEN set): no
+    env file line, a DIM line that sources nothing, and a header that says so."""
+    monkeypatch.setenv("LIURAY_TOKEN", "ignored-token")
+    path = tmp_path / "cluster.yaml"
+    assert write_cloud(provider, path, "--no-token") == 0
+    text = path.read_text()
+    assert written_token(path) is None
+    assert "LIURAY_TOKEN" not in text and "dim.env" not in text
+    assert "# The DIM runs WITHOUT an access token (--no-token)" in text
+
+
+def test_an_unusable_token_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A token too short to be one is refused with exit status 2."""
+    path = tmp_path / "cluster.yaml"
+    assert write_cloud("azure", path, "--token", "abc") == 2
+    assert "at least 8 printable characters" in capsys.readouterr().err
+    assert not path.exists()
+
+
+@pytest.mark.parametrize("provider", sorted(CLOUD_ARGS))
+def test_dashboard_passes_the_token_on(
+    provider: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`liuray ray dashboard` finds the token in each launcher config and prints it for
+    the web page and as LIURAY_TOKEN for the CLI through the tunnel."""
+    path = tmp_path / "cluster.yaml"
+    assert write_cloud(provider, path, "--token", "it's a token") == 0
+    capsys.readouterr()
+    assert main(["ray", "dashboard", "--cluster-config", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "paste it when the page asks (once per browser tab): it's a token" in out
+    assert "export LIURAY_TOKEN=" + shlex.quote("it's a token") in out
+    assert "export LIURAY_DIM=http://localhost:8001" in out
+
+
+def test_dashboard_warns_of_a_config_without_token(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A --no-token config's hint says the DIM is open to everyone on the head."""
+    path = tmp_path / "cluster.yaml"
+    assert write_cloud("aws", path, "--no-token") == 0
+    capsys.readouterr()
+    assert main(["ray", "dashboard", "--cluster-config", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "without an access token (--no-token)" in out
+    assert "LIURAY_TOKEN" not in out
+
+
+def test_dashboard_reads_the_token_of_a_kuberay_manifest(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A KubeRay manifest that carries its Secret gives its token directly; the
+    manifest file is private like the launcher configs."""
+    path = tmp_path / "liuray.yaml"
+    argv = ["ray", "config", "kuberay", "--token", "kube-token-1", "--ray-version", RAY]
+    assert main([*argv, "-o", str(path)]) == 0
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    capsys.readouterr()
+    assert main(["ray", "dashboard", "--cluster-config", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "export LIURAY_TOKEN=kube-token-1" in out
+    assert "once per browser tab): kube-token-1" in out

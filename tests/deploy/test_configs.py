@@ -6,8 +6,11 @@ import argparse
 import ast
 import os
 import re
+import secrets
 import shlex
 import shutil
+import socket
+import stat
 import subprocess
 import sys
 import time
@@ -25,22 +28,26 @@ import yaml
 from liuray.cli.main import main
 from liuray.deploy.clouds import NodeTypes, azure_config, gcp_config
 from liuray.deploy.configs import (
+    DIM_ENV_FILE,
     RAY_DEFAULT_AMI_REGIONS,
     STOP_GRACE_S,
     ClusterSettings,
     aws_config,
     dim_command,
     dim_port,
+    dim_token,
     install_command,
     liuray_requirement,
     local_config,
     to_yaml,
+    token_command,
 )
 from liuray.errors import DeployError
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMITTED = ROOT / "deploy" / "ray"
 RAY = "2.60.0"
+TOKEN = "t0ken-for-the-tests-only"
 
 Validate = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -60,9 +67,11 @@ def ray_validate() -> Validate:
     return check
 
 
-def generated_aws(spot: bool = False, docker: bool = True) -> dict[str, Any]:
+def generated_aws(
+    spot: bool = False, docker: bool = True, token: str | None = None
+) -> dict[str, Any]:
     return aws_config(
-        ClusterSettings(ray_version=RAY, docker=docker),
+        ClusterSettings(ray_version=RAY, docker=docker, token=token),
         region="eu-west-1",
         head_type="m5.large",
         worker_type="c5.2xlarge",
@@ -72,9 +81,11 @@ def generated_aws(spot: bool = False, docker: bool = True) -> dict[str, Any]:
     )
 
 
-def generated_local(docker: bool = True, ssh_key: str | None = None) -> dict[str, Any]:
+def generated_local(
+    docker: bool = True, ssh_key: str | None = None, token: str | None = None
+) -> dict[str, Any]:
     return local_config(
-        ClusterSettings(ray_version=RAY, docker=docker, liuray_version="0.1.0"),
+        ClusterSettings(ray_version=RAY, docker=docker, liuray_version="0.1.0", token=token),
         head_ip="10.0.0.1",
         worker_ips=["10.0.0.2", "node3.example.org"],
         ssh_user="ray",
@@ -82,7 +93,7 @@ def generated_local(docker: bool = True, ssh_key: str | None = None) -> dict[str
     )
 
 
-def generated_gcp(spot: bool = False) -> dict[str, Any]:
+def generated_gcp(spot: bool = False, token: str | None = None) -> dict[str, Any]:
     nodes = NodeTypes(
         head_type="n2-standard-4",
         worker_type="c3-highcpu-22",
@@ -91,17 +102,20 @@ def generated_gcp(spot: bool = False) -> dict[str, Any]:
         spot=spot,
     )
     return gcp_config(
-        ClusterSettings(ray_version=RAY), nodes, project_id="my-project", region="europe-west4"
+        ClusterSettings(ray_version=RAY, token=token),
+        nodes,
+        project_id="my-project",
+        region="europe-west4",
     )
 
 
-def generated_azure(spot: bool = False) -> dict[str, Any]:
+def generated_azure(spot: bool = False, token: str | None = None) -> dict[str, Any]:
     nodes = NodeTypes(
         head_type="Standard_D4s_v5", worker_type="Standard_F16s_v2", max_workers=6, spot=spot
     )
     subscription = "00000000-0000-0000-0000-000000000000" if spot else None
     return azure_config(
-        ClusterSettings(ray_version=RAY),
+        ClusterSettings(ray_version=RAY, token=token),
         nodes,
         location="westeurope",
         resource_group="liuray-test",
@@ -124,6 +138,10 @@ ALL_CONFIGS: dict[str, Callable[[], dict[str, Any]]] = {
     "gcp-spot": lambda: generated_gcp(spot=True),
     "azure": generated_azure,
     "azure-spot": lambda: generated_azure(spot=True),
+    "aws-token": lambda: generated_aws(spot=True, token=TOKEN),
+    "gcp-token": lambda: generated_gcp(token=TOKEN),
+    "azure-token": lambda: generated_azure(token=TOKEN),
+    "local-token": lambda: generated_local(token=TOKEN),
     "committed-aws": lambda: committed("aws.yaml"),
     "committed-local": lambda: committed("local.yaml"),
     "committed-gcp": lambda: committed("gcp.yaml"),
@@ -161,15 +179,20 @@ def liuray_lines(commands: list[str] | None) -> list[str]:
 @pytest.mark.parametrize("name", sorted(ALL_CONFIGS))
 def test_liuray_footprint(name: str) -> None:
     """liuray adds one install line for every node, exactly one line on the head (the
-    DIM, in the background), and nothing to workers."""
+    DIM, in the background), its token's line in the head's setup if it has one, and
+    nothing to workers."""
     config = ALL_CONFIGS[name]()
     (install,) = config["setup_commands"]
     assert install.startswith("pip install 'liuray[ray]")
     assert f"'ray[default]=={RAY}'" in install
+    token = dim_token(config)
+    assert (token is not None) == name.endswith("-token")
     (head_line,) = liuray_lines(config["head_start_ray_commands"])
-    assert head_line == dim_command(8001)
+    assert head_line == dim_command(8001, token=token is not None)
     assert "liuray serve --ray auto" in head_line and head_line.endswith("&")
-    for key in ("head_setup_commands", "worker_setup_commands", "initialization_commands"):
+    expected_setup = [token_command(token)] if token else []
+    assert liuray_lines(config["head_setup_commands"]) == expected_setup
+    for key in ("worker_setup_commands", "initialization_commands"):
         assert liuray_lines(config[key]) == [], key
     assert config["worker_start_ray_commands"] == [
         "ray stop",
@@ -263,6 +286,10 @@ def test_liuray_version_pins_the_install(version: str | None, requirement: str) 
         (lambda: local_with(head_ip="h1", worker_ips=["h1", "h2"]), "distinct"),
         (lambda: local_with(head_ip="h0", worker_ips=["h2", "h2"]), r"repeated: \['h2'\]"),
         (lambda: dim_command(8001, program="a-very-long-program"), "15 characters"),
+        (lambda: ClusterSettings(ray_version=RAY, token="short"), "at least 8 printable"),
+        (lambda: ClusterSettings(ray_version=RAY, token=" padded-token "), "trailing spaces"),
+        (lambda: ClusterSettings(ray_version=RAY, token="two\nlines-token"), "printable"),
+        (lambda: token_command("short"), "at least 8"),
     ],
 )
 def test_unusable_settings_are_refused(build: Callable[[], object], message: str) -> None:
@@ -454,14 +481,148 @@ def test_configs_import_without_ray_or_yaml() -> None:
     )
 
 
-def test_dim_line_is_a_valid_serve_command() -> None:
+@pytest.mark.parametrize("token", [False, True])
+def test_dim_line_is_a_valid_serve_command(token: bool, monkeypatch: pytest.MonkeyPatch) -> None:
     """The command the head runs parses with `liuray serve`'s own options, and passes
-    its checks: loopback only (reached through the ssh tunnel), so no token is needed."""
+    its checks: loopback only (reached through the ssh tunnel); the token, if any,
+    comes from the environment, never from the command line."""
     serve = pytest.importorskip("liuray.cli.serve")
+    monkeypatch.delenv("LIURAY_TOKEN", raising=False)
     parser = argparse.ArgumentParser()
     serve.add_parser(parser.add_subparsers())
-    started = dim_command(8001).split("; nohup ", 1)[1].split(" >>", 1)[0]
+    line = dim_command(8001, token=token)
+    assert (f". {DIM_ENV_FILE} || exit 1; " in line) == token
+    started = line.split("; nohup ", 1)[1].split(" >>", 1)[0]
     program, *argv = shlex.split(started)
     args = parser.parse_args(argv)
     assert (program, args.ray, args.host, args.port) == ("liuray", "auto", "127.0.0.1", 8001)
+    assert args.token is None
     assert serve._check_options(args) == ""
+
+
+# The token's way from the config to the DIM, run for real in bash, HOME in tmp_path.
+
+AWKWARD_TOKEN = 'it\'s $(touch pwned) "quoted" `touch pwned` \\ end'
+
+
+def run_bash(line: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["bash", "-c", line],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("token", [TOKEN, AWKWARD_TOKEN])
+def test_token_line_writes_a_private_env_file(tmp_path: Path, token: str) -> None:
+    """The head's setup line writes the token to ~/.liuray/dim.env for its owner only
+    (folder 700, file 600), also over an older file with a looser mode; sourcing the
+    file, as the DIM line does, gives the token back unchanged whatever shell
+    characters it holds, and runs none of them; the config's reader finds it too."""
+    env = dict(os.environ, HOME=str(tmp_path))
+    line = token_command(token)
+    assert run_bash(line, env, tmp_path).returncode == 0
+    env_file = tmp_path / ".liuray" / "dim.env"
+    assert stat.S_IMODE(env_file.parent.stat().st_mode) == 0o700
+    assert stat.S_IMODE(env_file.stat().st_mode) == 0o600
+    env_file.chmod(0o644)
+    assert run_bash(line, env, tmp_path).returncode == 0
+    assert stat.S_IMODE(env_file.stat().st_mode) == 0o600
+    sourced = run_bash(f'. {DIM_ENV_FILE} && printf %s "$LIURAY_TOKEN"', env, tmp_path)
+    assert sourced.stdout == token
+    assert not (tmp_path / "pwned").exists()
+    assert dim_token(generated_aws(token=token)) == token
+
+
+def test_dim_line_without_its_env_file_starts_no_open_dim(
+    stand_in: tuple[str, dict[str, str]],
+) -> None:
+    """A config with a token whose env file is missing on the head fails its DIM line
+    (`ray up` reports it) instead of starting a DIM that anyone on the head could use."""
+    name, env = stand_in
+    result = run_bash(dim_command(8001, program=name, token=True), env, Path(env["HOME"]))
+    assert result.returncode == 1
+    assert running(name) == []
+
+
+@pytest.fixture
+def serve_stand_in(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
+    """A PATH whose `liuray`-like program (unique name) runs the real `liuray serve`,
+    in-process instead of on Ray (`--ray auto` dropped); killed by pid at the end."""
+    pytest.importorskip("uvicorn")
+    pytest.importorskip("httpx")
+    if shutil.which("pkill") is None or shutil.which("pgrep") is None:
+        pytest.skip("needs pkill and pgrep (procps)")
+    name = "lr" + uuid.uuid4().hex[:12]
+    program = tmp_path / "bin" / name
+    program.parent.mkdir()
+    program.write_text(
+        f"#!{sys.executable}\n"
+        "import sys\n"
+        "from liuray.cli.main import main\n"
+        "argv = sys.argv[1:]\n"
+        "del argv[argv.index('--ray') : argv.index('--ray') + 2]\n"
+        "sys.exit(main(argv))\n"
+    )
+    program.chmod(0o755)
+    env = dict(os.environ, HOME=str(tmp_path), PATH=f"{program.parent}:{os.environ['PATH']}")
+    env.pop("LIURAY_TOKEN", None)
+    env.pop("LIURAY_HOME", None)
+    yield name, env
+    for pid in running(name):
+        os.kill(pid, 9)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def first_answer(url: str) -> Any:
+    """The server's first answer to GET url (it may still be starting)."""
+    import httpx
+
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            return httpx.get(url, timeout=10)
+        except httpx.TransportError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+def test_dim_started_from_the_env_file_requires_its_token(
+    serve_stand_in: tuple[str, dict[str, str]],
+) -> None:
+    """The head's two lines, run in order as `ray up` does: the setup line writes the
+    token, the DIM line starts a real `liuray serve` that refuses requests without it
+    and accepts them with it. The token is in the DIM's environment (readable by its
+    user only), on no process's command line."""
+    import httpx
+
+    name, env = serve_stand_in
+    home = Path(env["HOME"])
+    token = secrets.token_urlsafe(32)
+    port = free_port()
+    assert run_bash(token_command(token), env, home).returncode == 0
+    run_line(dim_command(port, program=name, token=True), env)
+    (pid,) = wait_for_one(name)
+    url = f"http://127.0.0.1:{port}/api/sessions"
+    assert first_answer(url).status_code == 401
+    allowed = httpx.get(url, headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    assert allowed.status_code == 200
+    assert httpx.get(url, headers={"Authorization": "Bearer wrong"}, timeout=10).status_code == 401
+    assert token.encode() not in Path(f"/proc/{pid}/cmdline").read_bytes()
+    environment = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    assert f"LIURAY_TOKEN={token}".encode() in environment
+    every_command_line = subprocess.run(
+        ["ps", "-eo", "args"], capture_output=True, text=True, check=True
+    ).stdout
+    assert token not in every_command_line

@@ -7,7 +7,12 @@
   nodes' own Python), one liuray line on the head (the DIM), nothing liuray-specific
   on workers. See :mod:`liuray.cli.ray_config` and :mod:`liuray.deploy`.
 - ``liuray ray dashboard [--cluster-config FILE]`` prints the commands that forward
-  the one liuray port (the DIM's REST API and web page) next to Ray's dashboard.
+  the one liuray port (the DIM's REST API and web page) next to Ray's dashboard, and
+  the DIM's access token when the file holds it (a launcher config's head setup line, a
+  KubeRay manifest's Secret) or where to find it (a KubeRay Secret of your own, the
+  SLURM job's env file). The web page cannot take the token from its URL: it asks for
+  it once per browser tab, so the token is printed to paste there, and as
+  ``export LIURAY_TOKEN=...`` for ``liuray submit`` / ``sessions`` / ``nodes``.
 
 Exit status: 0 done, 2 unusable option or config file (nothing written).
 """
@@ -15,14 +20,15 @@ Exit status: 0 done, 2 unusable option or config file (nothing written).
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from liuray.cli.ray_config import add_providers
-from liuray.deploy.configs import DEFAULT_PORT, RAY_DASHBOARD_PORT, dim_port
-from liuray.deploy.kuberay import how_to_reach, is_manifest
+from liuray.deploy.configs import DEFAULT_PORT, RAY_DASHBOARD_PORT, dim_port, dim_token
+from liuray.deploy.kuberay import TOKEN_KEY, how_to_reach, is_manifest
 from liuray.errors import DeployError, LiurayError, missing_extra
 
 _EXAMPLES = """\
@@ -124,6 +130,7 @@ def _print_dashboard(args: argparse.Namespace) -> int:
         config = documents[0]
     port = args.port or dim_port(config) or DEFAULT_PORT
     sys.stdout.write(dashboard_text(config, port, args.cluster_config))
+    sys.stdout.write(_access_text(config, port))
     return 0
 
 
@@ -147,6 +154,39 @@ def dashboard_text(config: dict[str, Any], port: int, path: Path | None) -> str:
         f"  {_ssh_line(config, file, port)}",
         "",
         f"REST clients (DALiuGE's included) then use http://localhost:{port}/api",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _access_text(config: dict[str, Any], port: int) -> str:
+    """The lines about the DIM's access token, for a launcher config with a DIM."""
+    if dim_port(config) is None:
+        return ""  # no config, or not one of liuray's: nothing known about a token
+    token = dim_token(config)
+    if token is None:
+        return (
+            "\nThis config starts the DIM without an access token (--no-token): every user\n"
+            "and process on the head can use it through its loopback port.\n"
+        )
+    return _token_lines(port, f"export LIURAY_TOKEN={shlex.quote(token)}", token)
+
+
+def _token_lines(port: int, export: str, token: str | None) -> str:
+    """How to pass the DIM's token on: to the web page, the CLI and REST clients."""
+    page = (
+        f"  paste it when the page asks (once per browser tab): {token}"
+        if token
+        else "  paste it when the page asks (once per browser tab)"
+    )
+    lines = [
+        "",
+        "Every request needs the DIM's access token (Authorization: Bearer TOKEN).",
+        f"Web page, http://localhost:{port}/:",
+        page,
+        "liuray submit / sessions / nodes through the tunnel read $LIURAY_TOKEN:",
+        f"  {export}",
+        f"  export LIURAY_DIM=http://localhost:{port}",
+        "  liuray submit graph.json --wait",
     ]
     return "\n".join(lines) + "\n"
 
@@ -188,18 +228,28 @@ def _is_sbatch_script(path: Path) -> bool:
 
 
 def _kuberay_text(documents: list[dict[str, Any]]) -> str:
-    forward, token = how_to_reach(documents)
-    port = forward.rsplit(":", 1)[1]
+    forward, read_secret = how_to_reach(documents)
+    port = int(forward.rsplit(":", 1)[1])
+    token = _secret_token(documents)
+    export = f"export LIURAY_TOKEN={shlex.quote(token) if token else f'$({read_secret})'}"
     lines = [
         f"liuray's web page and REST API are served by the DIM on the head pod, port {port},",
         "behind its Service. Forward it to this machine (keeps running; Ctrl-C stops it):",
         f"  {forward}",
         f"      then open http://localhost:{port}/",
-        "Every request needs the DIM's token (Authorization: Bearer TOKEN):",
-        f"  export LIURAY_TOKEN=$({token})",
         f"REST clients (DALiuGE's included) then use http://localhost:{port}/api",
     ]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n" + _token_lines(port, export, token)
+
+
+def _secret_token(documents: list[dict[str, Any]]) -> str | None:
+    """The token in the manifest's own Secret, or None (a Secret made apart)."""
+    for document in documents:
+        if document.get("kind") == "Secret":
+            value = (document.get("stringData") or {}).get(TOKEN_KEY)
+            if isinstance(value, str) and value:
+                return value
+    return None
 
 
 def _read_documents(path: Path) -> list[dict[str, Any]]:

@@ -12,11 +12,19 @@ One sub-command per platform Ray runs on, each writing one file to standard outp
 
 The configs themselves are built by :mod:`liuray.deploy` (pure functions); this module
 only maps options onto them. Exit status: 0 written, 2 unusable option (nothing written).
+
+The launcher configs give the DIM an access token: ``--token TOKEN``, else
+``$LIURAY_TOKEN``, else a new random one (``secrets.token_urlsafe``); ``--no-token``
+leaves it open to every user of the head. A file that holds a token (these, and a
+KubeRay manifest with its Secret) is written with mode 600, and the command says it is
+a secret.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import secrets
 import sys
 from collections.abc import Callable
 from importlib import metadata
@@ -26,8 +34,10 @@ from typing import Any
 from liuray.deploy.clouds import NodeTypes, azure_config, gcp_config
 from liuray.deploy.configs import (
     DEFAULT_PORT,
+    TOKEN_VARIABLE,
     ClusterSettings,
     aws_config,
+    dim_token,
     local_config,
     region_warning,
     to_yaml,
@@ -44,6 +54,13 @@ Ray cluster-launcher config for liuray, written by `liuray ray config {provider}
 Every node installs liuray (setup_commands). The head runs Ray plus ONE liuray line,
 the DIM (`liuray serve --ray`); workers run only Ray: the DIM places a node manager,
 a Ray actor, on each node. See deploy/README.md in liuray's sources."""
+
+_HOLDS_TOKEN = """SECRET: this file holds the DIM's access token (in head_setup_commands): keep it
+private. Ray caches the config, token included, in $TMPDIR/ray-config-*: on a shared machine,
+run `ray` commands with TMPDIR set to a folder of your own."""
+
+_NO_TOKEN = """The DIM runs WITHOUT an access token (--no-token): every user and process on the head
+can use it through its loopback port."""
 
 _NEXT_STEP = {
     "kuberay": "kubectl apply -f {file}",
@@ -71,10 +88,16 @@ def write_config(args: argparse.Namespace) -> int:
         return 2
     if args.provider == "aws" and (warning := region_warning(args.region)):
         print(f"warning: {warning}", file=sys.stderr)
+    secret = _holds_token(args)
     if args.output is None:
         sys.stdout.write(text)
+        if secret:
+            print("note: this config holds the DIM's access token: keep it secret", file=sys.stderr)
         return 0
     try:
+        if secret:  # private before the token is written into it
+            args.output.touch(mode=0o600)
+            args.output.chmod(0o600)
         args.output.write_text(text, encoding="utf-8")
         if args.provider == "slurm":
             args.output.chmod(0o755)
@@ -83,7 +106,34 @@ def write_config(args: argparse.Namespace) -> int:
         return 2
     step = _NEXT_STEP.get(args.provider, "ray up {file} -y").format(file=args.output)
     print(f"wrote {args.output}; start the cluster with: {step}", file=sys.stderr)
+    if secret:
+        print(
+            f"{args.output} holds the DIM's access token: it is a secret now (mode 600); "
+            f"`liuray ray dashboard --cluster-config {args.output}` prints the token",
+            file=sys.stderr,
+        )
     return 0
+
+
+def _holds_token(args: argparse.Namespace) -> bool:
+    """Whether the file written for ``args`` carries the DIM's access token."""
+    if args.provider == "kuberay":
+        return args.token_secret is None  # else the token stays in that Secret
+    return getattr(args, "dim_token", None) is not None
+
+
+def resolve_token(args: argparse.Namespace) -> str | None:
+    """The launcher config's token: ``--token``, ``$LIURAY_TOKEN``, a new one, or None
+    with ``--no-token``; says on standard error where it came from."""
+    if args.no_token:
+        return None
+    if args.token is not None:
+        return str(args.token)
+    given = os.environ.get(TOKEN_VARIABLE)
+    if given:
+        print(f"the DIM's access token: ${TOKEN_VARIABLE} (from your environment)", file=sys.stderr)
+        return given
+    return secrets.token_urlsafe(32)
 
 
 # ---------------------------------------------------------------- builders
@@ -97,11 +147,19 @@ def _settings(args: argparse.Namespace) -> ClusterSettings:
         docker=getattr(args, "docker", True),
         python_version=args.python,
         port=args.port,
+        token=getattr(args, "dim_token", None),
     )
 
 
+def _launcher_settings(args: argparse.Namespace) -> ClusterSettings:
+    """The settings of a launcher config, with its token chosen (see resolve_token)."""
+    args.dim_token = resolve_token(args)
+    return _settings(args)
+
+
 def _launcher_yaml(config: dict[str, Any], provider: str, file: str) -> str:
-    return to_yaml(config, _HEADER.format(provider=provider, file=file))
+    access = _HOLDS_TOKEN if dim_token(config) else _NO_TOKEN
+    return to_yaml(config, _HEADER.format(provider=provider, file=file) + "\n" + access)
 
 
 def _scaling(args: argparse.Namespace) -> dict[str, Any]:
@@ -117,14 +175,14 @@ def _scaling(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _build_aws(args: argparse.Namespace, file: str) -> str:
-    config = aws_config(_settings(args), region=args.region, **_scaling(args))
+    config = aws_config(_launcher_settings(args), region=args.region, **_scaling(args))
     return _launcher_yaml(config, "aws", file)
 
 
 def _build_gcp(args: argparse.Namespace, file: str) -> str:
     nodes = NodeTypes(**_scaling(args), worker_cpus=args.worker_cpus)
     config = gcp_config(
-        _settings(args), nodes, project_id=args.project, region=args.region, zone=args.zone
+        _launcher_settings(args), nodes, project_id=args.project, region=args.region, zone=args.zone
     )
     return _launcher_yaml(config, "gcp", file)
 
@@ -132,7 +190,7 @@ def _build_gcp(args: argparse.Namespace, file: str) -> str:
 def _build_azure(args: argparse.Namespace, file: str) -> str:
     nodes = NodeTypes(**_scaling(args), worker_cpus=args.worker_cpus)
     config = azure_config(
-        _settings(args),
+        _launcher_settings(args),
         nodes,
         location=args.location,
         resource_group=args.resource_group,
@@ -144,7 +202,7 @@ def _build_azure(args: argparse.Namespace, file: str) -> str:
 def _build_local(args: argparse.Namespace, file: str) -> str:
     workers = [host.strip() for host in args.workers.split(",") if host.strip()]
     config = local_config(
-        _settings(args),
+        _launcher_settings(args),
         head_ip=args.head,
         worker_ips=workers,
         ssh_user=args.ssh_user,
@@ -446,6 +504,20 @@ def _add_worker_cpus(parser: argparse.ArgumentParser) -> None:
 
 def _add_launcher_common(parser: argparse.ArgumentParser, *, docker: bool = True) -> None:
     _add_versions(parser, "the launcher's cluster name")
+    token = parser.add_mutually_exclusive_group()
+    token.add_argument(
+        "--token",
+        metavar="TOKEN",
+        help="the DIM's access token, written into the config (which is then a secret) "
+        f"and onto the head (~/.liuray/dim.env, mode 600); default: ${TOKEN_VARIABLE} "
+        "if set, else a new random one",
+    )
+    token.add_argument(
+        "--no-token",
+        action="store_true",
+        help="start the DIM without an access token: every user and process on the head "
+        "can use it through its loopback port",
+    )
     if docker:
         parser.add_argument(
             "--docker",

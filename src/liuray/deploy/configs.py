@@ -17,6 +17,14 @@ What a liuray cluster needs beyond plain Ray, and where it goes:
   Ray node id, created only by the DIM's membership reconciler: a new DIM adopts the
   ones still alive and starts the missing ones, so there is still one per node.
 - workers: nothing. Plain ``ray start --address=$RAY_HEAD_IP:6379``.
+- the DIM's access token (unless the config is written without one): one line in
+  ``head_setup_commands`` writes it to :data:`DIM_ENV_FILE` on the head (mode 600, the
+  shell's builtin ``printf``), and the DIM line sources that file, so ``liuray serve``
+  gets ``LIURAY_TOKEN`` from its environment and the token never appears on a long-lived
+  process's command line (``ps``). The DIM listens on the head's loopback only, but
+  every user and process on the head can reach loopback: the token keeps them out.
+  The YAML holds the token (the setup line), so the file is a secret; :func:`dim_token`
+  reads it back for ``liuray ray dashboard``.
 
 Only one port matters to users: the DIM's (REST API + web page, default 8001);
 :func:`dim_port` finds it in a config for ``liuray ray dashboard``.
@@ -47,13 +55,14 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from liuray.errors import DeployError, missing_extra
 
 __all__ = [
     "DEFAULT_PORT",
+    "DIM_ENV_FILE",
     "NM_IDLE_RELEASE_S",
     "RAY_DASHBOARD_PORT",
     "RAY_DEFAULT_AMI_REGIONS",
@@ -61,12 +70,14 @@ __all__ = [
     "aws_config",
     "dim_command",
     "dim_port",
+    "dim_token",
     "docker_image",
     "install_command",
     "liuray_requirement",
     "local_config",
     "region_warning",
     "to_yaml",
+    "token_command",
 ]
 
 DEFAULT_PORT = 8001
@@ -79,6 +90,10 @@ STOP_GRACE_S = 3
 """Seconds a previous DIM gets to exit after SIGTERM before it is killed."""
 CONTAINER_NAME = "ray_container"
 SERVE_LOG = "~/liuray-serve.log"
+DIM_ENV_FILE = "~/.liuray/dim.env"
+"""On the head: ``export LIURAY_TOKEN=...`` for the DIM, readable by its user only."""
+TOKEN_VARIABLE = "LIURAY_TOKEN"
+"""The environment variable ``liuray serve`` (and the client, the CLI) read the token from."""
 
 # The regions Ray 2.60's launcher has a default AMI for (its aws/config.py DEFAULT_AMI);
 # elsewhere `ray up` stops and asks for an ImageId. Newer Ray versions may add regions.
@@ -126,6 +141,7 @@ class ClusterSettings:
         docker: run in the stock ``rayproject/ray`` image (else on the host's Python).
         python_version: the image's Python (``3.11`` or newer; liuray needs 3.11).
         port: the DIM's port (REST API and web page).
+        token: the DIM's access token (None: the DIM runs without one).
     """
 
     ray_version: str
@@ -134,6 +150,7 @@ class ClusterSettings:
     docker: bool = True
     python_version: str = "3.11"
     port: int = DEFAULT_PORT
+    token: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         check_name("cluster name", self.cluster_name)
@@ -152,6 +169,8 @@ class ClusterSettings:
             )
         check_port(self.port)
         liuray_requirement(self.liuray_version)  # fails early on an unusable spec
+        if self.token is not None:
+            check_token(self.token)
 
 
 def liuray_requirement(version: str | None) -> str:
@@ -201,7 +220,7 @@ def docker_image(ray_version: str, python_version: str = "3.11") -> str:
     return f"rayproject/ray:{ray_version}-py{python_version.replace('.', '')}"
 
 
-def dim_command(port: int = DEFAULT_PORT, program: str = "liuray") -> str:
+def dim_command(port: int = DEFAULT_PORT, program: str = "liuray", *, token: bool = False) -> str:
     """The single liuray line on the head: replace any running DIM by a new one.
 
     Safe to re-run (each ``ray up`` does): SIGTERM to every process named ``program``
@@ -209,8 +228,10 @@ def dim_command(port: int = DEFAULT_PORT, program: str = "liuray") -> str:
     that did not, then the new DIM, detached from the launcher's shell (``nohup``,
     stdin from /dev/null, output appended to ``~/liuray-serve.log``) so that the
     ssh or ``docker exec`` session returns at once. The DIM listens on the head's
-    loopback only (reached through ``liuray ray dashboard``'s ssh tunnel), so it needs
-    no access token; serving the network is a deliberate ``--host``/``--token`` choice.
+    loopback only (reached through ``liuray ray dashboard``'s ssh tunnel). With
+    ``token``, the line first sources :data:`DIM_ENV_FILE` (written by
+    :func:`token_command`), so the DIM reads ``LIURAY_TOKEN`` from its environment;
+    without that file the line stops there (exit 1) rather than start an open DIM.
 
     Matching the process *name* (``pkill -x``), not its command line (``pkill -f``),
     matters: the shell running this very line has "liuray serve" in its command line,
@@ -228,20 +249,46 @@ def dim_command(port: int = DEFAULT_PORT, program: str = "liuray") -> str:
             "pkill -x cannot match",
             program=program,
         )
+    environment = f". {DIM_ENV_FILE} || exit 1; " if token else ""
     return (
         f"pkill -x {program} && sleep {STOP_GRACE_S}; pkill -9 -x {program}; "
-        f"nohup {program} serve --ray auto --host 127.0.0.1 --port {port} "
+        f"{environment}nohup {program} serve --ray auto --host 127.0.0.1 --port {port} "
         f">> {SERVE_LOG} 2>&1 < /dev/null &"
     )
 
 
-def head_start_commands(port: int = DEFAULT_PORT) -> list[str]:
+def token_command(token: str) -> str:
+    """The ``head_setup_commands`` line that writes the DIM's token to the head.
+
+    It writes ``export LIURAY_TOKEN=TOKEN`` to :data:`DIM_ENV_FILE` under ``umask
+    077`` (folder 700, file 600; an older file is removed first, so a looser mode does
+    not survive), with the shell's builtin ``printf``: no program runs with the token
+    in its arguments. The launcher's own shell does see the line while it runs (as
+    every setup command), and ``ray up`` prints only its first 30 characters.
+
+    Example:
+        >>> print(token_command("s3cret-token").replace(" && ", "\\n"))
+        (umask 077
+        mkdir -p ~/.liuray
+        rm -f ~/.liuray/dim.env
+        printf '%s\\n' 'export LIURAY_TOKEN=s3cret-token' > ~/.liuray/dim.env)
+    """
+    check_token(token)
+    line = f"export {TOKEN_VARIABLE}={shlex.quote(token)}"
+    folder = DIM_ENV_FILE.rsplit("/", 1)[0]
+    return (
+        f"(umask 077 && mkdir -p {folder} && rm -f {DIM_ENV_FILE} && "
+        f"printf '%s\\n' {shlex.quote(line)} > {DIM_ENV_FILE})"
+    )
+
+
+def head_start_commands(port: int = DEFAULT_PORT, *, token: bool = False) -> list[str]:
     """``head_start_ray_commands``: Ray's usual head start, then the one DIM line."""
     return [
         "ray stop",
         f"ray start --head --port={GCS_PORT} "
         "--autoscaling-config=~/ray_bootstrap_config.yaml --dashboard-host=0.0.0.0",
-        dim_command(port),
+        dim_command(port, token=token),
     ]
 
 
@@ -361,6 +408,26 @@ def dim_port(config: Mapping[str, Any]) -> int | None:
     return None
 
 
+def dim_token(config: Mapping[str, Any]) -> str | None:
+    """The DIM's access token in a config's head setup commands, or None if it has none.
+
+    Reads back what :func:`token_command` wrote (``liuray ray dashboard`` uses it).
+    """
+    prefix = f"export {TOKEN_VARIABLE}="
+    for line in config.get("head_setup_commands") or []:
+        if DIM_ENV_FILE not in str(line):
+            continue
+        try:
+            words = shlex.split(str(line))
+        except ValueError:
+            continue
+        for word in words:
+            if word.startswith(prefix):
+                value = shlex.split(word)[1].split("=", 1)[1]
+                return value or None
+    return None
+
+
 def to_yaml(config: Mapping[str, Any], header: str = "") -> str:
     """The config as YAML in the launcher's key order, below ``header`` comment lines.
 
@@ -413,13 +480,14 @@ def launcher_commands(settings: ClusterSettings, *, head_setup: list[str]) -> di
     """Every command list of a launcher config: liuray's install line and the DIM."""
     # Every list is written out, so the launcher runs exactly what the file shows
     # rather than a provider default (AWS's default setup_commands install a Ray wheel).
+    token = settings.token
     return {
         "file_mounts": {},
         "initialization_commands": [],
         "setup_commands": [install_command(settings)],
-        "head_setup_commands": head_setup,
+        "head_setup_commands": [*head_setup, *([token_command(token)] if token else [])],
         "worker_setup_commands": [],
-        "head_start_ray_commands": head_start_commands(settings.port),
+        "head_start_ray_commands": head_start_commands(settings.port, token=token is not None),
         "worker_start_ray_commands": worker_start_commands(),
     }
 
@@ -431,6 +499,15 @@ def check_name(what: str, value: str, pattern: re.Pattern[str] = _NAME) -> None:
             f"{what} {value!r} is not usable: use letters, digits, '.', '_' or '-'",
             what=what,
             value=value,
+        )
+
+
+def check_token(token: str) -> None:
+    """Refuse a token that cannot travel in a shell line, an env file and a header."""
+    if len(token) < 8 or not token.isprintable() or token != token.strip():
+        raise DeployError(
+            "the access token must be at least 8 printable characters, without "
+            "leading or trailing spaces (default: a new random one)",
         )
 
 
