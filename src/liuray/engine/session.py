@@ -485,8 +485,8 @@ class GraphRun:
         """
         app = self.drops[uid]
         assert isinstance(app, AppDrop)
-        node = self.machine.nodes[uid]
         if attempt > 1:
+            node = self.machine.nodes[uid]
             with self.lock:
                 if node.app_state is not AppState.RUNNING or node.attempt != attempt:
                     return None

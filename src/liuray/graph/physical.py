@@ -300,10 +300,15 @@ class _Describer:
                     f"duplicate drop oid {oid!r} (spec #{index}); oids must be unique", uid=oid
                 )
             drops[oid] = _AppDescription(oid, spec) if is_app else _DataDescription(oid, spec)
-            for key in _REPEATED:
-                value = spec.get(key)
-                if value.__class__ is str:
-                    spec[key] = strings.setdefault(value, value)
+            # The keys of _REPEATED, unrolled (categoryType is read already).
+            if category.__class__ is str:
+                spec["categoryType"] = strings.setdefault(category, category)
+            value = spec.get("dropclass")
+            if value.__class__ is str:
+                spec["dropclass"] = strings.setdefault(value, value)
+            value = spec.get("node")
+            if value.__class__ is str:
+                spec["node"] = strings.setdefault(value, value)
             if spec.get("uid") == oid:
                 spec["uid"] = oid
 
@@ -443,6 +448,13 @@ def _link(
         entries = spec.get(key)
         if not entries:
             continue
+        own = getattr(drop, mine)
+        if entries == own:
+            # Every link here was given from the other end already (and checked there):
+            # half the links of a graph written on both ends, as DALiuGE writes them. The
+            # spec takes the drops' own oid objects (its parsed copies are freed now).
+            entries[:] = own
+            continue
         own = _link_list(drop, mine) if entries.__class__ is list else _not_a_list(drop, key)
         for position, entry in enumerate(entries):
             if entry.__class__ is str:
@@ -470,10 +482,12 @@ def _link(
                 back.append(drop.oid)
             if port is None:
                 entries[position] = other.oid
-            elif is_app:
-                named.append((drop, mine == "outputs", other.oid, port, True))  # type: ignore[arg-type]
-            else:
-                named.append((other, mine == "producers", drop.oid, port, False))  # type: ignore[arg-type]
+            else:  # named by the app or by the data drop: see _name_ports
+                named.append(
+                    (drop, mine == "outputs", other.oid, port, True)  # type: ignore[arg-type]
+                    if is_app
+                    else (other, mine == "producers", drop.oid, port, False)
+                )
 
 
 #: (spec key, attribute holding it, attribute on the other end), by kind of drop.

@@ -14,7 +14,7 @@ from typing import Any
 
 from liuray.engine.apps.base import AppDrop
 from liuray.engine.drops.memory import MemoryDrop
-from liuray.engine.params import as_bool, as_float, as_int
+from liuray.engine.params import as_bool, as_float, as_int, param
 from liuray.errors import missing_extra
 from liuray.types import DropUid
 
@@ -56,7 +56,7 @@ class HelloWorldApp(AppDrop):
                 raise ValueError(f"HelloWorldApp takes at most one input, got {len(self.inputs)}")
             greet = _first_element(self.inputs[0].get())
         else:
-            greet = self.param("greet", "World")
+            greet = param(self.spec, "greet", "World")
         message = f"Hello {greet}".encode()
         for out in self.outputs:
             out.set_value(message)
