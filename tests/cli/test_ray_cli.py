@@ -371,7 +371,8 @@ def test_dashboard_passes_the_token_on(
     capsys.readouterr()
     assert main(["ray", "dashboard", "--cluster-config", str(path)]) == 0
     out = capsys.readouterr().out
-    assert "paste it when the page asks (once per browser tab): it's a token" in out
+    assert "paste it when the page asks, once per browser tab): it's a token" in out
+    assert "open http://localhost:8001/#token=it%27s%20a%20token" in out
     assert "export LIURAY_TOKEN=" + shlex.quote("it's a token") in out
     assert "export LIURAY_DIM=http://localhost:8001" in out
 
@@ -403,3 +404,4 @@ def test_dashboard_reads_the_token_of_a_kuberay_manifest(
     out = capsys.readouterr().out
     assert "export LIURAY_TOKEN=kube-token-1" in out
     assert "once per browser tab): kube-token-1" in out
+    assert "/#token=kube-token-1" in out

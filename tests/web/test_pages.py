@@ -230,6 +230,19 @@ def test_the_page_asks_for_the_token_once(
     expect(dialog).to_have_count(0)
 
 
+def test_a_token_in_the_address_fragment_is_used_and_taken_out(
+    start_server: Callable[..., LivePage], page: Page
+) -> None:
+    """``/#token=...`` (what ``liuray ray dashboard`` prints): no dialog, the page reads
+    the guarded API with it, and the token leaves the address bar at once."""
+    guarded = start_server(token="fragment-token")
+    guarded.submit("via-fragment", scatter_graph(1, "echo part"))
+    page.goto(guarded.url + "/#token=fragment-token")
+    expect(page.locator('tr[data-session="via-fragment"] .state')).to_have_text("finished")
+    expect(page.locator("#token-dialog")).to_have_count(0)
+    assert "token" not in page.url
+
+
 def test_a_large_graph_is_grouped_by_logical_node(server: LivePage, page: Page) -> None:
     """Past 2,000 drops the graph view shows one box per logical-graph node with its
     drops' states; a group opens into its drops on demand (here by keyboard)."""

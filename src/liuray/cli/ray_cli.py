@@ -10,8 +10,9 @@
   the one liuray port (the DIM's REST API and web page) next to Ray's dashboard, and
   the DIM's access token when the file holds it (a launcher config's head setup line, a
   KubeRay manifest's Secret) or where to find it (a KubeRay Secret of your own, the
-  SLURM job's env file). The web page cannot take the token from its URL: it asks for
-  it once per browser tab, so the token is printed to paste there, and as
+  SLURM job's env file). The token is printed in the page's address, as a fragment
+  (``/#token=...``: the page keeps it for the tab and takes it out of the address;
+  fragments never reach the server), to paste when the page asks, and as
   ``export LIURAY_TOKEN=...`` for ``liuray submit`` / ``sessions`` / ``nodes``.
 
 Exit status: 0 done, 2 unusable option or config file (nothing written).
@@ -22,6 +23,7 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
+import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -174,15 +176,18 @@ def _access_text(config: dict[str, Any], port: int) -> str:
 def _token_lines(port: int, export: str, token: str | None) -> str:
     """How to pass the DIM's token on: to the web page, the CLI and REST clients."""
     page = (
-        f"  paste it when the page asks (once per browser tab): {token}"
+        [
+            f"  open http://localhost:{port}/#token={urllib.parse.quote(token, safe='')}",
+            f"  (or paste it when the page asks, once per browser tab): {token}",
+        ]
         if token
-        else "  paste it when the page asks (once per browser tab)"
+        else ["  paste it when the page asks (once per browser tab)"]
     )
     lines = [
         "",
         "Every request needs the DIM's access token (Authorization: Bearer TOKEN).",
         f"Web page, http://localhost:{port}/:",
-        page,
+        *page,
         "liuray submit / sessions / nodes through the tunnel read $LIURAY_TOKEN:",
         f"  {export}",
         f"  export LIURAY_DIM=http://localhost:{port}",

@@ -137,6 +137,23 @@ export class HttpError extends Error {
   }
 }
 
+/**
+ * A token handed over in the address's fragment (`/#token=...`, as `liuray ray
+ * dashboard` prints it) is kept for the tab like a typed one, and the fragment is taken
+ * out of the address at once: fragments never reach the server (nor its logs), and the
+ * address bar and history keep no copy.
+ */
+function takeTokenFromAddress() {
+  const fragment = new URLSearchParams(location.hash.slice(1));
+  const given = fragment.get("token");
+  if (!given) return;
+  sessionStorage.setItem(TOKEN_KEY, given);
+  fragment.delete("token");
+  const rest = fragment.toString();
+  history.replaceState(history.state, "", location.pathname + location.search + (rest ? `#${rest}` : ""));
+}
+takeTokenFromAddress();
+
 /** The access token the user gave in this tab, if any. */
 export function token() {
   return sessionStorage.getItem(TOKEN_KEY);
