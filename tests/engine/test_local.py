@@ -207,8 +207,9 @@ def pool_threads(name: str) -> list[threading.Thread]:
     return [t for t in threading.enumerate() if t.name.startswith(f"{name}-")]
 
 
-def test_pool_starts_threads_lazily_and_stays_bounded(tmp_path: Path) -> None:
-    """No thread before work arrives; never more than ``workers`` threads afterwards."""
+def test_pool_starts_all_its_threads_at_the_first_submit(tmp_path: Path) -> None:
+    """No thread before work arrives; then exactly ``workers`` threads, started together
+    (not one by one as a burst grows), and none once shut down."""
     pool = WorkerPool(2, name="bounded-pool")
     assert pool_threads("bounded-pool") == []
     run = GraphRun(
@@ -216,7 +217,7 @@ def test_pool_starts_threads_lazily_and_stays_bounded(tmp_path: Path) -> None:
     )
     run.start()
     assert run.wait(10)
-    assert 1 <= len(pool_threads("bounded-pool")) <= 2
+    assert len(pool_threads("bounded-pool")) == 2
     pool.shutdown()
     assert pool_threads("bounded-pool") == []
 

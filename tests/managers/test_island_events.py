@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 from collections import Counter
@@ -15,6 +16,7 @@ from hypothesis import strategies as st
 
 from liuray.engine.states import AppState, DropState, SessionState
 from liuray.errors import DeployError, InvalidSessionState, InvalidTransition, LiurayError
+from liuray.managers.events import DropsChanged
 from liuray.managers.island import IslandManager
 from liuray.managers.island_session import IslandSession
 from liuray.managers.node import NodeManager
@@ -310,3 +312,20 @@ def test_random_requests_only_make_legal_session_moves(
             assert record.state is final
     finally:
         island.close()
+
+
+def test_the_event_thread_keeps_no_batch_while_it_waits(
+    island: IslandManager, app: Any, data: Any, until: Any
+) -> None:
+    """Regression (docs/reliability.md, "Load"): waiting for the next batch of node
+    reports, the island's event thread kept the last one alive, a DropsChanged with up to
+    200,000 changes and their drop ids, which pinned the heap's arenas after a burst. Once
+    a session has ended and its reports are applied, no report is left in memory."""
+    session_id = island.submit(spread_chain(app, data, island.nodes(), 20), "kept")
+    assert island.wait(session_id, 10) is _S.FINISHED
+
+    def no_report_alive() -> bool:
+        gc.collect()
+        return not [o for o in gc.get_objects() if type(o) is DropsChanged]
+
+    assert until(no_report_alive)

@@ -13,7 +13,13 @@ from hypothesis import strategies as st
 
 from liuray.engine.states import SESSION_TERMINAL, SessionState
 from liuray.errors import LiurayError
-from liuray.managers.events import DropsChanged, EventOutbox, NodeEvent, NodeSessionEnded
+from liuray.managers.events import (
+    SPARE_WAKES,
+    DropsChanged,
+    EventOutbox,
+    NodeEvent,
+    NodeSessionEnded,
+)
 from liuray.managers.node import NodeManager
 
 _S = SessionState
@@ -174,3 +180,39 @@ def test_random_node_histories_report_consistently(
                 assert sink.events.index(ends[0]) == len(sink.events) - 1
     finally:
         manager.close()
+
+
+def test_readers_waiting_at_once_are_all_woken_by_an_event_then_by_close() -> None:
+    """More readers than the outbox's spare wake locks wait at once: one event wakes
+    them all, each getting it; a timed wait with nothing coming returns empty; close()
+    wakes readers waiting with no limit."""
+    box = EventOutbox()
+    readers = SPARE_WAKES + 2
+    got: list[tuple[int, list[Any]]] = []
+    threads = [threading.Thread(target=lambda: got.append(box.take(None))) for _ in range(readers)]
+    for thread in threads:
+        thread.start()
+    assert sleeping(box, readers)
+    box.put(NodeSessionEnded("n1", "s1", SessionState.FINISHED))
+    for thread in threads:
+        thread.join(10)
+    assert [(last, len(events)) for last, events in got] == [(1, 1)] * readers
+
+    assert box.take(0.01, acked=1) == (1, [])
+    waiting = [threading.Thread(target=lambda: got.append(box.take(None, 1))) for _ in range(3)]
+    for thread in waiting:
+        thread.start()
+    assert sleeping(box, 3)
+    box.close()
+    for thread in waiting:
+        thread.join(10)
+    assert not any(thread.is_alive() for thread in waiting)
+    assert got[readers:] == [(1, [])] * 3
+
+
+def sleeping(box: EventOutbox, readers: int) -> bool:
+    """Wait until ``readers`` readers are asleep in ``box``."""
+    deadline = time.monotonic() + 10
+    while box._sleeping < readers and time.monotonic() < deadline:
+        time.sleep(0.001)
+    return box._sleeping == readers

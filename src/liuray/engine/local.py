@@ -6,9 +6,10 @@ Policy (as ``dask.local``):
     apps wait in one deque; workers take the *newest* first, and a worker that just made
     an app ready runs it itself without waking anyone, so a chain of apps runs hop after
     hop on one thread with no hand-off (a few microseconds per hop). Other workers are
-    woken only when more work is ready than the current one can take. Threads start
-    lazily, so an idle pool costs nothing. CPU-bound Python functions can be sent to a
-    process pool (``processes=N``); the worker thread waits for the result.
+    woken only when more work is ready than the current one can take. The threads
+    start together at the first submit, so an unused pool costs nothing. CPU-bound
+    Python functions can be sent to a process pool (``processes=N``); the worker thread
+    waits for the result.
 
     From a long queue a worker takes a fair share at once (at most ``BATCH``, or
     ``QUICK_BATCH`` while its last batch's apps were all quick) and applies the quick
@@ -59,8 +60,6 @@ from liuray.types import DropUid
 
 ProgressCallback = Callable[[dict[str, int], int], None]
 
-_local = threading.local()
-
 #: Most app attempts one worker takes from the queue at once...
 BATCH = 16
 #: ...and while the apps it ran last were all quick (each under QUICK_APP_S): fewer,
@@ -73,18 +72,28 @@ _log = logging.getLogger(__name__)
 
 
 class WorkerPool:
-    """A bounded, lazily started pool of worker threads running app drops.
+    """A bounded pool of worker threads running app drops, started at the first submit.
+
+    All ``workers`` threads start together when the first app is submitted (an unused
+    pool costs nothing), not one by one as a burst grows: a thread started mid-burst
+    has its stack and state allocated among the burst's objects and would keep that
+    memory's arenas after the burst (docs/reliability.md, "Load"). An idle thread
+    sleeps on a lock of its own, made once, held on a stack of fixed size: going to
+    sleep and waking allocate nothing, unlike ``Condition.wait``'s waiter lock.
 
     Args:
-        workers: maximum number of threads (default: the number of CPUs).
+        workers: number of threads (default: the number of CPUs).
     """
 
     def __init__(self, workers: int | None = None, name: str = "liuray-worker") -> None:
         self.workers = max(1, workers or os.cpu_count() or 1)
         self.name = name
         self._tasks: deque[tuple[GraphRun, DropUid, int]] = deque()
-        self._cond = threading.Condition(threading.Lock())
+        self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
+        self._thread_ids: frozenset[int] = frozenset()
+        # The idle threads' wake locks, a stack of fixed size (never reallocated).
+        self._sleepers: list[threading.Lock | None] = [None] * self.workers
         self._idle = 0
         self._closed = False
 
@@ -98,52 +107,70 @@ class WorkerPool:
 
     def submit_tasks(self, submitted: list[tuple[GraphRun, DropUid, int]]) -> None:
         """Queue ``(session, uid, attempt)`` app attempts under a single lock acquisition."""
-        cond = self._cond
-        with cond:
+        with self._lock:
             if self._closed:
                 raise RuntimeError("the worker pool is shut down")
             tasks = self._tasks
             tasks.extend(submitted)
+            if not self._threads:
+                self._start()  # the new threads take the tasks as they come up
+                return
             waiting = len(tasks)
-            if getattr(_local, "pool", None) is self:
+            if threading.get_ident() in self._thread_ids:
                 # A worker submitting follow-ups takes one itself next: only wake other
                 # threads for the rest.
                 waiting -= 1
-            if waiting > 0 and self._idle:
-                cond.notify(min(waiting, self._idle))
-            while waiting > self._idle and len(self._threads) < self.workers:
-                self._spawn()
-                waiting -= 1
+            self._wake(min(waiting, self._idle))
 
-    def _spawn(self) -> None:
+    def _wake(self, count: int) -> None:
+        """Wake ``count`` idle threads (under the lock)."""
+        sleepers = self._sleepers
+        for _ in range(count):
+            self._idle -= 1
+            wake = sleepers[self._idle]
+            sleepers[self._idle] = None
+            wake.release()  # type: ignore[union-attr]
+
+    def _start(self) -> None:
+        """Start every thread (under the lock, so none takes work before all are known)."""
         capture.install()
-        thread = threading.Thread(
-            target=self._work, name=f"{self.name}-{len(self._threads)}", daemon=True
-        )
-        self._threads.append(thread)
-        thread.start()
+        self._threads = [
+            threading.Thread(target=self._work, name=f"{self.name}-{index}", daemon=True)
+            for index in range(self.workers)
+        ]
+        for thread in self._threads:
+            thread.start()
+        self._thread_ids = frozenset(t.ident for t in self._threads if t.ident is not None)
 
     def _work(self) -> None:
-        _local.pool = self
         tasks = self._tasks
-        cond = self._cond
+        lock = self._lock
+        sleepers = self._sleepers
+        wake = threading.Lock()
+        wake.acquire()
         most = BATCH
         while True:
-            with cond:
-                while not tasks:
-                    if self._closed:
-                        return
-                    self._idle += 1
-                    cond.wait()
-                    self._idle -= 1
-                # Take a fair share of a long queue at once (at most BATCH), so quick
-                # apps cost one lock round-trip per batch instead of one each.
-                share = min(most, len(tasks) // self.workers)
-                if share <= 1:  # the common case on chains: no batching overhead
-                    run, uid, attempt = tasks.pop()
-                    batch = None
-                else:
-                    batch = [tasks.pop() for _ in range(share)]
+            # Plain acquire/release, no ``with``: a thread asleep inside a ``with`` block
+            # would keep the bound exit method it allocated for as long as it sleeps.
+            lock.acquire()
+            while not tasks:
+                if self._closed:
+                    lock.release()
+                    return
+                sleepers[self._idle] = wake
+                self._idle += 1
+                lock.release()
+                wake.acquire()  # released by whoever took it off the stack
+                lock.acquire()
+            # Take a fair share of a long queue at once (at most BATCH), so quick
+            # apps cost one lock round-trip per batch instead of one each.
+            share = min(most, len(tasks) // self.workers)
+            if share <= 1:  # the common case on chains: no batching overhead
+                run, uid, attempt = tasks.pop()
+                batch = None
+            else:
+                batch = [tasks.pop() for _ in range(share)]
+            lock.release()
             if batch is None:
                 try:
                     run.execute(uid, attempt)
@@ -189,9 +216,9 @@ class WorkerPool:
 
     def shutdown(self, wait: bool = True) -> None:
         """Stop the threads once the queued work is done."""
-        with self._cond:
+        with self._lock:
             self._closed = True
-            self._cond.notify_all()
+            self._wake(self._idle)
         if wait:
             current = threading.current_thread()
             for thread in self._threads:

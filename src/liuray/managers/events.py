@@ -32,6 +32,7 @@ happened, so there is no busy polling and no extra port), acknowledging what it 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
@@ -84,6 +85,8 @@ class ChangesPending:
 NodeEvent = DropsChanged | NodeSessionEnded
 EventSink = Callable[[NodeEvent | ChangesPending], None]
 _Key = tuple[NodeName, SessionId]
+#: Wake locks an outbox makes for its readers up front (more only if more wait at once).
+SPARE_WAKES = 4
 
 
 class EventOutbox:
@@ -100,19 +103,30 @@ class EventOutbox:
     the same way once there are more than ``max_events``, and at most ``max_changes``
     changes are listed per session (beyond that the event is marked ``truncated``), so
     an outbox nobody reads costs bounded memory.
+
+    A waiting reader sleeps on a lock made with the outbox, not on a ``Condition``,
+    whose every wait allocates a lock (and ``wait_for`` its predicate): what a reader
+    idle after a burst of sessions keeps alive would pin the heap's arenas
+    (docs/reliability.md, "Load").
     """
 
     def __init__(self, max_events: int = 10_000, max_changes: int = 200_000) -> None:
         self.max_events = max_events
         self.max_changes = max_changes
-        self._ready = threading.Condition()
+        self._lock = threading.Lock()
+        # Readers asleep, as wake locks (released to wake them), and the spare ones: two
+        # stacks of fixed size, so waiting allocates nothing.
+        self._sleepers: list[threading.Lock | None] = [None] * SPARE_WAKES
+        self._sleeping = 0
+        self._spares: list[threading.Lock | None] = [_held_lock() for _ in range(SPARE_WAKES)]
+        self._spare_count = SPARE_WAKES
         self._events: list[tuple[int, NodeEvent | ChangesPending]] = []
         self._last = 0
         self._closed = False
 
     def put(self, event: NodeEvent | ChangesPending) -> None:
         """Add an event (the node manager's sink)."""
-        with self._ready:
+        with self._lock:
             wake = not self._events or isinstance(event, NodeSessionEnded)
             self._last += 1
             self._events.append((self._last, event))
@@ -120,7 +134,7 @@ class EventOutbox:
                 last = self._events[-1][0]
                 self._events = [(last, e) for e in self._compacted(e for _, e in self._events)]
             if wake:  # a reader lingering for more progress is woken by an end only
-                self._ready.notify_all()
+                self._wake_all()
 
     def take(
         self, timeout: float | None, acked: int = 0, linger: float = 0.0
@@ -134,20 +148,24 @@ class EventOutbox:
         interrupted by a reader woken at every change. Progress comes before session
         ends, so an end is never followed by older counts.
         """
-        with self._ready:
+        # No ``with`` around a wait: the bound exit method would live as long as it.
+        self._lock.acquire()
+        try:
             self._acknowledge(acked)
-            self._ready.wait_for(lambda: bool(self._events or self._closed), timeout=timeout)
+            self._wait(False, timeout)
             if linger > 0 and self._events:
-                self._ready.wait_for(lambda: self._closed or self._has_end(), timeout=linger)
+                self._wait(True, linger)
             if not self._events:
                 return acked, []
             last = self._events[-1][0]
             pending = self._compacted(e for _, e in self._events)
+        finally:
+            self._lock.release()
         # Read the drops' states outside the outbox's lock: a run reports changes
         # while holding its own lock, then takes this one.
         read: dict[int, DropsChanged] = {}
         events = self._materialised(pending, read)
-        with self._ready:
+        with self._lock:
             # Reading empties the runs' journals: keep what was read in place of the
             # pending entries, so a reader that never acknowledges loses nothing.
             kept = self._events
@@ -155,6 +173,64 @@ class EventOutbox:
                 if id(event) in read:
                     kept[index] = (seq, read[id(event)])
         return last, events
+
+    def _wait(self, for_end: bool, timeout: float | None) -> None:
+        """Sleep until there are events (``for_end``: a session end), the outbox is
+        closed or ``timeout`` s have passed (None: no limit); the lock is held on entry
+        and on return."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not self._closed and not (self._has_end() if for_end else self._events):
+            remaining: float = -1  # acquire's "no limit"
+            if deadline is not None:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return
+            wake = self._spare()
+            if self._sleeping == len(self._sleepers):
+                self._sleepers.append(None)  # more readers at once than ever before
+            self._sleepers[self._sleeping] = wake
+            self._sleeping += 1
+            woken = False
+            self._lock.release()
+            try:
+                woken = wake.acquire(True, remaining)
+            finally:
+                self._lock.acquire()
+                if not woken and not self._unregister(wake):
+                    wake.acquire()  # a waker released it just after the time ran out
+                if self._spare_count < len(self._spares):
+                    self._spares[self._spare_count] = wake
+                    self._spare_count += 1
+
+    def _spare(self) -> threading.Lock:
+        """A held wake lock from the spares (a new one if none is left)."""
+        if not self._spare_count:
+            return _held_lock()
+        self._spare_count -= 1
+        wake = self._spares[self._spare_count]
+        self._spares[self._spare_count] = None
+        assert wake is not None  # the stack holds locks below _spare_count
+        return wake
+
+    def _unregister(self, wake: threading.Lock) -> bool:
+        """Take ``wake`` off the sleepers; False if a waker already did (and released it)."""
+        sleepers = self._sleepers
+        for index in range(self._sleeping):
+            if sleepers[index] is wake:
+                self._sleeping -= 1
+                sleepers[index] = sleepers[self._sleeping]
+                sleepers[self._sleeping] = None
+                return True
+        return False
+
+    def _wake_all(self) -> None:
+        """Wake every sleeping reader (under the lock)."""
+        sleepers = self._sleepers
+        while self._sleeping:
+            self._sleeping -= 1
+            wake = sleepers[self._sleeping]
+            sleepers[self._sleeping] = None
+            wake.release()  # type: ignore[union-attr]
 
     def _acknowledge(self, acked: int) -> None:
         """Drop the events up to ``acked``, in place (under the lock).
@@ -232,6 +308,13 @@ class EventOutbox:
 
     def close(self) -> None:
         """Wake any waiting ``take`` (it returns what is left)."""
-        with self._ready:
+        with self._lock:
             self._closed = True
-            self._ready.notify_all()
+            self._wake_all()
+
+
+def _held_lock() -> threading.Lock:
+    """A lock, already acquired: a sleeper's wake lock."""
+    lock = threading.Lock()
+    lock.acquire()
+    return lock

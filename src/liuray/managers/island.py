@@ -571,11 +571,17 @@ class IslandManager(IslandDeploy):
         acked = 0
         while not self._closed.is_set():
             acked, events = self._events.take(None, acked, linger=PROGRESS_LINGER)
-            for event in events:
-                try:
-                    self._apply(event)
-                except Exception:  # one bad report must not stop the stream
-                    log.exception("could not apply %r", event)
+            self._apply_all(events)
+            # Waiting for the next batch must not keep this one (up to 200,000 changes
+            # and their drop ids) alive: after a burst it would pin the heap's arenas.
+            del events
+
+    def _apply_all(self, events: list[NodeEvent]) -> None:
+        for event in events:
+            try:
+                self._apply(event)
+            except Exception:  # one bad report must not stop the stream
+                log.exception("could not apply %r", event)
 
     def _apply(self, event: NodeEvent) -> None:
         with self._lock:
