@@ -114,6 +114,11 @@ _log = logging.getLogger(__name__)
 #: The inputs of every app that has none (nothing appends to an app's link lists).
 _NO_DROPS: list[DataDrop] = []
 
+#: Built-in classes that need no check, by dropclass: (data drops, apps), by ``is_app``.
+_PlainClasses = tuple[
+    dict[str, type[AppDrop] | type[DataDrop]], dict[str, type[AppDrop] | type[DataDrop]]
+]
+
 #: Where a spec may set check_filepath_exists (top level or an EAGLE field group).
 _CHECK_KEYS = frozenset(
     {"check_filepath_exists", "applicationArgs", "componentParams", "constraintParams"}
@@ -212,23 +217,13 @@ class GraphRun:
         self.drops: dict[DropUid, AppDrop | DataDrop] = {}
         with _gc.paused():  # ~100,000 small acyclic objects for a 20,000-drop graph
             external = external_producers or {}
-            plain: dict[tuple[str, bool], type[AppDrop] | type[DataDrop]] = {}
+            nodes, unlinked = self._make_drops(graph, external, watched)
             drops = self.drops
-            for description in graph:
-                drop = drops[description.oid] = self._instantiate(description, plain)
-                if description.is_app:
-                    # At once, so the next drop's allocations reuse what this frees: the
-                    # app's own empty port dicts and link lists (most graphs name no
-                    # ports; a scatter's apps have no inputs).
-                    drop.input_ports = description.input_ports  # type: ignore[union-attr]
-                    drop.output_ports = description.output_ports  # type: ignore[union-attr]
-                    if not description.inputs:
-                        drop.inputs = _NO_DROPS  # type: ignore[union-attr]
             if self.allowed_paths is not None:
                 for drop in drops.values():
                     if isinstance(drop, FileDrop):
                         drop.path  # noqa: B018 - computing it checks it
-            nodes = self._wire_all(graph, external, watched)
+            self._link_drops(nodes, unlinked, external, watched)
             enders, told, files = self._special_drops()
             self.machine = SessionMachine(nodes, uncounted, enders, told)
             self._check_input_files(files)
@@ -237,27 +232,108 @@ class GraphRun:
 
     # ------------------------------------------------------------------ building
 
-    def _instantiate(
+    def _make_drops(
+        self, graph: PhysicalGraph, external: Mapping[DropUid, int], watched: Collection[DropUid]
+    ) -> tuple[dict[DropUid, DropNode], list[DropDescription]]:
+        """Make every drop object and, for the common drop, its machine node, in graph
+        order and in one pass (a million drops: each pass over them costs ~a second).
+
+        The common drop (no tuning parameter, no streaming link) gets its node here; it
+        shares the graph's link lists (nobody changes them once loaded). Returns the
+        nodes by uid and the drops still to link once all exist (:meth:`_link_drops`):
+        apps, and drops with tuning parameters or streaming links, whose node is made
+        then (``None`` until then, so the nodes keep the graph's order).
+        """
+        plain: _PlainClasses = ({}, {})
+        drops = self.drops
+        nodes: dict[DropUid, DropNode] = {}
+        unlinked: list[DropDescription] = []
+        for description in graph:
+            spec = description.spec
+            dropclass = spec.get("dropclass")
+            oid = description.oid
+            # The common drop is made here, with no call: a million in a large scatter.
+            known = plain[description.is_app].get(dropclass) if dropclass.__class__ is str else None
+            if known is None:
+                drop = drops[oid] = self._instantiate(description, plain)
+            else:
+                drop = drops[oid] = known(oid, spec, self)
+            if description.is_app:
+                # At once, so the next drop's allocations reuse what this frees: the
+                # app's own empty port dicts and link lists (most graphs name no
+                # ports; a scatter's apps have no inputs).
+                drop.input_ports = description.input_ports  # type: ignore[union-attr]
+                drop.output_ports = description.output_ports  # type: ignore[union-attr]
+                if not description.inputs:
+                    drop.inputs = _NO_DROPS  # type: ignore[union-attr]
+            if not _TUNING_KEYS.isdisjoint(spec) or (
+                description.streaming_inputs
+                if description.is_app
+                else description.streaming_consumers
+            ):
+                nodes[oid] = None  # type: ignore[assignment]  # made by _link_drops
+                unlinked.append(description)
+            elif description.is_app:
+                nodes[oid] = AppNode(oid, description.inputs, description.outputs)
+                unlinked.append(description)
+            else:
+                seen = oid in watched
+                nodes[oid] = DataNode(
+                    oid,
+                    description.producers,
+                    description.consumers,
+                    external.get(oid, 0) if external else 0,
+                    drop.releasable_by_default and not seen,  # type: ignore[union-attr]
+                    seen,
+                )
+        return nodes, unlinked
+
+    def _link_drops(
         self,
-        description: DropDescription,
-        plain: dict[tuple[str, bool], type[AppDrop] | type[DataDrop]],
+        nodes: dict[DropUid, DropNode],
+        unlinked: list[DropDescription],
+        external: Mapping[DropUid, int],
+        watched: Collection[DropUid],
+    ) -> None:
+        """Link the drops :meth:`_make_drops` left (all drop objects exist now): an app's
+        input and output lists, and the long way (:meth:`_wire`) for the drops with
+        tuning parameters or streaming links, whose node is made here."""
+        drops = self.drops
+        get = drops.__getitem__
+        for d in unlinked:
+            if nodes[d.oid] is None:
+                nodes[d.oid] = self._wire(d, external.get(d.oid, 0), d.oid in watched)
+                continue
+            drop = drops[d.oid]
+            # Into the app's own empty lists (no new list per app); ports are set.
+            if d.inputs:
+                _fill(drop, "inputs", d.inputs, get)  # type: ignore[arg-type]
+            outputs = drop.outputs  # type: ignore[union-attr]  # _fill, inline
+            if outputs.__class__ is list and not outputs:
+                outputs.extend(map(get, d.outputs))  # type: ignore[arg-type]
+            else:
+                _fill(drop, "outputs", d.outputs, get)  # type: ignore[arg-type]
+
+    def _instantiate(
+        self, description: DropDescription, plain: _PlainClasses
     ) -> AppDrop | DataDrop:
         """The drop object of ``description``, its class resolved and its spec checked.
 
-        ``plain`` remembers the built-in classes that need no check (no optional module,
-        no ``check_spec`` of their own): most drops of a large graph are one of a few.
+        ``plain`` remembers, by kind (data, apps) and ``dropclass``, the built-in classes
+        that need no check (no optional module, no ``check_spec`` of their own): most
+        drops of a large graph are one of a few.
         """
         spec = description.spec
         dropclass = spec.get("dropclass")
         if dropclass.__class__ is str:
-            known = plain.get((dropclass, description.is_app))
+            known = plain[description.is_app].get(dropclass)
             if known is not None:
                 return known(description.oid, spec, self)
         cls: type[AppDrop] | type[DataDrop] | None = None
         if dropclass:  # the common case: one dict lookup per drop
             cls = (_BUILT_IN_APPS if description.is_app else _BUILT_IN_DATA).get(dropclass)
             if cls is not None and _needs_no_check(cls):
-                plain[dropclass, description.is_app] = cls
+                plain[description.is_app][dropclass] = cls
                 return cls(description.oid, spec, self)
         try:
             if cls is None:
@@ -279,49 +355,6 @@ class GraphRun:
                 uid=description.oid,
             ) from None
         return cls(description.oid, spec, self)
-
-    def _wire_all(
-        self,
-        graph: PhysicalGraph,
-        external: Mapping[DropUid, int],
-        watched: Collection[DropUid],
-    ) -> dict[DropUid, DropNode]:
-        """Link the drop objects and make the machine's nodes (by uid), in one pass.
-
-        The common drop (no tuning parameter, no streaming link, no remote producer)
-        takes the short way: its node shares the graph's link lists (nobody changes
-        them once loaded) instead of copying them.
-        """
-        drops = self.drops
-        get = drops.__getitem__
-        nodes: dict[DropUid, DropNode] = {}
-        # The drops were made in the graph's order: no look-up by uid here.
-        for d, drop in zip(graph, drops.values(), strict=True):
-            if not _TUNING_KEYS.isdisjoint(d.spec) or (
-                d.streaming_inputs if d.is_app else d.streaming_consumers
-            ):
-                nodes[d.oid] = self._wire(d, external.get(d.oid, 0), d.oid in watched)
-            elif d.is_app:
-                # Into the app's own empty lists (no new list per app); ports are set.
-                if d.inputs:
-                    _fill(drop, "inputs", d.inputs, get)  # type: ignore[arg-type]
-                outputs = drop.outputs  # type: ignore[union-attr]  # _fill, inline
-                if outputs.__class__ is list and not outputs:
-                    outputs.extend(map(get, d.outputs))  # type: ignore[arg-type]
-                else:
-                    _fill(drop, "outputs", d.outputs, get)  # type: ignore[arg-type]
-                nodes[d.oid] = AppNode(d.oid, d.inputs, d.outputs)
-            else:
-                seen = d.oid in watched
-                nodes[d.oid] = DataNode(
-                    d.oid,
-                    d.producers,
-                    d.consumers,
-                    external.get(d.oid, 0) if external else 0,
-                    drop.releasable_by_default and not seen,  # type: ignore[union-attr]
-                    seen,
-                )
-        return nodes
 
     def _wire(self, d: DropDescription, external: int, watched: bool) -> DropNode:
         """Link one drop with tuning parameters or streaming links (the long way)."""
