@@ -61,6 +61,10 @@ class SessionNotFound(LiurayError):
     """No session with the given id exists."""
 
 
+class DropNotFound(LiurayError):
+    """A session has no drop by that oid (REST: 404, DALiuGE's NoDropException)."""
+
+
 class SessionExists(LiurayError):
     """A session with the given id already exists."""
 

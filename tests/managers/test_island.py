@@ -11,6 +11,7 @@ import pytest
 
 from liuray.engine.states import AppState, DropState, SessionState
 from liuray.errors import (
+    DropNotFound,
     GraphError,
     InvalidSessionState,
     NodeNotFound,
@@ -68,6 +69,8 @@ def test_cross_node_data_flows_both_directions(
     }
     assert island.drop_detail(session_id, "copy").node == c
     assert island.drop_detail(session_id, "d1").node == b
+    with pytest.raises(DropNotFound, match=f"no drop 'ghost' in session {session_id!r}"):
+        island.drop_detail(session_id, "ghost")  # a missing resource, not a bad graph
     progress = island.progress(session_id)
     assert progress.state is _S.FINISHED
     assert progress.total == 4

@@ -11,6 +11,7 @@ import pytest
 
 from liuray.engine.states import AppState, DropState, SessionState
 from liuray.errors import (
+    DropNotFound,
     GraphError,
     InvalidRequest,
     InvalidSessionState,
@@ -230,7 +231,7 @@ def test_errors_name_the_session_and_what_to_do(node_manager: NodeManager, data:
         node_manager.append_graph("s", [data("f")])
     with pytest.raises(GraphError, match=r"cannot trigger \['ghost'\]"):
         node_manager.trigger("s", ["ghost"])
-    with pytest.raises(GraphError, match="no drop 'ghost'"):
+    with pytest.raises(DropNotFound, match="no drop 'ghost'"):
         node_manager.drop_detail("s", "ghost")
 
 

@@ -30,6 +30,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from liuray.errors import (
     DeployError,
+    DropNotFound,
     GraphError,
     InvalidRequest,
     InvalidSessionState,
@@ -54,10 +55,6 @@ class UnsupportedMediaType(InvalidRequest):
 
 class TemplateNotFound(InvalidRequest):
     """The translator keeps no physical graph template by that id (any more)."""
-
-
-class DropNotFound(LiurayError):
-    """A session has no drop by that oid (answered with 404, DALiuGE's NoDropException)."""
 
 
 #: Exception class -> HTTP status; the most specific class in an error's MRO wins.

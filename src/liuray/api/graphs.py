@@ -16,11 +16,8 @@ from starlette.responses import Response
 from liuray.api import render
 from liuray.api.body import GRAPH_TYPES, read_json
 from liuray.api.context import call, context, json_response, path_param, success
-from liuray.api.errors import DropNotFound
-from liuray.errors import GraphError
 from liuray.managers.island import IslandManager
-from liuray.managers.reports import DropDetail
-from liuray.types import DropUid, SessionId
+from liuray.types import SessionId
 
 
 async def append_graph(request: Request) -> Response:
@@ -67,24 +64,5 @@ async def drop_detail(request: Request) -> Response:
     """
     island = context(request).island
     session_id, oid = path_param(request, "sid"), path_param(request, "oid")
-    detail = await call(drop_detail_or_404, island, session_id, oid)
+    detail = await call(island.drop_detail, session_id, oid)
     return json_response(render.drop_detail(detail))
-
-
-def drop_detail_or_404(island: IslandManager, session_id: SessionId, oid: DropUid) -> DropDetail:
-    """``island.drop_detail``, an unknown drop raised as :class:`DropNotFound` (404).
-
-    The island manager says "no such drop" with a ``GraphError`` (a 400, as for a bad
-    graph); for a read of one drop it is a missing resource.
-    """
-    try:
-        return island.drop_detail(session_id, oid)
-    except GraphError as error:
-        if error.detail.get("uid") != oid:
-            raise
-        raise DropNotFound(
-            f"no drop {oid!r} in session {session_id!r}; GET /api/sessions/{session_id}/graph "
-            "lists its drops",
-            session_id=session_id,
-            uid=oid,
-        ) from error

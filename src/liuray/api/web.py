@@ -33,10 +33,9 @@ from starlette.staticfiles import StaticFiles
 
 from liuray.api import render
 from liuray.api.context import call, context, json_response, path_param
-from liuray.api.errors import DropNotFound, error_body
-from liuray.api.graphs import drop_detail_or_404
+from liuray.api.errors import error_body
 from liuray.engine.states import AppState
-from liuray.errors import GraphError, LiurayError
+from liuray.errors import DropNotFound, LiurayError
 from liuray.managers.island import IslandManager
 from liuray.types import DropUid, SessionId
 
@@ -149,7 +148,7 @@ async def drop_content(request: Request) -> Response:
     session_id, oid = path_param(request, "sid"), path_param(request, "oid")
     try:
         path = await call(_file_of, island, session_id, oid)
-    except (NoFile, DropNotFound, GraphError) as err:
+    except (NoFile, DropNotFound) as err:
         body = error_body(
             type(err).__name__, err.message, {k: str(v) for k, v in err.detail.items()}
         )
@@ -162,7 +161,7 @@ class NoFile(LiurayError):
 
 
 def _file_of(island: IslandManager, session_id: SessionId, oid: DropUid) -> Path:
-    detail = drop_detail_or_404(island, session_id, oid)
+    detail = island.drop_detail(session_id, oid)
     url = urlparse(detail.data_url or "")
     if url.scheme != "file":
         raise NoFile(

@@ -18,7 +18,7 @@ import logging
 import threading
 
 from liuray.engine.states import SESSION_TERMINAL, AppState, DropState, SessionState
-from liuray.errors import GraphError, LiurayError, SessionNotFound
+from liuray.errors import DropNotFound, LiurayError, SessionNotFound
 from liuray.managers.island_session import IslandSession
 from liuray.managers.records import SessionRecord, SessionRecords
 from liuray.managers.reports import (
@@ -214,7 +214,7 @@ class IslandReads:
         """State, timings, error and log lines of one drop.
 
         Raises:
-            GraphError: no such drop in the session.
+            DropNotFound: no such drop in the session.
         """
         session = self._session(session_id)
         kept = session.kept.get(uid)
@@ -230,7 +230,11 @@ class IslandReads:
         if uid not in session.home:
             if any(spec["oid"] == uid for spec in session.specs):
                 return DropDetail(uid, session_id, DropState.INITIALIZED, DetailSource.PLANNED)
-            raise GraphError(f"no drop {uid!r} in session {session_id!r}", uid=uid)
+            raise DropNotFound(
+                f"no drop {uid!r} in session {session_id!r}; its graph lists its drops",
+                session_id=session_id,
+                uid=uid,
+            )
         node = session.home[uid]
         if node in session.lost_nodes:
             # Its node manager is gone with everything it knew; say why, not "no node".

@@ -45,6 +45,7 @@ from liuray.engine.process_pool import ProcessPool
 from liuray.engine.session import GraphRun
 from liuray.engine.states import SESSION_TERMINAL, DropState, SessionState
 from liuray.errors import (
+    DropNotFound,
     GraphError,
     InvalidRequest,
     InvalidSessionState,
@@ -451,12 +452,17 @@ class NodeManager:
         """State, timings, error and log lines of one drop.
 
         Raises:
-            GraphError: no such drop in the session.
+            DropNotFound: no such drop in the session.
         """
         session = self._session(session_id)
+        known = session.oids if session.run is None else session.run.drops
+        if uid not in known:
+            raise DropNotFound(
+                f"no drop {uid!r} in session {session_id!r}; its graph lists its drops",
+                session_id=session_id,
+                uid=uid,
+            )
         if session.run is None:
-            if uid not in session.oids:
-                raise GraphError(f"no drop {uid!r} in session {session_id!r}", uid=uid)
             return DropDetail(
                 uid, session_id, DropState.INITIALIZED, DetailSource.PLACED, node=self.name
             )
