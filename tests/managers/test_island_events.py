@@ -329,3 +329,11 @@ def test_the_event_thread_keeps_no_batch_while_it_waits(
         return not [o for o in gc.get_objects() if type(o) is DropsChanged]
 
     assert until(no_report_alive)
+
+
+def test_close_stops_the_audit_thread_at_once(tmp_path: Path) -> None:
+    """The audit thread sleeps on a lock of its own between audits (an hour here):
+    close() wakes it and it ends."""
+    island = IslandManager(InProcessTransport(tmp_path, nodes=1, workers=1), audit_interval=3600)
+    island.close()
+    assert not island._auditor.is_alive()

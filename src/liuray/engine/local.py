@@ -143,6 +143,9 @@ class WorkerPool:
         self._thread_ids = frozenset(t.ident for t in self._threads if t.ident is not None)
 
     def _work(self) -> None:
+        # This thread's slot for the app it runs, made now rather than at its first
+        # app, which may come in the middle of a burst.
+        capture.current.app = None
         tasks = self._tasks
         lock = self._lock
         sleepers = self._sleepers

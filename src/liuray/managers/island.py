@@ -125,6 +125,8 @@ class IslandManager(IslandDeploy):
         self._lock = threading.Lock()
         self._subscriptions: list[Subscription] = []
         self._closed = threading.Event()
+        self._audit_stop = threading.Lock()
+        self._audit_stop.acquire()
         self._events = EventOutbox()
         transport.on_node_lost = self.node_lost
         transport.on_event = self._events.put
@@ -701,6 +703,7 @@ class IslandManager(IslandDeploy):
         recorded as running (a next island manager re-adopts or fails them).
         """
         self._closed.set()
+        self._audit_stop.release()
         self._events.close()
         self._event_thread.join(timeout=5)
         self._auditor.join(timeout=5)

@@ -180,6 +180,9 @@ class IslandAudit(IslandReads):
     audit_interval: float
     _events: EventOutbox
     _closed: threading.Event
+    #: Held until close: the audit thread sleeps on it (made once: ``Event.wait``
+    #: allocates a lock per wait, which a wait begun during a burst would keep).
+    _audit_stop: threading.Lock
     _rerun_store: RerunStore
     #: A re-run's id on the nodes (``<id>.rerun<n>``) -> the session's id.
     _node_sids: dict[str, SessionId]
@@ -354,7 +357,7 @@ class IslandAudit(IslandReads):
                 self.audit()
             except Exception:
                 log.exception("auditing running sessions")
-            if self._closed.wait(self.audit_interval):
+            if self._audit_stop.acquire(True, self.audit_interval):
                 return
 
     def audit(self) -> None:
