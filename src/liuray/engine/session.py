@@ -246,7 +246,10 @@ class GraphRun:
         """
         plain: _PlainClasses = ({}, {})
         drops = self.drops
-        nodes: dict[DropUid, DropNode] = {}
+        # Both dicts made at their full size, keys in graph order (values set below):
+        # no resizing while a million drops are made, and no freed tables left between.
+        nodes: dict[DropUid, DropNode] = dict.fromkeys(graph.drops)  # type: ignore[assignment]
+        drops.update(nodes)  # type: ignore[arg-type]
         unlinked: list[DropDescription] = []
         for description in graph:
             spec = description.spec
