@@ -63,6 +63,38 @@ def rss_mb(pid: int) -> float:
     raise RuntimeError(f"no VmRSS for {pid}")
 
 
+def rss_by_kind(pid: int) -> dict[str, float]:
+    """Resident MiB of ``pid`` by kind of mapping, from /proc/<pid>/smaps (a guess from
+    each mapping's shape): ``arenas`` (Python's 1 MiB small-object arenas, alone or
+    side by side; a rare large malloc block of a whole number of MiB too), ``stacks``
+    (threads' 8 MiB stacks), ``heap`` (glibc's main heap), ``malloc`` (glibc's thread
+    arenas, 64 MiB reservations, and its large blocks), ``files`` (code and data
+    mapped from files)."""
+    kinds: dict[str, float] = {}
+    kind = "malloc"
+    for line in Path(f"/proc/{pid}/smaps").read_text().splitlines():
+        fields = line.split()
+        if "-" in fields[0] and len(fields) >= 5:  # a mapping's header
+            low, high = (int(x, 16) for x in fields[0].split("-"))
+            size = high - low
+            name = fields[5] if len(fields) > 5 else ""
+            if name == "[heap]":
+                kind = "heap"
+            elif name.startswith("["):
+                kind = "stacks" if name == "[stack]" else "other"
+            elif name:
+                kind = "files"
+            elif size in (8 << 20, (8 << 20) + 4096):
+                kind = "stacks"
+            elif size % (1 << 20) == 0:  # arenas next to each other make one mapping
+                kind = "arenas"
+            else:
+                kind = "malloc"
+        elif fields[0] == "Rss:":
+            kinds[kind] = kinds.get(kind, 0.0) + int(fields[1]) / 1024
+    return {k: round(v, 1) for k, v in sorted(kinds.items())}
+
+
 class Server:
     """``liuray serve --port 0`` in a child process; ``url`` once it announced itself."""
 
@@ -96,6 +128,9 @@ class Server:
     def rss(self) -> float:
         return rss_mb(self.process.pid)
 
+    def rss_by_kind(self) -> dict[str, float]:
+        return rss_by_kind(self.process.pid)
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
@@ -126,6 +161,36 @@ def run_one(client: Client, drops: int, session_id: str) -> tuple[str, float]:
     return "", seconds
 
 
+def concurrent_burst(
+    server: Server, client: Client, args: argparse.Namespace, idle: float, problems: list[str]
+) -> tuple[float, float, float, float, dict[str, float]]:
+    """Run ``--concurrent`` sessions at once, destroy them and read the RSS afterwards:
+    (seconds, peak, 2 s after, ``--settle`` s after, what was kept by kind of mapping)."""
+    idle_kinds = server.rss_by_kind()
+    ids = [f"concurrent-{i}" for i in range(args.concurrent)]
+    started = time.perf_counter()
+    with ThreadPoolExecutor(args.clients) as pool:
+        outcomes = list(pool.map(lambda sid: run_one(client, args.drops, sid), ids))
+    concurrent_s = time.perf_counter() - started
+    problems += [p for p, _ in outcomes if p]
+    peak = server.rss
+    log(f"{args.concurrent} concurrent sessions in {concurrent_s:.1f} s; RSS {peak:.1f} MB")
+    for sid in ids:
+        client.destroy_session(sid)
+    time.sleep(2.0)
+    soon = server.rss
+    time.sleep(max(0.0, args.settle - 2.0))
+    after_destroy = server.rss
+    after_kinds = server.rss_by_kind()
+    log(
+        f"after destroying them: {soon:.1f} MB ({soon - idle:+.1f}) 2 s later, "
+        f"{after_destroy:.1f} MB ({after_destroy - idle:+.1f}) {args.settle:g} s later"
+    )
+    kept_kinds = {k: round(v - idle_kinds.get(k, 0.0), 1) for k, v in after_kinds.items()}
+    log(f"kept by kind of mapping (MB): {kept_kinds}")
+    return concurrent_s, peak, soon, after_destroy, kept_kinds
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--concurrent", type=int, default=50)
@@ -145,26 +210,10 @@ def main(argv: list[str] | None = None) -> int:
         client.destroy_session("warmup")
         time.sleep(args.settle)
         idle = server.rss
-        log(f"idle: {idle:.1f} MB")
+        log(f"idle: {idle:.1f} MB {server.rss_by_kind()}")
 
-        ids = [f"concurrent-{i}" for i in range(args.concurrent)]
-        started = time.perf_counter()
-        with ThreadPoolExecutor(args.clients) as pool:
-            outcomes = list(pool.map(lambda sid: run_one(client, args.drops, sid), ids))
-        concurrent_s = time.perf_counter() - started
-        problems += [p for p, _ in outcomes if p]
-        peak = server.rss
-        log(f"{args.concurrent} concurrent sessions in {concurrent_s:.1f} s; RSS {peak:.1f} MB")
-        for sid in ids:
-            client.destroy_session(sid)
-        time.sleep(2.0)
-        soon = server.rss
-        time.sleep(max(0.0, args.settle - 2.0))
-        after_destroy = server.rss
-        log(
-            f"after destroying them: {soon:.1f} MB ({soon - idle:+.1f}) 2 s later, "
-            f"{after_destroy:.1f} MB ({after_destroy - idle:+.1f}) {args.settle:g} s later"
-        )
+        burst = concurrent_burst(server, client, args, idle, problems)
+        concurrent_s, peak, soon, after_destroy, kept_kinds = burst
 
         times: list[float] = []
         rss: list[float] = []
@@ -189,6 +238,7 @@ def main(argv: list[str] | None = None) -> int:
             "after_2s_mb": round(soon, 1),
             "after_destroy_mb": round(after_destroy, 1),
             "kept_mb": round(after_destroy - idle, 1),
+            "kept_by_kind_mb": kept_kinds,
             "in_a_row": args.in_a_row,
             "row_first_s": round(first_t, 3),
             "row_last_s": round(last_t, 3),

@@ -181,8 +181,9 @@ class WorkerPool:
                     _log.exception("worker failed running %r of session %r", uid, run.session_id)
             else:
                 most = QUICK_BATCH if self._run_batch(batch) else BATCH
-            # An idle worker must not keep its last session alive (it may be destroyed).
-            run = batch = None  # type: ignore[assignment]
+            # An idle worker must not keep its last session alive (it may be destroyed),
+            # nor its last drop id (a string made during a burst, pinning its arena).
+            run = uid = batch = None  # type: ignore[assignment]
 
     def _run_batch(self, batch: list[tuple[GraphRun, DropUid, int]]) -> bool:
         """Run a batch; True if every app in it was quick."""
