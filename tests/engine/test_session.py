@@ -356,3 +356,26 @@ def test_python_app_log_records_are_captured_in_its_drop_detail(tmp_path: Path) 
     assert result.ok
     assert "WARNING pipeline.calibrate: antenna 7 flagged" in result.run.detail("noisy").logs
     assert result.run.detail("quiet").logs == ()
+
+
+def test_drops_with_tuning_parameters_keep_the_graph_order(
+    pool: WorkerPool, tmp_path: Path
+) -> None:
+    """A drop with a tuning parameter (``n_tries``) or a streaming link is linked the long
+    way, after the others: the session's drops and the machine's nodes still list every
+    drop in the graph's order, and the graph runs."""
+    specs = [
+        app("a", HELLO, outputs=["x"]),
+        data("x", consumers=["b"]),
+        app("b", HELLO, inputs=["x"], outputs=["y"], n_tries=2),
+        data("y", persist=True),
+        app("c", HELLO, outputs=["z"]),
+        data("z"),
+    ]
+    run = start(specs, pool, tmp_path)
+    assert run.wait(5)
+    order = ["a", "x", "b", "y", "c", "z"]
+    assert list(run.drops) == order
+    assert list(run.machine.nodes) == order
+    assert run.machine.nodes["b"].tries == 2
+    assert run.state is SessionState.FINISHED
