@@ -12,6 +12,11 @@ into the existing fixture. Options: ``--timeout S`` (per graph, default 60),
 ``--output PATH``, ``--package-dir DIR`` (the ``daliuge_tests`` directory, when the
 peer's venv lacks ``eagle-test-graphs``).
 
+``--corpus`` runs the real users' graphs of ``tests/translate/fixtures/corpus`` instead
+(source ``corpus``, names such as ``corpus/examples__ArrayLoop.graph.gz``, read through
+gzip) and writes ``tests/engine/fixtures/daliuge_corpus_oracle.json``, which
+``tests/engine/test_corpus_runs.py`` replays; the package fixture is left alone.
+
 To re-make the fixture after a new ``eagle-test-graphs`` or a new peer version::
 
     make test                           # liuray's .venv, with eagle-test-graphs
@@ -80,6 +85,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gzip
 import importlib.util
 import json
 import logging
@@ -101,6 +107,10 @@ if str(BENCH_DIR) not in sys.path:
 from peer_daliuge import PEER_VERSION, STATE_NAMES, free_ports  # noqa: E402
 
 FIXTURE = REPO / "tests" / "engine" / "fixtures" / "daliuge_oracle.json"
+CORPUS_FIXTURE = REPO / "tests" / "engine" / "fixtures" / "daliuge_corpus_oracle.json"
+#: the real users' graphs (gzipped EAGLE files), source ``corpus``
+CORPUS_DIR = REPO / "tests" / "translate" / "fixtures" / "corpus"
+CORPUS_SUFFIX = ".graph.gz"
 #: fixture source name -> directory inside the daliuge_tests package
 SOURCES = {"engine": "engine/graphs", "repro": "reproGraphs"}
 GRAPH_SUFFIXES = (".graph", ".json")
@@ -150,8 +160,11 @@ def package_dir(explicit: str | None) -> Path:
     )
 
 
-def graph_names(package: Path) -> list[str]:
-    """Every graph file of the covered package directories, as ``source/file``."""
+def graph_names(package: Path, corpus: bool = False) -> list[str]:
+    """Every graph file of the covered package directories (or of the corpus), as
+    ``source/file``."""
+    if corpus:
+        return [f"corpus/{path.name}" for path in sorted(CORPUS_DIR.glob(f"*{CORPUS_SUFFIX}"))]
     names = []
     for source, folder in SOURCES.items():
         for path in sorted((package / folder).iterdir()):
@@ -163,7 +176,17 @@ def graph_names(package: Path) -> list[str]:
 def graph_path(package: Path, name: str) -> Path:
     """The file of ``source/file``."""
     source, _, filename = name.partition("/")
+    if source == "corpus":
+        return CORPUS_DIR / filename
     return package / SOURCES[source] / filename
+
+
+def read_graph(path: Path) -> Any:
+    """A graph file's JSON (the corpus's files are gzipped)."""
+    data = path.read_bytes()
+    if path.name.endswith(".gz"):
+        data = gzip.decompress(data)
+    return json.loads(data)
 
 
 def is_logical(graph: Any) -> bool:
@@ -350,7 +373,7 @@ def child(package: Path, name: str, timeout: float) -> dict[str, Any]:
     errors = ErrorLines()
     logging.getLogger().addHandler(errors)
     logging.getLogger().setLevel(logging.ERROR)
-    graph = json.loads(graph_path(package, name).read_text())
+    graph = read_graph(graph_path(package, name))
     record: dict[str, Any] = {"source": name.partition("/")[0]}
     try:
         specs, kind = physical_graph(graph)
@@ -450,12 +473,12 @@ def render(fixture: dict[str, Any]) -> str:
 def parent_main(args: argparse.Namespace) -> int:
     """Run the requested graphs, one child each, and write the fixture."""
     package = package_dir(args.package_dir)
-    available = graph_names(package)
+    available = graph_names(package, corpus=args.corpus)
     names = args.names or available
     unknown = sorted(set(names) - set(available))
     if unknown:
         raise SystemExit(f"unknown graphs {unknown}; known: {available}")
-    output = Path(args.output)
+    output = Path(args.output or (CORPUS_FIXTURE if args.corpus else FIXTURE))
     fixture: dict[str, Any] = {"daliuge": PEER_VERSION, "graphs": {}}
     if args.names and output.exists():
         fixture = json.loads(output.read_text())
@@ -480,7 +503,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Record DALiuGE's final drop states.")
     parser.add_argument("names", nargs="*", help="graphs to rerun (default: all)")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds per graph")
-    parser.add_argument("--output", default=str(FIXTURE), help="the fixture to write")
+    parser.add_argument("--output", help="the fixture to write (default: by source)")
+    parser.add_argument("--corpus", action="store_true", help="the real users' graphs")
     parser.add_argument("--package-dir", help="the daliuge_tests directory")
     parser.add_argument("--child", metavar="NAME", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
