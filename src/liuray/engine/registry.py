@@ -4,7 +4,8 @@
 Every drop class of DALiuGE 6.6.0 is either here (``APPS``, ``DATA``) or refused with a
 reason (``UNSUPPORTED``, from engine/unsupported.py); tests/engine/test_components.py
 checks it against the list bench/daliuge_components.py makes, and docs/compatibility.md
-is the table.
+is the table. Classes older graphs name that DALiuGE itself removed (its Plasma drops and
+apps) are refused with a reason too (``REMOVED``).
 
 DALiuGE's built-in class names (``dlg.apps.simple.HelloWorldApp``,
 ``dlg.data.drops.memory.InMemoryDROP``...) map to liuray's own implementations; the old
@@ -33,7 +34,7 @@ from liuray.engine.drops.file import FileDrop
 from liuray.engine.drops.memory import MemoryDrop
 from liuray.engine.drops.null import EndDrop, NullDrop
 from liuray.engine.drops.parameter_set import ParameterSetDrop
-from liuray.engine.unsupported import UNSUPPORTED, UNSUPPORTED_CATEGORIES
+from liuray.engine.unsupported import REMOVED, UNSUPPORTED, UNSUPPORTED_CATEGORIES
 from liuray.errors import OPTIONAL_MODULES, GraphError
 from liuray.types import DropSpec
 
@@ -188,9 +189,10 @@ def _resolve(dropclass: str, is_app: bool, storage: str) -> type[AppDrop] | type
     name = "dlg." + dropclass[5:] if dropclass.startswith("dfms.") else dropclass
     if name in table:
         return table[name]
-    if name in UNSUPPORTED:
+    refused = UNSUPPORTED.get(name) or REMOVED.get(name)
+    if refused:
         raise GraphError(
-            f"dropclass {dropclass!r} is not supported by liuray: {UNSUPPORTED[name]}",
+            f"dropclass {dropclass!r} is not supported by liuray: {refused}",
             dropclass=dropclass,
         )
     if not name:

@@ -120,6 +120,26 @@ UNSUPPORTED: dict[str, str] = {
     ),
 }
 
+_PLASMA = (
+    "it passes data through Apache Arrow's Plasma object store (pyarrow.plasma, a store "
+    "server started beside the graph), which pyarrow removed in version 12 (2023); "
+    "DALiuGE 6.6.0 no longer ships its Plasma drops and apps either. Pass the data in a "
+    "dlg.data.drops.memory.InMemoryDROP or a dlg.data.drops.file.FileDROP (a "
+    "MeasurementSet in a dlg.data.drops.directory.DirectoryDROP), or stream it between "
+    "apps over a streaming link"
+)
+
+#: classes that older graphs name but DALiuGE itself removed before 6.6.0 -> the reason
+#: (kept apart from UNSUPPORTED, which names 6.6.0's own classes only)
+REMOVED: dict[str, str] = {
+    "dlg.apps.plasma.MSPlasmaReader": _PLASMA,
+    "dlg.apps.plasma.MSPlasmaWriter": _PLASMA,
+    "dlg.apps.plasma.MSStreamingPlasmaConsumer": _PLASMA,
+    "dlg.apps.plasma.MSStreamingPlasmaProducer": _PLASMA,
+    "dlg.data.drops.plasma.PlasmaDROP": _PLASMA,
+    "dlg.data.drops.plasma.PlasmaFlightDROP": _PLASMA,
+}
+
 #: EAGLE app categories whose nodes DALiuGE's translator leaves without a dropclass (an
 #: ``Mpi`` node unrolls into one drop per rank, dropclass empty), lower-cased -> the
 #: class whose reason applies.
