@@ -26,6 +26,7 @@ PosixPath('/tmp/s/images')
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,8 @@ from liuray.errors import GraphError
 from liuray.types import DropSpec, DropUid
 
 _FIELD_GROUPS = ("applicationArgs", "componentParams")
+#: ``$NAME`` or ``${NAME}`` in a dirname
+_VARIABLE = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
 
 
 class DirectoryDrop(FileDrop):
@@ -73,6 +76,28 @@ class DirectoryDrop(FileDrop):
         dirname = os.path.expanduser(os.path.expandvars(str(param(self.spec, "dirname", ""))))
         path = Path(dirname or safe_name(self.uid))
         return path if path.is_absolute() else self.context.session_dir / path
+
+    def missing(self) -> str:
+        """Why the directory is not there, for an app that needs it: its path, the
+        environment variables its ``dirname`` names that are not set, what to do.
+
+        >>> class Session:
+        ...     session_id, session_dir = "s", Path("/nonexistent")
+        >>> drop = DirectoryDrop("d", {"dirname": "$NO_SUCH_VARIABLE/x"}, Session())
+        >>> "uses NO_SUCH_VARIABLE, not set where the graph runs); set it" in drop.missing()
+        True
+        """
+        dirname = str(param(self.spec, "dirname", ""))
+        unset = sorted({name for name in _VARIABLE.findall(dirname) if name not in os.environ})
+        why = ""
+        if unset:
+            names = ", ".join(unset)
+            why = f" (its dirname {dirname!r} uses {names}, not set where the graph runs)"
+        return (
+            f"directory drop {self.uid!r} names {self.path}, which does not exist{why}; "
+            f"{'set it, or ' if unset else ''}make the directory first (create_if_missing, "
+            "or a producer app)"
+        )
 
     def completed(self) -> None:
         """Nothing to create: a directory appears when its producer names it."""
