@@ -14,9 +14,9 @@ packages or programs, the users' data) are listed in ``EXTERNAL`` and not run: t
 ending here says nothing about either system. Where liuray deliberately ends
 differently, ``DIFFERENCES`` says why, graph by graph (strict xfails: one that comes to
 agree must be moved out). Graphs whose path depends on random data (``RANDOM``) are
-compared by the session's final state only. ``NEEDS_PATCH`` are the graphs liuray ran
-worse than DALiuGE, fixed by patches to files being reworked elsewhere (strict xfails
-until they are applied). The tests after the corpus runs pin the messages liuray gives
+compared by the session's final state only. Five graphs liuray first ran worse than
+DALiuGE (ddExample, parallelPi, ArrayLoop, parallel_sleep, LEAP-Single-dream) now end as
+there. The tests after the corpus runs pin the messages liuray gives
 where both systems fail (the drop, the cause, what to do). docs/compatibility.md, "Real
 users' graphs, run", sums it up.
 """
@@ -103,28 +103,6 @@ SLOW: dict[str, str] = {
     ),
 }
 
-_PATCHES = "/tmp/h/h12-{}.patch"
-#: graph -> the patches (to files being reworked elsewhere) liuray needs to end as DALiuGE
-NEEDS_PATCH: dict[str, tuple[str, ...]] = {
-    # dd count={count}: a pydata of "None" is no value (memory) and the argument's own
-    # value fills the placeholder of a port that gives none (bash)
-    "corpus/examples__ddExample.graph.gz": ("bash", "memory"),
-    # GenericScatterApp element=True hands each output an element, not a 1-item array
-    "corpus/examples__parallelPi.graph.gz": ("simple",),
-    # PickOne with several inputs reads the first (the loop inside a Scatter)
-    "corpus/examples__ArrayLoop.graph.gz": ("simple",),
-    # pydata of type Json is parsed (the sleep times list), not kept as text
-    "corpus/examples__parallel_sleep.graph.gz": ("memory",),
-    # check_filepath_exists only on a path the graph gives (DALiuGE checks no other)
-    "corpus/leap__LEAP-Single-dream.graph.gz": ("session",),
-}
-
-
-def needs(*names: str) -> Any:
-    """A strict xfail until the named patches are applied."""
-    patches = ", ".join(_PATCHES.format(name) for name in names)
-    return pytest.mark.xfail(strict=True, reason=f"needs {patches}")
-
 
 def cases() -> list[Any]:
     """One parameter per fixture graph; the external ones skipped, the differences
@@ -136,8 +114,6 @@ def cases() -> list[Any]:
             marks.append(pytest.mark.skip(reason=f"needs {EXTERNAL[name]}"))
         elif name in DIFFERENCES:
             marks.append(pytest.mark.xfail(strict=True, reason=DIFFERENCES[name]))
-        elif name in NEEDS_PATCH:
-            marks.append(needs(*NEEDS_PATCH[name]))
         params.append(pytest.param(name, id=name.removeprefix("corpus/"), marks=marks))
     return params
 
@@ -211,7 +187,7 @@ def test_fixture_covers_every_corpus_graph() -> None:
 
 def test_listed_graphs_are_fixture_graphs() -> None:
     """Every skip and documented difference names a graph of the fixture, once."""
-    listed = [*EXTERNAL, *DIFFERENCES, *RANDOM, *SLOW, *NEEDS_PATCH]
+    listed = [*EXTERNAL, *DIFFERENCES, *RANDOM, *SLOW]
     assert set(listed) <= set(GRAPHS)
     assert len(listed) == len(set(listed))
 
@@ -230,7 +206,6 @@ def failure_of(result: RunResult, uid_start: str) -> str:
     return next(message for uid, message in result.failures if uid.startswith(uid_start))
 
 
-@needs("pyfunc")
 def test_an_unlinked_input_port_is_named_when_the_function_fails(tmp_path: Path) -> None:
     """EAGLE-1287: a lone Branch whose port 'x' is linked to nothing gets None; DALiuGE
     and liuray both fail on 'None > 0', and liuray says which port and what to do."""
@@ -243,7 +218,6 @@ def test_an_unlinked_input_port_is_named_when_the_function_fails(tmp_path: Path)
     assert "link them or give them a value" in message
 
 
-@needs("pyfunc")
 def test_a_module_missing_from_func_code_names_the_pip_install(tmp_path: Path) -> None:
     """examples/ArrayLoop's functions import dill; where it is missing the message says
     which module and how to install it (here with a module no one has)."""
@@ -257,7 +231,6 @@ def test_a_module_missing_from_func_code_names_the_pip_install(tmp_path: Path) -
     assert "pip install no_such_module_h12" in message
 
 
-@needs("simple")
 def test_average_arrays_without_input_says_what_to_link(tmp_path: Path) -> None:
     """EAGLE-1302: AverageArraysApp with nothing on its 'array' port; both fail."""
     result = run_corpus_translation("corpus/EAGLE-1302__simple-arrays.graph.gz", tmp_path)
@@ -267,7 +240,6 @@ def test_average_arrays_without_input_says_what_to_link(tmp_path: Path) -> None:
     assert "'array' port" in message
 
 
-@needs("simple")
 def test_scattering_a_value_that_is_no_array_names_the_input(tmp_path: Path) -> None:
     """A GenericScatterApp given a single number (not an array) says so, naming its
     input and the port to link, instead of numpy's 'tuple index out of range'."""
@@ -285,7 +257,6 @@ def test_scattering_a_value_that_is_no_array_names_the_input(tmp_path: Path) -> 
     assert "link its 'array' port" in message
 
 
-@needs("simple")
 def test_copy_app_copies_a_directory_into_a_directory_drop(tmp_path: Path) -> None:
     """examples/directorydrop_copygraph: a CopyApp from a directory drop to another
     copies the tree (DALiuGE's copyDirectoryContents), instead of failing on bytes."""
@@ -304,7 +275,6 @@ def test_copy_app_copies_a_directory_into_a_directory_drop(tmp_path: Path) -> No
     assert (tmp_path / "session" / "copied" / "sub" / "a.txt").read_text() == "alpha"
 
 
-@needs("simple")
 def test_copying_a_missing_directory_names_the_unset_variable(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -319,7 +289,6 @@ def test_copying_a_missing_directory_names_the_unset_variable(
     assert "uses DLG_ROOT, not set where the graph runs" in message
 
 
-@needs("physical")
 def test_a_plasma_service_node_is_refused_saying_why(tmp_path: Path) -> None:
     """leap/MS_Plasma_Stream has an EAGLE Service node (a Plasma store): refused up
     front, naming the node, Plasma's removal from pyarrow and what to use instead

@@ -606,6 +606,8 @@ class GraphRun:
             node = nodes[uid]
             if node.producers or node.external_producers:
                 continue
+            if not param(drop.spec, "filepath"):
+                continue  # a path liuray made up: DALiuGE checks only a path it was given
             if as_bool(param(drop.spec, "check_filepath_exists"), False) and not drop.path.exists():
                 raise GraphError(
                     f"drop {uid!r}: check_filepath_exists is set but {drop.path} does not "

@@ -431,6 +431,17 @@ def _describe(index: int, spec: Any) -> DropDescription:
         return _AppDescription(oid, spec)
     if category in DATA_CATEGORIES:
         return _DataDescription(oid, spec)
+    if category == "service":
+        raise GraphError(
+            f"drop {oid!r} ({spec.get('name') or 'unnamed'}, category "
+            f"{spec.get('category') or '?'!r}) is an EAGLE Service node: a server that "
+            "DALiuGE's older graphs expect running beside the graph (a Plasma object "
+            "store), which neither liuray nor DALiuGE 6.6.0 runs; Plasma (pyarrow.plasma) "
+            "was removed in pyarrow 12. Remove the node and pass its data through memory "
+            "or file drops, or a streaming link between the apps",
+            uid=oid,
+            category=str(raw),
+        )
     raise GraphError(
         f"drop {oid!r}: categoryType {raw!r} is not known; valid (any case): "
         f"{sorted(APP_CATEGORIES)} for apps, {sorted(DATA_CATEGORIES)} for data; "

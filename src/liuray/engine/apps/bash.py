@@ -135,6 +135,7 @@ class BashShellApp(AppDrop):
         arguments = self._arguments()
         for name, (value, _) in arguments.items():
             values[name] = value
+        values.update(self._port_fallbacks())
         for port, drop in port_links([*self.inputs, *self.streaming_inputs], self.input_ports):
             text = self._as_input(drop, port) if port else None
             if port and text is not None:
@@ -201,6 +202,23 @@ class BashShellApp(AppDrop):
             text = _text(value) if self._appends_arguments() else str(value)
             arguments[name] = (text, as_bool(field.get("positional")))
         return arguments
+
+    def _port_fallbacks(self) -> dict[str, str]:
+        """Input port arguments' own values, used when the linked drop gives none
+        (DALiuGE 6.6.0 keeps an argument's value when its port's is None or empty)."""
+        fields = self.spec.get("applicationArgs")
+        if not isinstance(fields, dict):
+            return {}
+        fallbacks = {}
+        for name, field in fields.items():
+            if not isinstance(field, dict):
+                continue
+            if str(field.get("usage", "NoPort")) not in ("InputPort", "InputOutput"):
+                continue
+            value = field.get("value")
+            if value is not None and value is not False and value != "":
+                fallbacks[name] = _text(value)
+        return fallbacks
 
     def _as_input(self, drop: DataDrop, port: str) -> str | None:
         """An input's placeholder text: a file's path, else its value read per the

@@ -115,7 +115,14 @@ def _from_code(code: Any, func_name: str | None) -> Callable[..., Any]:
             return loaded  # type: ignore[no-any-return]
     source = code if isinstance(code, str) else bytes(code).decode("utf-8")
     namespace: dict[str, Any] = {}
-    exec(compile(source, f"<func_code {func_name or ''}>", "exec"), namespace)
+    try:
+        exec(compile(source, f"<func_code {func_name or ''}>", "exec"), namespace)
+    except ModuleNotFoundError as err:
+        raise ValueError(
+            f"func_code of {func_name or 'the function'!r} imports module {err.name!r}, "
+            f"which is not installed where the graph runs: install it there (pip install "
+            f"{(err.name or '').partition('.')[0]}) or remove the import"
+        ) from err
     wanted = (func_name or "").rpartition(".")[2]
     if wanted and callable(namespace.get(wanted)):
         return namespace[wanted]  # type: ignore[no-any-return]
@@ -180,10 +187,39 @@ class PyFuncApp(AppDrop):
             self._future = future
             if self.cancelled is not None and self.cancelled.is_set():
                 future.cancel()
-            result = future.result()
+            calling: Callable[[], Any] = future.result
         else:
-            result = func(*args, **kwargs)
+            calling = lambda: func(*args, **kwargs)  # noqa: E731
+        try:
+            result = calling()
+        except TypeError as err:
+            unlinked = self._unlinked_ports()
+            if not unlinked:
+                raise
+            raise TypeError(
+                f"{err} (in {type(self).__name__} {self.uid!r}: input port(s) "
+                f"{', '.join(map(repr, unlinked))} are linked to no drop and have no value, "
+                "so the function got None for them: link them or give them a value)"
+            ) from err
         return self.deliver(result)
+
+    def _unlinked_ports(self) -> list[str]:
+        """Input port fields that no link feeds and that carry no value of their own."""
+        linked = {port for port, _ in self.input_links() if port}
+        unlinked = []
+        for group in ("applicationArgs", "componentParams"):
+            fields = self.spec.get(group)
+            if not isinstance(fields, dict):
+                continue
+            for name, field in fields.items():
+                if (
+                    isinstance(field, dict)
+                    and str(field.get("usage")) in ("InputPort", "InputOutput")
+                    and name not in linked
+                    and field.get("value") in (None, "")
+                ):
+                    unlinked.append(name)
+        return unlinked
 
     def resources(self) -> dict[str, float]:
         """What one run needs: ``num_cpus`` (default 1), ``num_gpus``, ``resources``."""

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import pickle
 import random
+import shutil
 from collections.abc import Iterable
 from typing import Any
 
 from liuray.engine.apps.base import AppDrop
+from liuray.engine.drops.directory import DirectoryDrop
 from liuray.engine.drops.memory import MemoryDrop
 from liuray.engine.params import as_bool, as_float, as_int, param
 from liuray.errors import missing_extra
@@ -102,6 +104,10 @@ class CopyApp(AppDrop):
     __slots__ = ()
 
     def run(self) -> None:
+        directories = [drop for drop in self.inputs if isinstance(drop, DirectoryDrop)]
+        if directories:
+            self._copy_directories(directories)
+            return
         if (
             len(self.inputs) == 1
             and isinstance(self.inputs[0], MemoryDrop)
@@ -114,6 +120,27 @@ class CopyApp(AppDrop):
         data = b"".join(drop.read_bytes() for drop in self.inputs)
         for out in self.outputs:
             out.write(data)
+
+    def _copy_directories(self, directories: list[DirectoryDrop]) -> None:
+        """As DALiuGE's CopyApp: a directory input's tree is copied into every output,
+        which must be a directory drop too."""
+        if len(directories) != len(self.inputs):
+            raise TypeError(
+                f"CopyApp {self.uid!r} mixes directory drops with other inputs; copy "
+                "directories and data with separate CopyApps"
+            )
+        for out in self.outputs:
+            if not isinstance(out, DirectoryDrop):
+                raise TypeError(
+                    f"CopyApp {self.uid!r} cannot copy directory "
+                    f"{directories[0].uid!r} into {out.uid!r}, which is not a directory "
+                    "drop; make the output a DirectoryDROP"
+                )
+            for source in directories:
+                if not source.path.is_dir():
+                    raise FileNotFoundError(f"CopyApp {self.uid!r}: {source.missing()}")
+                shutil.copytree(source.path, out.path, dirs_exist_ok=True)
+            out.set_value(str(out.path))
 
 
 class SleepAndCopyApp(CopyApp):
@@ -164,7 +191,10 @@ class AverageArraysApp(AppDrop):
             )
         arrays = [np.asarray(_value(drop), dtype=float) for drop in self.inputs]
         if not arrays:
-            raise ValueError("AverageArraysApp needs at least one input array")
+            raise ValueError(
+                f"AverageArraysApp {self.uid!r} has no input to average: link one or more "
+                "drops holding arrays (of the same shape) to its 'array' port"
+            )
         self.write_all(reducer(np.stack(arrays), axis=0))
 
 
@@ -179,9 +209,18 @@ class GenericScatterApp(AppDrop):
         np = _numpy()
         if len(self.inputs) != 1:
             raise ValueError(f"GenericScatterApp needs exactly one input, got {len(self.inputs)}")
-        parts = np.array_split(np.asarray(_value(self.inputs[0])), max(1, len(self.outputs)))
+        value = _value(self.inputs[0])
+        if value is None or np.ndim(value) == 0:
+            raise ValueError(
+                f"{type(self).__name__} {self.uid!r} cannot split the value of its input "
+                f"{self.inputs[0].uid!r}: it is {value!r}, not an array (or list); link "
+                "its 'array' port to a drop that holds the array to scatter"
+            )
+        parts = np.array_split(np.asarray(value), max(1, len(self.outputs)))
+        element = as_bool(self.param("element"), False)
         for out, part in zip(self.outputs, parts, strict=False):
-            out.set_value(part)
+            # element (DALiuGE 6.6.0): each output gets the first item of its part
+            out.set_value(part[0] if element and len(part) else part)
 
 
 class GenericNpyScatterApp(GenericScatterApp):
@@ -243,8 +282,13 @@ class PickOne(AppDrop):
 
     def run(self) -> None:
         np = _numpy()
-        if len(self.inputs) != 1:
-            raise ValueError(f"PickOne needs exactly one input, got {len(self.inputs)}")
+        if not self.inputs:
+            raise ValueError(
+                f"PickOne {self.uid!r} has no input: link the array to pick from to its "
+                "'rest_array' input port"
+            )
+        # Several inputs (DALiuGE's unrolling links a loop inside a Scatter to the
+        # Scatter's output in every iteration): the first is read, as in DALiuGE 6.6.0.
         array = np.atleast_1d(np.asarray(_value(self.inputs[0])))
         element = array[0] if len(array) else None
         rest = array[1:]

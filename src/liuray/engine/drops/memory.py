@@ -4,13 +4,15 @@
 Holds either a Python object set by a Python app (no serialisation at all) or bytes
 appended by writers. Released (payload dropped) once all consumers finished, unless the
 spec says ``persist``. An initial value may come from the spec's ``pydata`` field
-(EAGLE writes it as text; base64 pickles are accepted too).
+(EAGLE writes it as text, read as the field's type says - Json, Integer, Float - as
+DALiuGE does; "None" is no value; base64 pickles are accepted too).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import json
 import pickle
 from typing import Any, ClassVar
 
@@ -34,7 +36,9 @@ class MemoryDrop(DataDrop):
         self._buffer: bytearray | None = None
         if "pydata" in spec or "applicationArgs" in spec or "componentParams" in spec:
             pydata = param(spec, "pydata")
-            if pydata is not None:
+            # DALiuGE 6.6.0 reads a pydata of "None" as no data at all
+            if pydata is not None and pydata != "None":
+                pydata = _typed(pydata, _pydata_type(spec))
                 self._value = _initial_value(pydata, param(spec, "encoding"))
 
     def set_value(self, value: Any, encoding: str | None = None) -> None:
@@ -77,6 +81,31 @@ class MemoryDrop(DataDrop):
     def _store(self, data: bytes) -> None:
         self._buffer = bytearray(data)
         self._value = _EMPTY
+
+
+def _pydata_type(spec: DropSpec) -> str:
+    """The EAGLE type of the ``pydata`` field ("Json", "Integer"...), lower-cased."""
+    for group in ("applicationArgs", "componentParams"):
+        fields = spec.get(group)
+        field = fields.get("pydata") if isinstance(fields, dict) else None
+        if isinstance(field, dict):
+            return str(field.get("type") or "").lower()
+    return ""
+
+
+def _typed(pydata: Any, kind: str) -> Any:
+    """pydata text read as its field's type says, as DALiuGE 6.6.0's parse_pydata does
+    (JSON, integer, float); text that does not parse stays text."""
+    if not isinstance(pydata, str):
+        return pydata
+    readers: dict[str, Any] = {"json": json.loads, "int": int, "integer": int, "float": float}
+    reader = readers.get(kind)
+    if reader is None:
+        return pydata
+    try:
+        return reader(pydata)
+    except ValueError:  # json.JSONDecodeError is a ValueError
+        return pydata
 
 
 def _initial_value(pydata: Any, encoding: Any) -> Any:
