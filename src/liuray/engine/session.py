@@ -241,8 +241,10 @@ class GraphRun:
         The common drop (no tuning parameter, no streaming link) gets its node here; it
         shares the graph's link lists (nobody changes them once loaded). Returns the
         nodes by uid and the drops still to link once all exist (:meth:`_link_drops`):
-        apps, and drops with tuning parameters or streaming links, whose node is made
-        then (``None`` until then, so the nodes keep the graph's order).
+        apps with inputs or several outputs, and drops with tuning parameters or
+        streaming links, whose node is made then (``None`` until then, so the nodes keep
+        the graph's order). An app with no input and one output (a scatter's) is linked
+        in this pass: at once if its output exists, else by the output when made.
         """
         plain: _PlainClasses = ({}, {})
         drops = self.drops
@@ -261,7 +263,9 @@ class GraphRun:
                 drop = drops[oid] = self._instantiate(description, plain)
             else:
                 drop = drops[oid] = known(oid, spec, self)
-            if description.is_app:
+            if not description.is_app:
+                _link_waiting(drop, description.producers, nodes, drops)  # type: ignore[arg-type]
+            else:
                 # At once, so the next drop's allocations reuse what this frees: the
                 # app's own empty port dicts and link lists (most graphs name no
                 # ports; a scatter's apps have no inputs).
@@ -277,8 +281,15 @@ class GraphRun:
                 nodes[oid] = None  # type: ignore[assignment]  # made by _link_drops
                 unlinked.append(description)
             elif description.is_app:
-                nodes[oid] = AppNode(oid, description.inputs, description.outputs)
-                unlinked.append(description)
+                outputs = description.outputs
+                nodes[oid] = AppNode(oid, description.inputs, outputs)
+                own = drop.outputs  # type: ignore[union-attr]
+                if description.inputs or len(outputs) != 1 or own.__class__ is not list or own:
+                    unlinked.append(description)
+                else:  # one output and no input: linked now, or by it (_link_waiting)
+                    output = drops[outputs[0]]
+                    if output is not None:
+                        own.append(output)  # type: ignore[arg-type]
             else:
                 seen = oid in watched
                 nodes[oid] = DataNode(
@@ -567,20 +578,14 @@ class GraphRun:
     def _special_drops(self) -> tuple[list[DropUid], list[DropUid], list[FileDrop]]:
         """One pass, decided once per class: end drops, drops told when they complete
         (their class overrides ``completed``), and file drops."""
-        kinds: dict[type, tuple[bool, bool, bool]] = {}
+        kinds = {kind: _special(kind) for kind in set(map(type, self.drops.values()))}
         enders: list[DropUid] = []
         told: list[DropUid] = []
         files: list[FileDrop] = []
+        if not any(map(any, kinds.values())):  # the common graph: no pass over the drops
+            return enders, told, files
         for uid, drop in self.drops.items():
-            kind = type(drop)
-            flags = kinds.get(kind)
-            if flags is None:
-                data = issubclass(kind, DataDrop)
-                flags = kinds[kind] = (
-                    data and kind.ends_session,  # type: ignore[union-attr]
-                    data and kind.completed is not DataDrop.completed,  # type: ignore[union-attr]
-                    issubclass(kind, FileDrop),
-                )
+            flags = kinds[type(drop)]
             if flags[0]:
                 enders.append(uid)
             if flags[1]:
@@ -755,6 +760,32 @@ def _fill(
         links.extend(map(get, uids))
     else:
         setattr(app, name, list(map(get, uids)))
+
+
+def _link_waiting(
+    drop: DataDrop,
+    producers: list[DropUid],
+    nodes: dict[DropUid, DropNode],
+    drops: dict[DropUid, AppDrop | DataDrop],
+) -> None:
+    """Link ``drop`` to its producers made earlier with no input and this one output:
+    they wait for it (:meth:`GraphRun._make_drops`), not for a second pass."""
+    for producer in producers:
+        node = nodes[producer]
+        if node.__class__ is AppNode and not node.inputs and len(node.outputs) == 1:
+            waiting = drops[producer].outputs  # type: ignore[union-attr]
+            if waiting.__class__ is list and not waiting:
+                waiting.append(drop)
+
+
+def _special(kind: type[AppDrop | DataDrop]) -> tuple[bool, bool, bool]:
+    """Whether drops of ``kind`` end the session, are told when they complete, are files."""
+    data = issubclass(kind, DataDrop)
+    return (
+        data and kind.ends_session,  # type: ignore[union-attr]
+        data and kind.completed is not DataDrop.completed,  # type: ignore[union-attr]
+        issubclass(kind, FileDrop),
+    )
 
 
 def _needs_no_check(cls: type[AppDrop] | type[DataDrop]) -> bool:
