@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING
 
 from liuray import _gc
 from liuray.engine import capture
+from liuray.engine.app_settings import MAX_RETRY_DELAY, TUNING_KEYS, firing_parameters, setting
 from liuray.engine.apps.base import AppDrop, NestedRunner
 from liuray.engine.drops.base import DataDrop
 from liuray.engine.drops.file import FileDrop
@@ -60,7 +61,7 @@ from liuray.engine.events import (
     SessionEnded,
 )
 from liuray.engine.machine import AppNode, DataNode, DropNode, SessionMachine, is_consequence
-from liuray.engine.params import as_bool, as_float, as_int, param
+from liuray.engine.params import as_bool, as_float, param
 from liuray.engine.registry import APPS as _BUILT_IN_APPS
 from liuray.engine.registry import DATA as _BUILT_IN_DATA
 from liuray.engine.registry import check_requirements, resolve
@@ -122,25 +123,6 @@ _PlainClasses = tuple[
 #: Where a spec may set check_filepath_exists (top level or an EAGLE field group).
 _CHECK_KEYS = frozenset(
     {"check_filepath_exists", "applicationArgs", "componentParams", "constraintParams"}
-)
-
-#: The longest wait between two attempts of an app, however many it has (seconds).
-MAX_RETRY_DELAY = 600.0
-
-#: Spec keys that can change firing or release rules; specs without any take the defaults.
-_TUNING_KEYS = frozenset(
-    {
-        "input_error_threshold",
-        "n_tries",
-        "timeout",
-        "retry_delay",
-        "block_skip",
-        "persist",
-        "expireAfterUse",
-        "applicationArgs",
-        "componentParams",
-        "constraintParams",
-    }
 )
 
 
@@ -273,7 +255,7 @@ class GraphRun:
                 drop.output_ports = description.output_ports  # type: ignore[union-attr]
                 if not description.inputs:
                     drop.inputs = _NO_DROPS  # type: ignore[union-attr]
-            if not _TUNING_KEYS.isdisjoint(spec) or (
+            if not TUNING_KEYS.isdisjoint(spec) or (
                 description.streaming_inputs
                 if description.is_app
                 else description.streaming_consumers
@@ -382,9 +364,9 @@ class GraphRun:
             drop.outputs = [drops[u] for u in d.outputs]  # type: ignore[misc]
             drop.input_ports = d.input_ports
             drop.output_ports = d.output_ports
-            if spec.keys().isdisjoint(_TUNING_KEYS):
+            if spec.keys().isdisjoint(TUNING_KEYS):
                 return DropNode.app(d.oid, d.inputs + d.streaming_inputs, d.outputs)
-            threshold, tries = _firing_parameters(d.oid, spec)
+            threshold, tries = firing_parameters(d.oid, spec)
             self._read_time_limits(d.oid, spec)
             return DropNode.app(
                 d.oid,
@@ -397,7 +379,7 @@ class GraphRun:
         assert isinstance(drop, DataDrop)
         if d.streaming_consumers:
             drop.streaming_consumers = [drops[u] for u in d.streaming_consumers]  # type: ignore[misc]
-        if spec.keys().isdisjoint(_TUNING_KEYS):
+        if spec.keys().isdisjoint(TUNING_KEYS):
             return DropNode.data(
                 d.oid,
                 d.producers,
@@ -633,8 +615,8 @@ class GraphRun:
 
     def _read_time_limits(self, oid: DropUid, spec: DropSpec) -> None:
         try:
-            timeout = as_float(_setting(spec, "timeout"), "timeout", 0.0)
-            delay = as_float(_setting(spec, "retry_delay"), "retry_delay", 0.0)
+            timeout = as_float(setting(spec, "timeout"), "timeout", 0.0)
+            delay = as_float(setting(spec, "retry_delay"), "retry_delay", 0.0)
         except ValueError as err:
             raise GraphError(f"drop {oid!r}: {err}", uid=oid) from None
         if timeout < 0 or delay < 0:
@@ -794,40 +776,3 @@ def _needs_no_check(cls: type[AppDrop] | type[DataDrop]) -> bool:
     return not getattr(cls, "requires", None) and (
         cls.check_spec.__func__ is base.check_spec.__func__  # type: ignore[attr-defined]
     )
-
-
-def _setting(spec: DropSpec, name: str) -> object:
-    """An engine setting of an app: a top-level key or a component/constraint parameter,
-    never an application argument (those belong to the app: a function may well have
-    its own ``timeout`` argument)."""
-    value = spec.get(name)
-    if value is not None and value != "":
-        return value
-    for group in ("componentParams", "constraintParams"):
-        fields = spec.get(group)
-        field = fields.get(name) if isinstance(fields, dict) else None
-        if isinstance(field, dict) and field.get("value") not in (None, ""):
-            return field["value"]
-    return None
-
-
-def _firing_parameters(oid: DropUid, spec: DropSpec) -> tuple[int, int]:
-    """An app's ``input_error_threshold`` (0-100) and ``n_tries`` (>= 1), validated."""
-    try:
-        threshold = as_int(param(spec, "input_error_threshold"), "input_error_threshold", 0)
-        tries = as_int(param(spec, "n_tries"), "n_tries", 1)
-    except ValueError as err:
-        raise GraphError(f"drop {oid!r}: {err}", uid=oid) from None
-    if not 0 <= threshold <= 100:
-        raise GraphError(
-            f"drop {oid!r}: parameter 'input_error_threshold' must be a percentage "
-            f"between 0 and 100, got {threshold}",
-            uid=oid,
-        )
-    if tries < 1:
-        raise GraphError(
-            f"drop {oid!r}: parameter 'n_tries' must be at least 1 (the number of "
-            f"attempts), got {tries}",
-            uid=oid,
-        )
-    return threshold, tries
