@@ -42,6 +42,27 @@ def bash(
     return spec
 
 
+def chain(
+    app: Any, data: Any, log: Path, go: Path, nodes: tuple[str, str, str], wait: str = ""
+) -> list[dict[str, Any]]:
+    """The chain the re-run tests lose a node under: prep and double on B (n = 20,
+    d = 40), slow on A (d + 2, held until the file ``go`` exists), total on C writing
+    the sum to total.txt (after the shell snippet ``wait``). Every run is logged."""
+    a, b, c = nodes
+    return [
+        bash(app, "prep", log, "echo 20", outputs=("n",), node=b),
+        data("n", node=b),
+        bash(app, "double", log, "echo $(( {n} * 2 ))", inputs=("n",), outputs=("d",), node=b),
+        data("d", node=b),
+        bash(app, "slow", log, "echo $(( {d} + 2 ))", go, inputs=("d",), outputs=("s",),
+             node=a),
+        data("s", node=a),
+        bash(app, "total", log, wait + "echo {s} > {out}", inputs=("s",), outputs=("out",),
+             node=c),
+        data("out", node=c, file=True, filepath="total.txt"),
+    ]  # fmt: skip
+
+
 def runs(log: Path) -> Counter[str]:
     """How many times each app ran."""
     return Counter(log.read_text().split()) if log.exists() else Counter()
@@ -67,17 +88,7 @@ def test_completed_work_on_surviving_nodes_is_kept_and_only_the_lost_part_runs_a
     Progress counts the kept drops as done from the start of the re-run."""
     a, b, c = island.nodes()
     log, go = tmp_path / "runs.log", tmp_path / "go"
-    specs = [
-        bash(app, "prep", log, "echo 20", outputs=("n",), node=b),
-        data("n", node=b),
-        bash(app, "double", log, "echo $(( {n} * 2 ))", inputs=("n",), outputs=("d",), node=b),
-        data("d", node=b),
-        bash(app, "slow", log, "echo $(( {d} + 2 ))", go, inputs=("d",), outputs=("s",),
-             node=a),
-        data("s", node=a),
-        bash(app, "total", log, "echo {s} > {out}", inputs=("s",), outputs=("out",), node=c),
-        data("out", node=c, file=True, filepath="total.txt"),
-    ]  # fmt: skip
+    specs = chain(app, data, log, go, (a, b, c))
     session_id = island.submit(specs, "keep")
     assert until(lambda: runs(log)["slow"] == 1)  # it started
     settled: list[int] = []

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 from unittest.mock import patch
 
-from test_rerun import bash, runs
+from test_rerun import chain, runs
 
 from liuray.engine.states import AppState, DropState, SessionState
 from liuray.managers.island import IslandManager
@@ -63,18 +63,7 @@ def rerun_then_restart(
     a, b, c = transport.node_names()
     log, go, release = tmp_path / "runs.log", tmp_path / "go", tmp_path / "release"
     wait = f"until [ -e {release} ]; do sleep 0.05; done; "
-    specs = [
-        bash(app, "prep", log, "echo 20", outputs=("n",), node=b),
-        data("n", node=b),
-        bash(app, "double", log, "echo $(( {n} * 2 ))", inputs=("n",), outputs=("d",), node=b),
-        data("d", node=b),
-        bash(app, "slow", log, "echo $(( {d} + 2 ))", go, inputs=("d",), outputs=("s",),
-             node=a),
-        data("s", node=a),
-        bash(app, "total", log, wait + "echo {s} > {out}", inputs=("s",), outputs=("out",),
-             node=c),
-        data("out", node=c, file=True, filepath="total.txt"),
-    ]  # fmt: skip
+    specs = chain(app, data, log, go, (a, b, c), wait)
     path = tmp_path / "records" / "sessions.sqlite"
     first = IslandManager(transport, SessionRecords(path), audit_interval=0.5, reruns=reruns)
     session_id = first.submit(specs, "rerun-restart")
