@@ -21,6 +21,9 @@ managers, its own state directory) driven over REST by liuray's client:
    timing each and reading the RSS after each: the median time and the RSS of the last
    tenth against the first tenth (goal: within 10%).
 
+``--allocator python`` runs the server on CPython's own allocator instead of glibc's
+(``liuray serve --allocator``): run both to see what giving memory back costs in time.
+
 Output: progress on stderr, one JSON line on stdout with every figure; exit status 1
 if a session did not finish correctly (a correctness failure, not a missed goal).
 """
@@ -98,9 +101,10 @@ def rss_by_kind(pid: int) -> dict[str, float]:
 class Server:
     """``liuray serve --port 0`` in a child process; ``url`` once it announced itself."""
 
-    def __init__(self, state: Path) -> None:
+    def __init__(self, state: Path, allocator: str = "system") -> None:
         command = [sys.executable, "-m", "liuray.cli.main", "serve", "--port", "0"]
         command += ["--nodes", "2", "--state-dir", str(state), "--log-level", "warning"]
+        command += ["--allocator", allocator]
         self.process = subprocess.Popen(
             command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
         )
@@ -198,10 +202,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--in-a-row", type=int, default=100)
     parser.add_argument("--drops", type=int, default=2000)
     parser.add_argument("--settle", type=float, default=8.0)
+    parser.add_argument(
+        "--allocator",
+        default="system",
+        choices=["system", "python"],
+        help="liuray serve's --allocator (default: %(default)s)",
+    )
     args = parser.parse_args(argv)
 
     state = Path(tempfile.mkdtemp(prefix="liuray-load-"))
-    server = Server(state)
+    server = Server(state, args.allocator)
     client = Client(server.url)
     problems: list[str] = []
     try:
@@ -229,6 +239,7 @@ def main(argv: list[str] | None = None) -> int:
         first_m, last_m = statistics.median(rss[:tenth]), statistics.median(rss[-tenth:])
         log(f"in a row: {first_t:.3f} -> {last_t:.3f} s/session, {first_m:.1f} -> {last_m:.1f} MB")
         result = {
+            "allocator": args.allocator,
             "drops_per_session": args.drops,
             "concurrent": args.concurrent,
             "clients": args.clients,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import queue
 import re
 import shlex
@@ -23,6 +24,7 @@ import pytest
 pytest.importorskip("starlette")
 pytest.importorskip("uvicorn")
 
+from liuray.cli import allocator
 from liuray.cli.main import main
 
 _SERVE = [sys.executable, "-m", "liuray.cli.main", "serve"]
@@ -80,12 +82,14 @@ class ServeProcess:
 
 
 @contextmanager
-def serve(state_dir: Path, *options: str) -> Iterator[ServeProcess]:
+def serve(
+    state_dir: Path, *options: str, env: dict[str, str] | None = None
+) -> Iterator[ServeProcess]:
     """Run ``liuray serve --port 0`` and wait for the URL it prints."""
     command = [*_SERVE, "--port", "0"]
     command += ["--state-dir", str(state_dir), "--log-level", "warning", *options]
     process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1, env=env
     )
     lines: queue.Queue[str] = queue.Queue()
     stdout = process.stdout
@@ -393,3 +397,53 @@ def test_file_drops_are_confined_to_the_session_directory(tmp_path: Path) -> Non
         done = server.post("/api/liuray/submit", _graph(outside))["sessionId"]
         assert set(server.wait_status(done, {4}).values()) == {4}
     assert outside.read_text() == "served\n"
+
+
+def _start_environment(pid: int) -> dict[str, str]:
+    """The environment process ``pid`` was started (or last executed) with."""
+    block = Path(f"/proc/{pid}/environ").read_bytes().decode()
+    return dict(item.split("=", 1) for item in block.split("\0") if "=" in item)
+
+
+@pytest.mark.skipif(not allocator.is_glibc(), reason="the settings are glibc's")
+def test_serve_runs_on_glibc_malloc_but_its_commands_do_not(tmp_path: Path) -> None:
+    """``liuray serve`` executes itself once (same process id) on glibc's malloc, tuned
+    to give memory back, and puts the environment back for the graph: a bash command
+    sees the user's own GLIBC_TUNABLES and none of the server's settings."""
+    own = "glibc.malloc.mmap_max=65536"
+    env = {**os.environ, "GLIBC_TUNABLES": own}
+    env.pop("PYTHONMALLOC", None)
+    seen = tmp_path / "env.txt"
+    graph = [
+        {
+            "oid": "env",
+            "categoryType": "Application",
+            "dropclass": "dlg.apps.bash_shell_app.BashShellApp",
+            "command": f"env > {seen}",
+            "outputs": ["out"],
+        },
+        {"oid": "out", "categoryType": "Data", "dropclass": "dlg.data.drops.memory.InMemoryDROP"},
+    ]
+    with serve(tmp_path / "state", env=env) as server:
+        started = _start_environment(server.process.pid)
+        assert started["PYTHONMALLOC"] == "malloc"
+        assert started["MALLOC_ARENA_MAX"] == "1"
+        # glibc rewrites this block in place as it reads its tunables (2.36 shows the
+        # user's part only), so the tcache setting itself is not visible here.
+        assert started["GLIBC_TUNABLES"].startswith(own)
+        server.post("/api/liuray/submit?sessionId=env", graph)
+        server.wait_status("env", {4})
+    command_env = dict(line.split("=", 1) for line in seen.read_text().splitlines() if "=" in line)
+    assert command_env["GLIBC_TUNABLES"] == own
+    for name in ("PYTHONMALLOC", "MALLOC_ARENA_MAX", allocator.MARK):
+        assert name not in command_env
+
+
+def test_serve_allocator_python_keeps_pymalloc(tmp_path: Path) -> None:
+    """``--allocator python``: no second execution, no allocator settings."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONMALLOC", "MALLOC_ARENA_MAX")}
+    with serve(tmp_path / "state", "--allocator", "python", env=env) as server:
+        started = _start_environment(server.process.pid)
+        assert "PYTHONMALLOC" not in started
+        assert allocator.MARK not in started
+        assert server.get("/api/sessions") == []

@@ -67,6 +67,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = sys.argv[1:] if argv is None else list(argv)
     parser = _parser_for(arguments)
     args = parser.parse_args(arguments)
+    # The command owns this process (started from a command line, not called from
+    # Python): only then may it execute itself again (``serve``'s allocator).
+    args.own_process = argv is None
     handler = getattr(args, "handler", None)
     if handler is None:
         parser.print_help()

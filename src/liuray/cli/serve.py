@@ -22,6 +22,7 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from liuray.cli import allocator
 from liuray.errors import LiurayError, MissingDependency, missing_extra
 
 if TYPE_CHECKING:
@@ -197,6 +198,15 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         choices=["critical", "error", "warning", "info", "debug"],
         help="server log level (default: %(default)s)",
     )
+    parser.add_argument(
+        "--allocator",
+        default="system",
+        choices=allocator.CHOICES,
+        help="memory allocator of the server process: 'system' (glibc's malloc, tuned to "
+        "give memory back once sessions are destroyed) or 'python' (CPython's own: "
+        "~20%% faster on bursts of sessions, but keeps ~20-25 MB after a big one); "
+        "'system' is 'python' where the C library is not glibc (default: %(default)s)",
+    )
     parser.set_defaults(handler=main)
 
 
@@ -206,6 +216,8 @@ def main(args: argparse.Namespace) -> int:
     if problem:
         print(f"liuray serve: error: {problem}", file=sys.stderr)
         return 2
+    if args.allocator == "system" and getattr(args, "own_process", False):
+        allocator.use_returning_allocator()  # may start this command again, same pid
     # Without the server extra these raise MissingDependency, which liuray's main turns
     # into one line naming `pip install 'liuray[server]'` (exit status 2).
     from liuray.api import create_app
