@@ -265,3 +265,55 @@ def test_a_rerun_saved_state_that_does_not_match_its_graph_fails_the_session(
         assert not [sid for sid in held if sid.startswith(session_id)]
     finally:
         island.close()
+
+
+def test_a_session_never_rerun_loses_a_node_after_the_restart_and_is_rerun(
+    transport: InProcessTransport, app: Any, data: Any, until: Any, tmp_path: Path
+) -> None:
+    """Node managers that outlive the island manager (Ray's actors) get each session's
+    graph saved at deploy: a session that had lost nothing before the restart is
+    re-adopted with it, and a node lost after the restart runs the lost part again (slow
+    on A) instead of failing the session; what finished on the others ran once."""
+    transport.nodes_outlive_island = True
+    a, b, c = transport.node_names()
+    log, go = tmp_path / "runs.log", tmp_path / "go"
+    path = tmp_path / "records" / "sessions.sqlite"
+    first = IslandManager(transport, SessionRecords(path), audit_interval=0.5, reruns=2)
+    session_id = first.submit(chain(app, data, log, go, (a, b, c)), "never-rerun")
+    assert until(lambda: runs(log)["slow"] == 1)  # held on A until `go` exists
+    saved = tmp_path / "records" / "sessions.reruns" / f"{session_id}.json"
+    assert saved.exists()
+    with patch.object(transport, "close"):  # the node managers outlive it
+        first.close()
+    second = IslandManager(transport, SessionRecords(path), audit_interval=0.5, reruns=2)
+    try:
+        assert second.progress(session_id).state is _S.RUNNING
+        transport.remove_node(a)
+        go.touch()
+        assert second.wait(session_id, 20) is _S.FINISHED, second.progress(session_id)
+        assert runs(log) == Counter({"prep": 1, "double": 1, "slow": 2, "total": 1})
+        progress = second.progress(session_id)
+        assert (Path(progress.directories[c]) / "total.txt").read_text() == "42\n"
+        assert progress.failures == ()
+        assert until(lambda: not saved.exists())  # forgotten once the session ended
+    finally:
+        second.close()
+
+
+def test_node_managers_that_die_with_the_island_get_no_graph_saved(
+    transport: InProcessTransport, app: Any, data: Any, until: Any, tmp_path: Path
+) -> None:
+    """In-process node managers die with the island manager: nothing to re-adopt, so
+    a deploy writes no graph to disk (a restart records such sessions as lost)."""
+    assert not transport.nodes_outlive_island
+    a, b, c = transport.node_names()
+    log, go = tmp_path / "runs.log", tmp_path / "go"
+    path = tmp_path / "records" / "sessions.sqlite"
+    island = IslandManager(transport, SessionRecords(path), audit_interval=0.5, reruns=2)
+    try:
+        session_id = island.submit(chain(app, data, log, go, (a, b, c)), "in-process")
+        assert until(lambda: runs(log)["slow"] == 1)
+        assert not (tmp_path / "records" / "sessions.reruns").exists()
+        assert island.progress(session_id).state is _S.RUNNING
+    finally:
+        island.close()

@@ -350,6 +350,10 @@ class IslandManager(IslandDeploy):
             self._ended(session)
             raise self._cancelled_while_deploying(session)
         self._save(session)
+        if self.reruns and self.transport.nodes_outlive_island:
+            # A restarted island manager re-adopts the session from the nodes; with its
+            # graph saved too, a node lost after the restart is re-run, not fatal.
+            self._save_rerun(session, [])
         self._trigger(session, completed)
 
     def _rerun(self, session: IslandSession, why: str, abandoned: Abandoned) -> None:

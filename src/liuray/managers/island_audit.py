@@ -320,8 +320,9 @@ class IslandAudit(IslandReads):
             self._node_sids[session.node_sid] = session.session_id
             self._sessions[record.session_id] = session
         log.info(
-            "re-adopted session %s as re-run %d on %s", session.session_id, session.attempt, holders
-        )
+            "re-adopted session %s (attempt %d) with its graph on %s",
+            session.session_id, session.attempt, holders,
+        )  # fmt: skip
         for node in parts:
             if node not in holders:
                 self.node_lost(node, "its part of the session was not found after a restart")

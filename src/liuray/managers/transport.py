@@ -45,6 +45,10 @@ class Transport(ABC):
     #: True when node managers live in this process, so validated graphs can be handed
     #: over as objects instead of being serialised and parsed again.
     shares_memory: bool = False
+    #: True when node managers live on after the island manager's process dies (Ray's
+    #: detached actors): a restarted island manager re-adopts their sessions, so it
+    #: saves each session's graph at deploy to run lost work again after a restart.
+    nodes_outlive_island: bool = False
 
     def __init__(self) -> None:
         self.on_node_lost: NodeLostCallback | None = None

@@ -384,6 +384,7 @@ class RayTransport(Transport):
     """
 
     kind = "ray"
+    nodes_outlive_island = True  # detached NM actors
 
     def __init__(
         self,
