@@ -110,7 +110,7 @@ def use_returning_allocator() -> None:
     """
     if restore_environment(os.environ):
         return
-    if not is_glibc() or sys.flags.ignore_environment:
+    if not is_glibc() or sys.flags.ignore_environment or not sys.executable:
         return
     sys.stdout.flush()
     sys.stderr.flush()
