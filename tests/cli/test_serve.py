@@ -27,6 +27,8 @@ pytest.importorskip("uvicorn")
 from liuray.cli import allocator
 from liuray.cli.main import main
 
+from .test_run_stops import alive, sleeper_graph
+
 _SERVE = [sys.executable, "-m", "liuray.cli.main", "serve"]
 _API = re.compile(r"REST API:\s+(http://\S+)/api")
 
@@ -447,3 +449,33 @@ def test_serve_allocator_python_keeps_pymalloc(tmp_path: Path) -> None:
         assert "PYTHONMALLOC" not in started
         assert allocator.MARK not in started
         assert server.get("/api/sessions") == []
+
+
+def test_a_server_killed_with_sigkill_leaves_no_bash_command_running(tmp_path: Path) -> None:
+    """``kill -9`` gives the server no chance to kill its bash commands' process groups;
+    its group reaper (``engine/reaper.py``), a child process that sees the server's pipe
+    close, kills the running command and the command's background child within
+    seconds."""
+    pids, marker = tmp_path / "pids", tmp_path / "started"
+    graph = sleeper_graph(pids, marker)  # with the bash command's background child:
+    graph[0]["command"] = f"echo $$ > {pids}; sleep 60 & echo $! >> {pids}; touch {marker}; wait"
+    started: list[int] = []
+    try:
+        with serve(tmp_path / "state") as server:
+            server.post("/api/liuray/submit?sessionId=orphans", graph)
+            deadline = time.monotonic() + 20
+            while not marker.exists():
+                assert time.monotonic() < deadline, "the bash app never started"
+                time.sleep(0.02)
+            started = [int(word) for word in pids.read_text().split()]
+            assert len(started) == 2 and all(alive(pid) for pid in started)
+            server.process.send_signal(signal.SIGKILL)
+            assert server.process.wait(timeout=15) == -signal.SIGKILL
+        deadline = time.monotonic() + 30
+        while any(alive(pid) for pid in started) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert [pid for pid in started if alive(pid)] == []
+    finally:
+        for pid in started:
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)

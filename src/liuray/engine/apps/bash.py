@@ -2,8 +2,9 @@
 """Bash-command apps (``dlg.apps.bash_shell_app.BashShellApp`` and its variants).
 
 The ``command`` is run with ``/bin/bash -c`` in the session directory, in its own
-process group (so cancel kills the whole pipeline), with ``DLG_UID``, ``DLG_SESSION_ID``
-and ``DLG_ROOT`` set for that process only. The command is ``command``, after any
+process group (so cancel kills the whole pipeline, and so does the group reaper,
+``engine/reaper.py``, if this process is killed by SIGKILL), with ``DLG_UID``,
+``DLG_SESSION_ID`` and ``DLG_ROOT`` set for that process only. The command is ``command``, after any
 ``Arg01``..``Arg10`` of older graphs (refused by :meth:`BashShellApp.check_spec` when
 there is none). Before running, it is completed as DALiuGE 6.6.0 does (the rules with
 examples are in docs/parameter-rules.md):
@@ -37,6 +38,7 @@ import subprocess
 from shlex import quote
 from typing import Any
 
+from liuray.engine import reaper
 from liuray.engine.apps.base import AppContext, AppDrop, port_links
 from liuray.engine.codec import ENCODINGS
 from liuray.engine.drops.base import DataDrop
@@ -80,6 +82,7 @@ class BashShellApp(AppDrop):
             stderr=subprocess.PIPE,
             start_new_session=True,
         )
+        reaper.watch(process.pid)  # killed with its group should this process be killed
         self._process = process
         if self.cancelled is not None and self.cancelled.is_set():
             self.cancel()  # cancelled while starting: kill what was just started
@@ -87,6 +90,7 @@ class BashShellApp(AppDrop):
             stdout, stderr = process.communicate()
         finally:
             self._process = None
+            reaper.forget(process.pid)
         if stderr:
             for line in stderr.decode("utf-8", "replace").splitlines():
                 self.log(line)
