@@ -441,12 +441,23 @@ def test_serve_runs_on_glibc_malloc_but_its_commands_do_not(tmp_path: Path) -> N
         assert name not in command_env
 
 
-def test_serve_allocator_python_keeps_pymalloc(tmp_path: Path) -> None:
-    """``--allocator python``: no second execution, no allocator settings."""
+@pytest.mark.parametrize(
+    ("options", "own"),
+    [(("--allocator", "python"), None), ((), "pymalloc")],
+    ids=["allocator-python", "user-PYTHONMALLOC"],
+)
+def test_serve_keeps_the_allocator_it_was_started_with_when_told(
+    tmp_path: Path, options: tuple[str, ...], own: str | None
+) -> None:
+    """``--allocator python``, or a ``PYTHONMALLOC`` of the user's: no second
+    execution, no allocator settings of liuray's."""
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONMALLOC", "MALLOC_ARENA_MAX")}
-    with serve(tmp_path / "state", "--allocator", "python", env=env) as server:
+    if own is not None:
+        env["PYTHONMALLOC"] = own
+    with serve(tmp_path / "state", *options, env=env) as server:
         started = _start_environment(server.process.pid)
-        assert "PYTHONMALLOC" not in started
+        assert started.get("PYTHONMALLOC") == own
+        assert "MALLOC_ARENA_MAX" not in started
         assert allocator.MARK not in started
         assert server.get("/api/sessions") == []
 

@@ -26,8 +26,9 @@ process id, same arguments: :func:`os.execve`), then puts the environment back a
 was: the graph's bash commands and child processes run with their usual allocator.
 ``liuray serve --allocator python`` keeps pymalloc (faster bursts, more memory kept).
 
-Only where the C library is glibc (Linux); elsewhere, and when Python ignores the
-environment (``-E``/``-I``), the server keeps pymalloc.
+Only where the C library is glibc (Linux); elsewhere, when Python ignores the
+environment (``-E``/``-I``), and when ``PYTHONMALLOC`` is set already (the user's
+choice wins), the server runs as it was started.
 """
 
 from __future__ import annotations
@@ -111,6 +112,8 @@ def use_returning_allocator() -> None:
     if restore_environment(os.environ):
         return
     if not is_glibc() or sys.flags.ignore_environment or not sys.executable:
+        return
+    if "PYTHONMALLOC" in os.environ:  # the user chose Python's allocator: theirs wins
         return
     sys.stdout.flush()
     sys.stderr.flush()
