@@ -146,6 +146,7 @@ def run_rest(args: argparse.Namespace, root: Path) -> dict[str, Any]:
     ]
     if args.workers:
         command += ["--workers", str(args.workers)]
+    command += ["--allocator", args.allocator]
     log = (root / "serve.log").open("wb")
     server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
@@ -219,6 +220,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("n", type=int, help="number of apps (2n drops)")
     parser.add_argument("--workers", type=int, default=None, help="worker threads per NM")
     parser.add_argument("--no-warmup", dest="warmup", action="store_false")
+    parser.add_argument(
+        "--allocator",
+        default="system",
+        choices=("system", "python"),
+        help="rest mode: liuray serve's --allocator (default: %(default)s)",
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="liuray-bench-") as scratch:
         runner = run_inproc if args.mode == "inproc" else run_rest
