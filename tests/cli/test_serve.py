@@ -122,6 +122,14 @@ def serve(
         stdout.close()
 
 
+def _wait_for(marker: Path) -> None:
+    """Wait until the bash app under test has made ``marker`` (it started)."""
+    deadline = time.monotonic() + 20
+    while not marker.exists():
+        assert time.monotonic() < deadline, "the bash app never started"
+        time.sleep(0.02)
+
+
 def _pump(stream: IO[str], lines: queue.Queue[str]) -> None:
     for line in stream:
         lines.put(line)
@@ -211,10 +219,7 @@ def test_sigterm_kills_the_bash_commands_of_running_sessions(tmp_path: Path) -> 
     ]
     with serve(tmp_path / "state") as server:
         server.post("/api/liuray/submit?sessionId=long", graph)
-        deadline = time.monotonic() + 20
-        while not marker.exists():
-            assert time.monotonic() < deadline, "the bash app never started"
-            time.sleep(0.02)
+        _wait_for(marker)
         bash_pid = int(pid_file.read_text())
         server.process.send_signal(signal.SIGTERM)
         assert server.process.wait(timeout=15) == 0
@@ -474,10 +479,7 @@ def test_a_server_killed_with_sigkill_leaves_no_bash_command_running(tmp_path: P
     try:
         with serve(tmp_path / "state") as server:
             server.post("/api/liuray/submit?sessionId=orphans", graph)
-            deadline = time.monotonic() + 20
-            while not marker.exists():
-                assert time.monotonic() < deadline, "the bash app never started"
-                time.sleep(0.02)
+            _wait_for(marker)
             started = [int(word) for word in pids.read_text().split()]
             assert len(started) == 2 and all(alive(pid) for pid in started)
             server.process.send_signal(signal.SIGKILL)
