@@ -179,6 +179,34 @@ def test_a_file_on_shared_storage_written_by_the_lost_node_is_carried(
     assert island.graph_status(session_id)["f"] == DropStatus(DropState.COMPLETED)
 
 
+def test_a_file_on_shared_storage_that_no_survivor_touched_is_carried(
+    island: IslandManager, app: Any, data: Any, until: Any, tmp_path: Path
+) -> None:
+    """write on A puts f on shared storage and read, on A too, is running when A is
+    lost: no survivor has f in its graph, but one can read the file, so f is carried
+    (write does not run again) and read runs again on a survivor, reading it."""
+    a, _, _ = island.nodes()
+    log, go = tmp_path / "runs.log", tmp_path / "go"
+    shared, out = tmp_path / "shared" / "f.txt", tmp_path / "shared" / "g.txt"
+    specs = [
+        bash(app, "write", log, "echo shared > {f}", outputs=("f",), node=a),
+        data("f", node=a, file=True, filepath=str(shared)),
+        bash(app, "read", log, "cat {f} > {g}", go, inputs=("f",), outputs=("g",),
+             node=a),
+        data("g", node=a, file=True, filepath=str(out)),
+    ]  # fmt: skip
+    session_id = island.submit(specs, "shared-untouched")
+    assert until(lambda: runs(log)["read"] == 1)  # write is done, read is held
+    assert until(lambda: island.progress(session_id).counts.get("finished") == 1)  # reported
+    go.touch()
+    island.remove_node(a)
+
+    assert island.wait(session_id, 20) is _S.FINISHED, island.progress(session_id)
+    assert runs(log) == Counter({"write": 1, "read": 2})
+    assert out.read_text() == "shared\n"
+    assert island.graph_status(session_id)["f"] == DropStatus(DropState.COMPLETED)
+
+
 @pytest.fixture
 def quiet_island(transport: InProcessTransport) -> Iterator[IslandManager]:
     """An island manager whose audit never runs within a test."""

@@ -629,3 +629,15 @@ def test_the_example_pipeline_runs_on_ray_with_its_code_shipped(
             log_to_driver=False,
             configure_logging=False,
         )
+
+
+def test_a_node_manager_says_which_shared_files_it_can_read(
+    island: IslandManager, cluster: Cluster, tmp_path: Path
+) -> None:
+    """A re-run asks the nodes left which of a lost node's files on shared storage they
+    can read (absolute paths only): through the NM actor on a worker node."""
+    present = tmp_path / "f.txt"
+    present.write_text("x")
+    client = island.transport.client(worker_ids(cluster)[0])
+    paths = [str(present), str(tmp_path / "absent.txt"), "f.txt", str(tmp_path)]
+    assert client.files_present(paths) == [str(present)]

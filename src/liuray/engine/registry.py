@@ -129,6 +129,21 @@ LEGACY_STORAGE: dict[str, type[DataDrop]] = {
 }
 
 
+def builtin_data_class(dropclass: str, storage: str = "") -> type[DataDrop] | None:
+    """The built-in data class ``dropclass`` names (without one, the legacy ``storage``
+    category's), None for any other; nothing is imported.
+
+    >>> builtin_data_class("dlg.data.drops.file.FileDROP").__name__
+    'FileDrop'
+    >>> builtin_data_class("", "Memory").__name__, builtin_data_class("mypkg.MyDrop")
+    ('MemoryDrop', None)
+    """
+    name = "dlg." + dropclass[5:] if dropclass.startswith("dfms.") else dropclass
+    if not name:
+        return LEGACY_STORAGE.get(storage.lower())
+    return DATA.get(name)
+
+
 def check_builtin(dropclass: str, *, is_app: bool, spec: DropSpec | None = None) -> None:
     """Refuse a DALiuGE class name (``dlg.``/``dfms.``) that liuray does not implement,
     or a ``spec`` that its class could never run (its ``check_spec``).

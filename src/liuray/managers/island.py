@@ -72,7 +72,7 @@ from liuray.managers.events import DropsChanged, EventOutbox, NodeEvent
 from liuray.managers.island_audit import RerunStore
 from liuray.managers.island_deploy import IslandDeploy
 from liuray.managers.island_session import IslandSession
-from liuray.managers.lineage import RerunPlan, plan_rerun, rerun_specs
+from liuray.managers.lineage import RerunPlan, plan_rerun, rerun_specs, shared_files
 from liuray.managers.node import check_session_id
 from liuray.managers.placement import is_partition_label
 from liuray.managers.records import SessionRecord, SessionRecords
@@ -447,6 +447,19 @@ class IslandManager(IslandDeploy):
                     held[uid] = node
         with session.lock:
             states.update(session.kept)
+        # The lost nodes' files on shared storage: any node left that reads one holds it.
+        wanted = shared_files(graph, abandoned.home, abandoned.lost, states, held)
+        left = [n for n in self.transport.node_names() if wanted and n not in abandoned.lost]
+        for node in dict.fromkeys([*abandoned.survivors, *left]):
+            if not wanted:
+                break
+            try:
+                found = self.transport.client(node).files_present(sorted(wanted))
+            except LiurayError:
+                log.warning("could not ask node %s for files", node, exc_info=True)
+                continue
+            for path in found:
+                held.update(dict.fromkeys(wanted.pop(path, ()), node))
         return plan_rerun(graph, abandoned.home, abandoned.lost, states, held)
 
     def _carry(

@@ -46,6 +46,8 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
+from liuray.engine.drops.file import FileDrop, named_path
+from liuray.engine.registry import builtin_data_class
 from liuray.engine.states import AppState, DropState
 from liuray.graph.physical import DropDescription, PhysicalGraph
 from liuray.managers.reports import DropStatus
@@ -132,6 +134,51 @@ def plan_rerun(
         if uid not in run and uid not in carry
     }
     return RerunPlan(frozenset(run), carry, kept)
+
+
+def shared_files(
+    graph: PhysicalGraph,
+    home: Mapping[DropUid, NodeName],
+    lost: Collection[NodeName],
+    states: Mapping[DropUid, DropStatus],
+    held: Mapping[DropUid, NodeName],
+) -> dict[str, list[DropUid]]:
+    """Files to look for on the surviving nodes: path -> drops naming it.
+
+    They are the lost nodes' file drops that completed, that no survivor reported
+    holding, and whose spec names an absolute path (shared storage: the same file on
+    every node that mounts it). A survivor that can read such a file holds them, so
+    they are carried instead of computed again. Only built-in file classes count (a
+    user's class is not imported here).
+
+    >>> from liuray.graph.physical import load_physical_graph
+    >>> from liuray.engine.states import DropState
+    >>> graph = load_physical_graph([
+    ...     {"oid": "f", "categoryType": "Data", "dropclass": "dlg.data.drops.file.FileDROP",
+    ...      "filepath": "/shared/f.txt"},
+    ...     {"oid": "r", "categoryType": "Data", "dropclass": "dlg.data.drops.file.FileDROP"},
+    ... ])
+    >>> done = DropStatus.of(DropState.COMPLETED)
+    >>> shared_files(graph, {"f": "a", "r": "a"}, {"a"}, {"f": done, "r": done}, {})
+    {'/shared/f.txt': ['f']}
+    """
+    wanted: dict[str, list[DropUid]] = {}
+    for uid, node in home.items():
+        status = states.get(uid)
+        if node not in lost or uid in held or status is None:
+            continue
+        drop = graph[uid]
+        if drop.is_app or status.state is not DropState.COMPLETED:
+            continue
+        spec = drop.spec
+        storage = str(spec.get("storage") or spec.get("category") or "")
+        cls = builtin_data_class(drop.dropclass, storage)
+        if cls is None or not issubclass(cls, FileDrop):
+            continue
+        path = named_path(uid, spec)
+        if path.is_absolute():
+            wanted.setdefault(str(path), []).append(uid)
+    return wanted
 
 
 def _done(

@@ -294,33 +294,50 @@ class NodeManager:
             held.append(uid)
         return held
 
+    def files_present(self, paths: list[str]) -> list[str]:
+        """Which of these absolute paths name a file this node can read (a lost node's
+        output on shared storage: a re-run carries it instead of computing it again)."""
+        return [
+            p for p in paths if os.path.isabs(p) and os.access(p, os.R_OK) and os.path.isfile(p)
+        ]
+
     def carry(self, session_id: SessionId, from_session: SessionId, uids: list[DropUid]) -> None:
         """Copy the content of completed data drops of ``from_session`` (an abandoned
         attempt) into the same drops of ``session_id`` (deployed, not triggered yet).
 
         A file drop naming the same file (both attempts share the session directory)
-        needs no copy. Trigger the drops afterwards to complete them.
+        needs no copy, nor does one whose file is here already although it ran on a lost
+        node (shared storage). Trigger the drops afterwards to complete them.
+
+        This node need not hold ``from_session`` when it carries only such files.
 
         Raises:
+            InvalidSessionState: ``session_id`` is not deployed here.
             GraphError: a drop is missing from either session.
         """
-        old = self._session(from_session).run
         new = self._session(session_id).run
-        if old is None or new is None:
+        if new is None:
             raise InvalidSessionState(
-                f"cannot carry drops from {from_session!r} to {session_id!r} on node "
-                f"{self.name!r}: both must be deployed",
+                f"cannot carry drops into {session_id!r} on node {self.name!r}: it must be "
+                "deployed first",
                 session_id=session_id,
             )
-        missing = [u for u in uids if u not in old.drops or u not in new.drops]
+        with self._lock:
+            held = self._sessions.get(from_session)
+        old = {} if held is None or held.run is None else held.run.drops
+        missing = [
+            u for u in uids if u not in new.drops or (u not in old and not _file_here(new.drops[u]))
+        ]
         if missing:
             raise GraphError(
                 f"cannot carry {missing[:5]} from {from_session!r} to {session_id!r} on node "
-                f"{self.name!r}: no such drops in both",
+                f"{self.name!r}: no such drops in both, nor their files here",
                 uids=missing[:20],
             )
         for uid in uids:
-            source, target = old.drops[uid], new.drops[uid]
+            if uid not in old:  # a lost node's file on shared storage
+                continue
+            source, target = old[uid], new.drops[uid]
             if isinstance(source, FileDrop) and isinstance(target, FileDrop):
                 if source.path == target.path:
                     continue
@@ -517,3 +534,8 @@ class NodeManager:
         self.pool.shutdown(wait=False)
         if self._process_pool is not None:
             self._process_pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _file_here(drop: object) -> bool:
+    """Whether ``drop`` is a file drop whose file exists on this node."""
+    return isinstance(drop, FileDrop) and drop.path.is_file()

@@ -84,6 +84,10 @@ class NodeManagerProtocol(Protocol):
         """The session's completed data drops (mirrors too) whose content is still here."""
         ...
 
+    def files_present(self, paths: list[str]) -> list[str]:
+        """Which of these absolute paths name a file this node can read."""
+        ...
+
     def carry(self, session_id: SessionId, from_session: SessionId, uids: list[DropUid]) -> None:
         """Copy completed data of ``from_session`` into the same drops of ``session_id``
         (a re-run after a lost node keeps them; they are triggered afterwards)."""

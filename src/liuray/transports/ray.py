@@ -335,6 +335,9 @@ class RayNodeClient:
     def held_data(self, session_id: SessionId) -> list[DropUid]:
         return cast(list[DropUid], self._call("held_data", session_id))
 
+    def files_present(self, paths: list[str]) -> list[str]:
+        return cast(list[str], self._call("files_present", paths))
+
     def carry(self, session_id: SessionId, from_session: SessionId, uids: list[DropUid]) -> None:
         self._call("carry", session_id, from_session, uids)
 

@@ -31,6 +31,26 @@ def safe_name(uid: str) -> str:
     return _UNSAFE.sub("_", uid)
 
 
+def named_path(uid: DropUid, spec: DropSpec) -> Path:
+    """The path a file drop's spec names: absolute (the same file on every node that
+    mounts it: shared storage), or relative to the session directory of its node.
+
+    >>> str(named_path("f", {"filepath": "/scratch/a.ms"})), str(named_path("f", {}))
+    ('/scratch/a.ms', 'f')
+    >>> str(named_path("f", {"dirname": "/data", "filepath": "out/"}))
+    '/data/out/f'
+    """
+    filepath = str(param(spec, "filepath", "") or "")
+    dirname = str(param(spec, "dirname", "") or "")
+    if filepath.endswith("/"):
+        dirname = os.path.join(dirname, filepath) if dirname else filepath
+        filepath = ""
+    path = Path(os.path.expanduser(filepath or safe_name(uid)))
+    if not path.is_absolute() and dirname:
+        path = Path(os.path.expanduser(dirname)) / path
+    return path
+
+
 class FileDrop(DataDrop):
     """A drop whose payload is a file."""
 
@@ -54,19 +74,8 @@ class FileDrop(DataDrop):
         return self._path
 
     def _resolve(self) -> Path:
-        filepath = str(param(self.spec, "filepath", "") or "")
-        dirname = str(param(self.spec, "dirname", "") or "")
-        if filepath.endswith("/"):
-            dirname = os.path.join(dirname, filepath) if dirname else filepath
-            filepath = ""
-        name = filepath or safe_name(self.uid)
-        path = Path(os.path.expanduser(name))
-        if not path.is_absolute():
-            base = Path(os.path.expanduser(dirname)) if dirname else Path()
-            if not base.is_absolute():
-                base = self.context.session_dir / base
-            path = base / path
-        return path
+        path = named_path(self.uid, self.spec)
+        return path if path.is_absolute() else self.context.session_dir / path
 
     def completed(self) -> None:
         """A file drop completed without being written (a root drop, an app that wrote
