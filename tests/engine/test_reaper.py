@@ -89,6 +89,34 @@ def test_the_reaper_kills_only_registered_groups_whose_leader_it_knows() -> None
         assert recycled.poll() is None and running(children[2])
 
 
+def test_a_group_whose_leader_ended_is_killed_with_what_still_runs_in_it() -> None:
+    """The leader exits (and is reaped) but leaves its background child running in its
+    group, as when something killed the bash command itself: the reaper still kills
+    the group (its id cannot have been given to another process meanwhile)."""
+    leader = subprocess.Popen(
+        ["/bin/bash", "-c", "sleep 60 & echo $!"],
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        child = background_child(leader)
+        reaper = GroupReaper.start()
+        reaper.watch(leader.pid)
+        assert leader.wait(timeout=30) == 0  # reaped: /proc/<leader> is gone
+        assert start_time(leader.pid) is None and running(child)
+        reaper.close()
+        assert reaper.wait(timeout=30) == 0
+        assert gone_within([child], 30) == []
+    finally:
+        try:
+            os.killpg(leader.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        assert leader.stdout is not None
+        leader.stdout.close()
+
+
 def ignored_signals(pid: int) -> set[int]:
     """The signals process ``pid`` ignores (``SigIgn`` in ``/proc/PID/status``)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():

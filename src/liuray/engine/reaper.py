@@ -14,8 +14,9 @@ also starts one small *reaper* child and keeps the write end of a pipe to it:
 * The reaper reads lines until end of file. The pipe reaches its end when the parent
   is gone, however it died: the kernel closes a dead process's descriptors. The reaper
   then SIGKILLs every group still registered whose leader still has the registered
-  start time (a recycled process id is left alone), and exits. A group whose leader
-  has already ended is left alone too, whatever still runs in it. At a normal exit
+  start time (a recycled process id is left alone), or whose leader has ended while
+  members of its group still run (a number still used as a group id is never given to
+  another process), and exits. At a normal exit
   the parent closes the pipe itself (any group still registered is killed) and
   collects the reaper, so nothing is left behind either way.
 
@@ -79,12 +80,19 @@ def apply_line(groups: dict[int, int], line: bytes) -> None:
 
 
 def kill_groups(groups: dict[int, int]) -> list[int]:
-    """SIGKILL each group whose leader still has its registered start time; returns
-    the groups signalled."""
+    """SIGKILL each group whose leader still has its registered start time, or whose
+    leader is gone (members may remain); returns the groups signalled.
+
+    A leader's process id is not given to another process while any member of its
+    group lives (the kernel keeps a number in use as a group id), so a group whose
+    leader is gone but whose id is not some other process's is still the registered
+    one. Only an id now naming another process (another start time) is left alone.
+    """
     killed = []
     for pgid, started in groups.items():
-        if start_time(pgid) != started:
-            continue  # gone, or its process id now belongs to another process
+        now = start_time(pgid)
+        if now is not None and now != started:
+            continue  # its process id now belongs to another process
         try:
             os.killpg(pgid, signal.SIGKILL)
         except OSError:
