@@ -336,7 +336,7 @@ class GraphRun:
                 cls = resolve(
                     description.dropclass,
                     is_app=description.is_app,
-                    storage=str(spec.get("storage") or spec.get("category") or ""),
+                    storage=description.storage,
                 )
             if getattr(cls, "requires", None):
                 check_requirements(cls, description.dropclass)

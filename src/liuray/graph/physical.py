@@ -107,6 +107,12 @@ class DropDescription:
         return str(value)
 
     @property
+    def storage(self) -> str:
+        """The legacy storage category (``storage``, else ``category``) that names a data
+        drop's class when it has no ``dropclass``."""
+        return str(self.spec.get("storage") or self.spec.get("category") or "")
+
+    @property
     def node(self) -> str | None:
         """The node this drop is mapped to, if any."""
         node = self.spec.get("node")

@@ -170,12 +170,10 @@ def shared_files(
         drop = graph[uid]
         if drop.is_app or status.state is not DropState.COMPLETED:
             continue
-        spec = drop.spec
-        storage = str(spec.get("storage") or spec.get("category") or "")
-        cls = builtin_data_class(drop.dropclass, storage)
+        cls = builtin_data_class(drop.dropclass, drop.storage)
         if cls is None or not issubclass(cls, FileDrop):
             continue
-        path = named_path(uid, spec)
+        path = named_path(uid, drop.spec)
         if path.is_absolute():
             wanted.setdefault(str(path), []).append(uid)
     return wanted

@@ -4,10 +4,10 @@
 The ``command`` is run with ``/bin/bash -c`` in the session directory, in its own
 process group (so cancel kills the whole pipeline, and so does the group reaper,
 ``engine/reaper.py``, if this process is killed by SIGKILL), with ``DLG_UID``,
-``DLG_SESSION_ID`` and ``DLG_ROOT`` set for that process only. The command is ``command``, after any
-``Arg01``..``Arg10`` of older graphs (refused by :meth:`BashShellApp.check_spec` when
-there is none). Before running, it is completed as DALiuGE 6.6.0 does (the rules with
-examples are in docs/parameter-rules.md):
+``DLG_SESSION_ID`` and ``DLG_ROOT`` set for that process only. The command is
+``command``, after any ``Arg01``..``Arg10`` of older graphs (refused by
+:meth:`BashShellApp.check_spec` when there is none). Before running, it is completed as
+DALiuGE 6.6.0 does (the rules with examples are in docs/parameter-rules.md):
 
 * ``{port}`` becomes the linked drop's file path (file drops) or its value read per the
   port field's encoding (memory inputs); ``{uid}`` of a linked file drop its path.
