@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from liuray.engine.reaper import GroupReaper, start_time
+from liuray.engine.reaper import Gate, GroupReaper, start_time
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
 
@@ -115,6 +115,25 @@ def test_a_group_whose_leader_ended_is_killed_with_what_still_runs_in_it() -> No
             pass
         assert leader.stdout is not None
         leader.stdout.close()
+
+
+@pytest.mark.parametrize("registered", [True, False], ids=["registered", "parent-died-first"])
+def test_a_gated_command_runs_only_once_its_group_is_registered(
+    tmp_path: Path, registered: bool
+) -> None:
+    """The command waits for its gate: opened once its group is registered, it runs; if
+    the gate closes unopened (its starter died before registering it), it exits 1
+    without running, so no command ever runs unguarded."""
+    marker = tmp_path / "ran"
+    gate = Gate(f"touch {marker}")
+    try:
+        process = subprocess.Popen(gate.argv, pass_fds=gate.pass_fds, start_new_session=True)
+        if registered:
+            gate.open(process.pid)
+    finally:
+        gate.close()
+    assert process.wait(timeout=30) == (0 if registered else 1)
+    assert marker.exists() is registered
 
 
 def ignored_signals(pid: int) -> set[int]:

@@ -214,11 +214,55 @@ def shared() -> GroupReaper | None:
         return _shared
 
 
-def watch(pgid: int) -> None:
-    """Register a bash app's process group with this process's reaper."""
-    reaper = shared()
-    if reaper is not None:
-        reaper.watch(pgid)
+class Gate:
+    """A bash command held back until its process group is registered.
+
+    Registering right after the command starts leaves a window: a ``kill -9`` landing
+    between the start and the registration (the registering thread may wait for the
+    GIL for milliseconds) would leave the command unguarded. So the command first reads
+    one line from a pipe of its own (``read -u FD``), written only once its group is
+    registered; if this process dies before that, the read sees the end of the pipe and
+    the command exits without running. Where no reaper runs, the command is unchanged.
+
+    Use: ``Popen(gate.argv, pass_fds=gate.pass_fds, start_new_session=True, ...)``, then
+    :meth:`open` with the process id; :meth:`close` in a ``finally`` in any case.
+    """
+
+    def __init__(self, command: str) -> None:
+        self._reaper = shared()
+        self._read: int | None = None
+        self._write: int | None = None
+        if self._reaper is None:
+            self.argv = ["/bin/bash", "-c", command]
+            self.pass_fds: tuple[int, ...] = ()
+            return
+        self._read, self._write = os.pipe()
+        fd = self._read
+        self.argv = ["/bin/bash", "-c", f"read -r -u {fd} _ || exit 1; exec {fd}<&-; {command}"]
+        self.pass_fds = (fd,)
+
+    def open(self, pgid: int) -> None:
+        """Register the started command's group, then let the command run."""
+        if self._reaper is not None:
+            self._reaper.watch(pgid)
+        write, self._write = self._write, None
+        if write is not None:
+            try:
+                os.write(write, b"\n")
+            except OSError:  # the command is gone already (cancelled while starting)
+                pass
+            finally:
+                os.close(write)
+        self.close()
+
+    def close(self) -> None:
+        """Close what is left of the pipe (the command, if started and not let run,
+        then exits without running)."""
+        for name in ("_read", "_write"):
+            fd = getattr(self, name)
+            setattr(self, name, None)
+            if fd is not None:
+                os.close(fd)
 
 
 def forget(pgid: int) -> None:

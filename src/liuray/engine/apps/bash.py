@@ -73,16 +73,23 @@ class BashShellApp(AppDrop):
             DLG_SESSION_ID=self.context.session_id,
             DLG_ROOT=str(self.context.session_dir.parent),
         )
-        process = subprocess.Popen(
-            ["/bin/bash", "-c", command],
-            cwd=self.context.session_dir,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
-        )
-        reaper.watch(process.pid)  # killed with its group should this process be killed
+        # Held back until its group is registered with the reaper, which kills it
+        # should this process be killed (engine/reaper.py).
+        gate = reaper.Gate(command)
+        try:
+            process = subprocess.Popen(
+                gate.argv,
+                cwd=self.context.session_dir,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                start_new_session=True,
+                pass_fds=gate.pass_fds,
+            )
+            gate.open(process.pid)
+        finally:
+            gate.close()
         self._process = process
         if self.cancelled is not None and self.cancelled.is_set():
             self.cancel()  # cancelled while starting: kill what was just started
